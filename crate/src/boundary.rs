@@ -1,0 +1,185 @@
+//! The wasm-bindgen boundary: a model handle and flat `Float32Array`s in and out. It only
+//! decodes arguments and forwards to `model`; the TypeScript SDK validates everything
+//! first and these checks are the last line, so a bad call is an exception, never a trap.
+
+use crate::kernels::loss::Loss;
+use crate::kernels::{Activation, Padding};
+use crate::layers::{shape_len, LayerSpec};
+use crate::model::{ModelError, OptimizerSpec, Sequential};
+use wasm_bindgen::prelude::*;
+
+/// Numbers per layer in the encoded layer list the SDK sends.
+pub const LAYER_CODE_LEN: usize = 6;
+
+/// Errors cross as JS `Error`s whose message starts with a tag the SDK maps to its typed errors.
+fn to_js(e: ModelError) -> JsError {
+    match e {
+        ModelError::Shape(m) => JsError::new(&format!("[ShapeError] {m}")),
+        ModelError::Value(m) => JsError::new(&format!("[ValueError] {m}")),
+    }
+}
+
+fn value_error(m: String) -> JsError {
+    to_js(ModelError::Value(m))
+}
+
+fn activation(code: u32) -> Result<Activation, JsError> {
+    Ok(match code {
+        0 => Activation::Linear,
+        1 => Activation::Relu,
+        2 => Activation::Sigmoid,
+        3 => Activation::Tanh,
+        _ => return Err(value_error(format!("unknown activation code {code}"))),
+    })
+}
+
+fn padding(code: u32) -> Result<Padding, JsError> {
+    Ok(match code {
+        0 => Padding::Same,
+        1 => Padding::Valid,
+        _ => return Err(value_error(format!("unknown padding code {code}"))),
+    })
+}
+
+/// Decodes `[kind, a, b, c, d, e]` per layer:
+/// dense `[0, units, act]`, conv2d `[1, filters, kh, kw, padding, act]`,
+/// max-pooling `[2, ph, pw, sh, sw, padding]`, up-sampling `[3, sh, sw]`.
+fn decode_layers(codes: &[u32]) -> Result<Vec<LayerSpec>, JsError> {
+    if codes.is_empty() || codes.len() % LAYER_CODE_LEN != 0 {
+        return Err(value_error(format!("layer codes must be a non-empty multiple of {LAYER_CODE_LEN} numbers")));
+    }
+    codes
+        .chunks(LAYER_CODE_LEN)
+        .map(|c| {
+            let u = |v: u32| v as usize;
+            Ok(match c[0] {
+                0 => LayerSpec::Dense { units: u(c[1]), activation: activation(c[2])? },
+                1 => LayerSpec::Conv2d {
+                    filters: u(c[1]),
+                    kernel: [u(c[2]), u(c[3])],
+                    padding: padding(c[4])?,
+                    activation: activation(c[5])?,
+                },
+                2 => LayerSpec::MaxPooling2d { pool: [u(c[1]), u(c[2])], strides: [u(c[3]), u(c[4])], padding: padding(c[5])? },
+                3 => LayerSpec::UpSampling2d { size: [u(c[1]), u(c[2])] },
+                k => return Err(value_error(format!("unknown layer kind code {k}"))),
+            })
+        })
+        .collect()
+}
+
+fn loss(code: u32) -> Result<Loss, JsError> {
+    match code {
+        0 => Ok(Loss::MeanSquaredError),
+        1 => Ok(Loss::BinaryCrossentropy),
+        _ => Err(value_error(format!("unknown loss code {code}"))),
+    }
+}
+
+#[wasm_bindgen]
+pub struct ModelHandle {
+    model: Sequential,
+}
+
+#[wasm_bindgen]
+impl ModelHandle {
+    #[wasm_bindgen(constructor)]
+    pub fn new(input_shape: &[u32], layer_codes: &[u32], seed: f64) -> Result<ModelHandle, JsError> {
+        if !(seed.is_finite() && seed >= 0.0 && seed.fract() == 0.0 && seed <= 9_007_199_254_740_991.0) {
+            return Err(value_error(format!("seed must be a non-negative safe integer, got {seed}")));
+        }
+        let shape: Vec<usize> = input_shape.iter().map(|&d| d as usize).collect();
+        let specs = decode_layers(layer_codes)?;
+        let model = Sequential::new(&shape, &specs, seed as u64).map_err(to_js)?;
+        Ok(ModelHandle { model })
+    }
+
+    /// `optimizer`: 0 = Adam(lr, β1, β2, ε), 1 = SGD(lr). `loss`: 0 = MSE, 1 = binary cross-entropy.
+    pub fn compile(&mut self, optimizer: u32, learning_rate: f32, beta1: f32, beta2: f32, epsilon: f32, loss_code: u32) -> Result<(), JsError> {
+        let optimizer = match optimizer {
+            0 => OptimizerSpec::Adam { learning_rate, beta1, beta2, epsilon },
+            1 => OptimizerSpec::Sgd { learning_rate },
+            o => return Err(value_error(format!("unknown optimizer code {o}"))),
+        };
+        let loss = loss(loss_code)?;
+        self.model.compile(optimizer, loss);
+        Ok(())
+    }
+
+    #[wasm_bindgen(js_name = layerCount)]
+    pub fn layer_count(&self) -> u32 {
+        self.model.layers().len() as u32
+    }
+
+    #[wasm_bindgen(js_name = layerKind)]
+    pub fn layer_kind(&self, layer: u32) -> Result<String, JsError> {
+        self.layer(layer).map(|l| l.kind().to_string())
+    }
+
+    #[wasm_bindgen(js_name = layerOutputShape)]
+    pub fn layer_output_shape(&self, layer: u32) -> Result<Vec<u32>, JsError> {
+        self.layer(layer).map(|l| l.output_shape().iter().map(|&d| d as u32).collect())
+    }
+
+    /// Parameter shapes of one layer, flattened as `[rank, dims..., rank, dims...]`.
+    #[wasm_bindgen(js_name = layerParamShapes)]
+    pub fn layer_param_shapes(&self, layer: u32) -> Result<Vec<u32>, JsError> {
+        let mut out = Vec::new();
+        for shape in self.layer(layer)?.param_shapes() {
+            out.push(shape.len() as u32);
+            out.extend(shape.iter().map(|&d| d as u32));
+        }
+        Ok(out)
+    }
+
+    fn layer(&self, layer: u32) -> Result<&dyn crate::layers::Layer, JsError> {
+        self.model
+            .layers()
+            .get(layer as usize)
+            .map(|l| l.as_ref())
+            .ok_or_else(|| value_error(format!("layer {layer} does not exist")))
+    }
+
+    #[wasm_bindgen(js_name = paramCount)]
+    pub fn param_count(&self) -> u32 {
+        self.model.param_count() as u32
+    }
+
+    /// Every parameter, Keras order, as one flat array.
+    pub fn weights(&self) -> Vec<f32> {
+        self.model.params().to_vec()
+    }
+
+    #[wasm_bindgen(js_name = setWeights)]
+    pub fn set_weights(&mut self, values: &[f32]) -> Result<(), JsError> {
+        self.model.set_params(values).map_err(to_js)
+    }
+
+    /// One optimizer step on a batch of `batch` samples; returns the batch loss.
+    #[wasm_bindgen(js_name = trainBatch)]
+    pub fn train_batch(&mut self, x: &[f32], y: &[f32], batch: u32) -> Result<f32, JsError> {
+        self.model.train_step(x, y, batch as usize).map_err(to_js)
+    }
+
+    /// Layers `from..to` on `samples` samples, `chunk` at a time.
+    pub fn predict(&mut self, x: &[f32], samples: u32, from: u32, to: u32, chunk: u32) -> Result<Vec<f32>, JsError> {
+        let (from, to) = (from as usize, to as usize);
+        if from >= to || to > self.model.layers().len() {
+            return Err(value_error(format!("layer range {from}..{to} is not within 0..{}", self.model.layers().len())));
+        }
+        let out_len = shape_len(self.model.layers()[to - 1].output_shape());
+        let mut out = vec![0.0; samples as usize * out_len];
+        self.model.predict(from, to, x, samples as usize, chunk as usize, &mut out).map_err(to_js)?;
+        Ok(out)
+    }
+
+    pub fn evaluate(&mut self, x: &[f32], y: &[f32], samples: u32, chunk: u32, loss_code: u32) -> Result<f64, JsError> {
+        let loss = loss(loss_code)?;
+        self.model.evaluate(x, y, samples as usize, chunk as usize, loss).map_err(to_js)
+    }
+
+    /// Optimizer steps taken since the last compile.
+    pub fn iterations(&self) -> f64 {
+        self.model.optimizer_iterations() as f64
+    }
+}

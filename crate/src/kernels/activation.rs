@@ -1,0 +1,349 @@
+//! Elementwise activations, in place. The backward pass works from the forward OUTPUT
+//! (y), which every layer keeps anyway, so the input need not be stored.
+
+/// An activation function, as Keras names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activation {
+    Linear,
+    Relu,
+    Sigmoid,
+    Tanh,
+}
+
+/// x = act(x), in place.
+pub fn activation_forward(act: Activation, x: &mut [f32]) {
+    forward_with_bias(act, x, &[]);
+}
+
+/// dy *= act'(x), with the derivative computed from the output y = act(x):
+/// relu `y > 0`, sigmoid `y(1-y)`, tanh `1-y²`, linear 1.
+pub fn activation_backward(act: Activation, y: &[f32], dy: &mut [f32]) {
+    assert_eq!(y.len(), dy.len(), "activation_backward: y and dy lengths differ");
+    match act {
+        Activation::Linear => {}
+        Activation::Relu => imp::backward(y, dy, imp::relu_grad),
+        Activation::Sigmoid => imp::backward(y, dy, imp::sigmoid_grad),
+        Activation::Tanh => imp::backward(y, dy, imp::tanh_grad),
+    }
+}
+
+/// The definition, in f64.
+pub fn activation_forward_reference(act: Activation, x: &mut [f32]) {
+    for v in x.iter_mut() {
+        *v = scalar_reference(act, *v as f64) as f32;
+    }
+}
+
+/// The definition, in f64.
+pub fn activation_backward_reference(act: Activation, y: &[f32], dy: &mut [f32]) {
+    assert_eq!(y.len(), dy.len());
+    for (d, &y) in dy.iter_mut().zip(y) {
+        let y = y as f64;
+        let slope = match act {
+            Activation::Linear => 1.0,
+            Activation::Relu => f64::from(u8::from(y > 0.0)),
+            Activation::Sigmoid => y * (1.0 - y),
+            Activation::Tanh => 1.0 - y * y,
+        };
+        *d = (*d as f64 * slope) as f32;
+    }
+}
+
+fn scalar_reference(act: Activation, x: f64) -> f64 {
+    match act {
+        Activation::Linear => x,
+        Activation::Relu => x.max(0.0),
+        Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+        Activation::Tanh => x.tanh(),
+    }
+}
+
+/// y = act(y + bias), where `bias` is one row repeated over `y` (empty: no bias).
+/// Shared with `bias_activation_forward` so the add and the activation take one pass.
+pub(crate) fn forward_with_bias(act: Activation, y: &mut [f32], bias: &[f32]) {
+    debug_assert!(bias.is_empty() || y.len() % bias.len() == 0);
+    match act {
+        Activation::Linear if bias.is_empty() => {}
+        Activation::Linear => imp::forward(y, bias, imp::linear),
+        Activation::Relu => imp::forward(y, bias, imp::relu),
+        Activation::Sigmoid => imp::forward(y, bias, imp::sigmoid),
+        Activation::Tanh => imp::forward(y, bias, imp::tanh),
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod imp {
+    use core::arch::wasm32::*;
+
+    /// Applies `f` to `y + bias` four lanes at a time; a short tail goes through a padded
+    /// buffer so every element sees the same vector code.
+    #[inline(always)]
+    pub fn forward(y: &mut [f32], bias: &[f32], f: impl Fn(v128) -> v128) {
+        if bias.is_empty() {
+            map_row(y, None, &f);
+        } else {
+            for row in y.chunks_exact_mut(bias.len()) {
+                map_row(row, Some(bias), &f);
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn map_row(y: &mut [f32], bias: Option<&[f32]>, f: &impl Fn(v128) -> v128) {
+        let body = y.len() / 4 * 4;
+        let (head, tail) = y.split_at_mut(body);
+        for (i, y4) in head.chunks_exact_mut(4).enumerate() {
+            // SAFETY: y4 has 4 elements; bias (if any) has y.len() > 4i + 3 elements.
+            unsafe {
+                let mut v = v128_load(y4.as_ptr() as *const v128);
+                if let Some(b) = bias {
+                    v = f32x4_add(v, v128_load(b[4 * i..][..4].as_ptr() as *const v128));
+                }
+                v128_store(y4.as_mut_ptr() as *mut v128, f(v));
+            }
+        }
+        if !tail.is_empty() {
+            let mut tmp = [0.0f32; 4];
+            tmp[..tail.len()].copy_from_slice(tail);
+            if let Some(b) = bias {
+                for (t, &b) in tmp.iter_mut().zip(&b[body..]) {
+                    *t += b;
+                }
+            }
+            // SAFETY: tmp has 4 elements.
+            unsafe { v128_store(tmp.as_mut_ptr() as *mut v128, f(v128_load(tmp.as_ptr() as *const v128))) };
+            let n = tail.len();
+            tail.copy_from_slice(&tmp[..n]);
+        }
+    }
+
+    /// dy = slope(y, dy), four lanes at a time, tail through padded buffers.
+    #[inline(always)]
+    pub fn backward(y: &[f32], dy: &mut [f32], slope: impl Fn(v128, v128) -> v128) {
+        let body = y.len() / 4 * 4;
+        let (dh, dt) = dy.split_at_mut(body);
+        for (d4, y4) in dh.chunks_exact_mut(4).zip(y.chunks_exact(4)) {
+            // SAFETY: both chunks have 4 elements.
+            unsafe {
+                let g = slope(v128_load(y4.as_ptr() as *const v128), v128_load(d4.as_ptr() as *const v128));
+                v128_store(d4.as_mut_ptr() as *mut v128, g);
+            }
+        }
+        if !dt.is_empty() {
+            let n = dt.len();
+            let (mut ty, mut td) = ([0.0f32; 4], [0.0f32; 4]);
+            ty[..n].copy_from_slice(&y[body..]);
+            td[..n].copy_from_slice(dt);
+            // SAFETY: the buffers have 4 elements.
+            unsafe {
+                let g = slope(v128_load(ty.as_ptr() as *const v128), v128_load(td.as_ptr() as *const v128));
+                v128_store(td.as_mut_ptr() as *mut v128, g);
+            }
+            dt.copy_from_slice(&td[..n]);
+        }
+    }
+
+    #[inline(always)]
+    pub fn linear(x: v128) -> v128 {
+        x
+    }
+
+    #[inline(always)]
+    pub fn relu(x: v128) -> v128 {
+        f32x4_pmax(x, f32x4_splat(0.0))
+    }
+
+    /// e^x for |x| up to ~87, Cephes-style: x = n·ln2 + r with |r| <= ln2/2, e^r by a
+    /// degree-6 polynomial (about 1 ulp), then 2^n built in the exponent bits.
+    #[inline(always)]
+    pub fn exp(x: v128) -> v128 {
+        // Clamped so that 2^n stays a normal float: n in [-126, 127].
+        let x = f32x4_min(f32x4_max(x, f32x4_splat(-87.3)), f32x4_splat(88.0));
+        let n = f32x4_nearest(f32x4_mul(x, f32x4_splat(core::f32::consts::LOG2_E)));
+        // ln2 split in two so n·ln2_hi is exact.
+        let r = f32x4_sub(x, f32x4_mul(n, f32x4_splat(0.693_359_4)));
+        let r = f32x4_sub(r, f32x4_mul(n, f32x4_splat(-2.121_944_4e-4)));
+        let mut p = f32x4_splat(1.987_569_1e-4);
+        for c in [1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 5.000_000_1e-1] {
+            p = f32x4_add(f32x4_mul(p, r), f32x4_splat(c));
+        }
+        let er = f32x4_add(f32x4_add(f32x4_mul(f32x4_mul(p, r), r), r), f32x4_splat(1.0));
+        let two_n = i32x4_shl(i32x4_add(i32x4_trunc_sat_f32x4(n), i32x4_splat(127)), 23);
+        f32x4_mul(er, two_n)
+    }
+
+    #[inline(always)]
+    pub fn sigmoid(x: v128) -> v128 {
+        let one = f32x4_splat(1.0);
+        f32x4_div(one, f32x4_add(one, exp(f32x4_neg(x))))
+    }
+
+    /// tanh(x) = sign(x)·(1 - e^{-2|x|}) / (1 + e^{-2|x|}): the exponent is never positive,
+    /// so nothing overflows.
+    #[inline(always)]
+    pub fn tanh(x: v128) -> v128 {
+        let sign = f32x4_splat(-0.0);
+        let t = exp(f32x4_mul(f32x4_abs(x), f32x4_splat(-2.0)));
+        let one = f32x4_splat(1.0);
+        let mag = f32x4_div(f32x4_sub(one, t), f32x4_add(one, t));
+        v128_or(mag, v128_and(x, sign))
+    }
+
+    #[inline(always)]
+    pub fn relu_grad(y: v128, dy: v128) -> v128 {
+        v128_and(dy, f32x4_gt(y, f32x4_splat(0.0)))
+    }
+
+    #[inline(always)]
+    pub fn sigmoid_grad(y: v128, dy: v128) -> v128 {
+        f32x4_mul(dy, f32x4_mul(y, f32x4_sub(f32x4_splat(1.0), y)))
+    }
+
+    #[inline(always)]
+    pub fn tanh_grad(y: v128, dy: v128) -> v128 {
+        f32x4_mul(dy, f32x4_sub(f32x4_splat(1.0), f32x4_mul(y, y)))
+    }
+}
+
+/// Portable: plain loops over f32 (the vectorizer handles relu and the gradients).
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+mod imp {
+    #[inline(always)]
+    pub fn forward(y: &mut [f32], bias: &[f32], f: impl Fn(f32) -> f32) {
+        if bias.is_empty() {
+            for v in y.iter_mut() {
+                *v = f(*v);
+            }
+        } else {
+            for row in y.chunks_exact_mut(bias.len()) {
+                for (v, &b) in row.iter_mut().zip(bias) {
+                    *v = f(*v + b);
+                }
+            }
+        }
+    }
+
+    #[inline(always)]
+    pub fn backward(y: &[f32], dy: &mut [f32], slope: impl Fn(f32, f32) -> f32) {
+        for (d, &y) in dy.iter_mut().zip(y) {
+            *d = slope(y, *d);
+        }
+    }
+
+    #[inline(always)]
+    pub fn linear(x: f32) -> f32 {
+        x
+    }
+
+    #[inline(always)]
+    pub fn relu(x: f32) -> f32 {
+        x.max(0.0)
+    }
+
+    #[inline(always)]
+    pub fn sigmoid(x: f32) -> f32 {
+        1.0 / (1.0 + (-x).exp())
+    }
+
+    #[inline(always)]
+    pub fn tanh(x: f32) -> f32 {
+        x.tanh()
+    }
+
+    #[inline(always)]
+    pub fn relu_grad(y: f32, dy: f32) -> f32 {
+        if y > 0.0 {
+            dy
+        } else {
+            0.0
+        }
+    }
+
+    #[inline(always)]
+    pub fn sigmoid_grad(y: f32, dy: f32) -> f32 {
+        dy * (y * (1.0 - y))
+    }
+
+    #[inline(always)]
+    pub fn tanh_grad(y: f32, dy: f32) -> f32 {
+        dy * (1.0 - y * y)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{assert_close, helper_test_op, random_vec, wasm_bindgen_test, Backward, Tolerance};
+
+    const ALL: [Activation; 4] = [Activation::Linear, Activation::Relu, Activation::Sigmoid, Activation::Tanh];
+    /// Vector exp is within a few ulp; tanh near 0 loses absolute bits to 1 - e^{-2|x|}.
+    const TOL: Tolerance = Tolerance::new(1e-6, 2e-6);
+
+    /// Random values kept at least 0.05 from 0 so finite differences never straddle relu's kink.
+    fn inputs(seed: u64, len: usize, scale: f32) -> Vec<f32> {
+        random_vec(seed, len, -scale, scale).into_iter().map(|v| v.signum() * (0.05 + v.abs())).collect()
+    }
+
+    fn check(act: Activation, x: Vec<f32>) {
+        let len = x.len();
+        let fwd = |f: fn(Activation, &mut [f32])| {
+            move |xs: &[&[f32]], out: &mut [f32]| {
+                out.copy_from_slice(xs[0]);
+                f(act, out);
+            }
+        };
+        let bwd = |f: fn(Activation, &mut [f32]), b: fn(Activation, &[f32], &mut [f32])| {
+            move |xs: &[&[f32]], dy: &[f32], g: &mut [Vec<f32>]| {
+                let mut y = xs[0].to_vec();
+                f(act, &mut y);
+                g[0].copy_from_slice(dy);
+                b(act, &y, &mut g[0]);
+            }
+        };
+        let (bf, br) = (bwd(activation_forward, activation_backward), bwd(activation_forward_reference, activation_backward_reference));
+        let bw = Backward { wrt: &[0], fast: &bf, reference: &br, tol: TOL, eps: 1e-3, numeric_tol: Tolerance::new(2e-3, 2e-3) };
+        helper_test_op(&format!("{act:?} len {len}"), &[x], len, &fwd(activation_forward), &fwd(activation_forward_reference), TOL, Some(bw));
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn fast_matches_reference_and_gradients() {
+        for act in ALL {
+            for len in [0, 1, 3, 4, 5, 8, 9, 31, 200] {
+                check(act, inputs(len as u64, len, 4.0));
+            }
+        }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn extreme_inputs_stay_finite() {
+        let x = vec![-1000.0, -100.0, -88.0, -20.0, -1e-6, -0.0, 0.0, 1e-6, 20.0, 88.0, 100.0, 1000.0];
+        for act in ALL {
+            let (mut fast, mut reference) = (x.clone(), x.clone());
+            activation_forward(act, &mut fast);
+            activation_forward_reference(act, &mut reference);
+            assert_close(&format!("{act:?} extremes"), &fast, &reference, TOL);
+        }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn known_values() {
+        let mut x = vec![-2.0, 0.0, 3.0];
+        activation_forward(Activation::Relu, &mut x);
+        assert_eq!(x, vec![0.0, 0.0, 3.0]);
+        let mut s = vec![0.0, 2.0];
+        activation_forward(Activation::Sigmoid, &mut s);
+        assert_close("sigmoid", &s, &[0.5, 0.880_797_1], TOL);
+        let mut t = vec![0.5, -1.0];
+        activation_forward(Activation::Tanh, &mut t);
+        assert_close("tanh", &t, &[0.462_117_16, -0.761_594_2], TOL);
+        // Backward from outputs: relu passes where y > 0, sigmoid y(1-y), tanh 1-y².
+        let mut d = vec![1.0, 1.0, 1.0];
+        activation_backward(Activation::Relu, &[0.0, 2.0, -1.0], &mut d);
+        assert_eq!(d, vec![0.0, 1.0, 0.0]);
+        let mut d = vec![2.0];
+        activation_backward(Activation::Sigmoid, &[0.25], &mut d);
+        assert_eq!(d, vec![0.375]);
+        activation_backward(Activation::Tanh, &[0.5], &mut d);
+        assert_eq!(d, vec![0.28125]);
+    }
+}

@@ -1,0 +1,182 @@
+//! Optimizer updates, elementwise over a flat parameter buffer.
+
+/// Keras 3 Adam: m += (g-m)(1-β1); v += (g²-v)(1-β2); p -= alpha·m/(√v+ε), where the caller
+/// passes alpha = lr·√(1-β2ᵗ)/(1-β1ᵗ).
+#[allow(clippy::too_many_arguments)]
+pub fn adam_step(params: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32], alpha: f32, beta1: f32, beta2: f32, epsilon: f32) {
+    let n = params.len();
+    assert!(grads.len() == n && m.len() == n && v.len() == n, "adam_step: buffer lengths differ");
+    imp::adam(params, grads, m, v, alpha, 1.0 - beta1, 1.0 - beta2, epsilon);
+}
+
+/// The definition, in f64.
+#[allow(clippy::too_many_arguments)]
+pub fn adam_step_reference(params: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32], alpha: f32, beta1: f32, beta2: f32, epsilon: f32) {
+    let n = params.len();
+    assert!(grads.len() == n && m.len() == n && v.len() == n);
+    let (alpha, beta1, beta2, epsilon) = (alpha as f64, beta1 as f64, beta2 as f64, epsilon as f64);
+    for i in 0..n {
+        let g = grads[i] as f64;
+        let mi = m[i] as f64 + (g - m[i] as f64) * (1.0 - beta1);
+        let vi = v[i] as f64 + (g * g - v[i] as f64) * (1.0 - beta2);
+        params[i] = (params[i] as f64 - alpha * mi / (vi.sqrt() + epsilon)) as f32;
+        m[i] = mi as f32;
+        v[i] = vi as f32;
+    }
+}
+
+/// p -= lr·g.
+pub fn sgd_step(params: &mut [f32], grads: &[f32], learning_rate: f32) {
+    assert_eq!(params.len(), grads.len(), "sgd_step: buffer lengths differ");
+    imp::sgd(params, grads, learning_rate);
+}
+
+/// The definition, in f64.
+pub fn sgd_step_reference(params: &mut [f32], grads: &[f32], learning_rate: f32) {
+    assert_eq!(params.len(), grads.len());
+    for (p, &g) in params.iter_mut().zip(grads) {
+        *p = (*p as f64 - learning_rate as f64 * g as f64) as f32;
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod imp {
+    use core::arch::wasm32::*;
+
+    /// Four parameters per step; the tail goes through the scalar formula, which is the
+    /// same arithmetic lane by lane.
+    #[allow(clippy::too_many_arguments)]
+    pub fn adam(params: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32], alpha: f32, one_minus_b1: f32, one_minus_b2: f32, eps: f32) {
+        let n = params.len();
+        let body = n / 4 * 4;
+        let (va, vb1, vb2, veps) = (f32x4_splat(alpha), f32x4_splat(one_minus_b1), f32x4_splat(one_minus_b2), f32x4_splat(eps));
+        for i in (0..body).step_by(4) {
+            // SAFETY: i + 4 <= body <= n, the length of all four buffers (checked by the caller).
+            unsafe {
+                let (pp, gp, mp, vp) = (params.as_mut_ptr().add(i), grads.as_ptr().add(i), m.as_mut_ptr().add(i), v.as_mut_ptr().add(i));
+                let g = v128_load(gp as *const v128);
+                let mut mi = v128_load(mp as *const v128);
+                let mut vi = v128_load(vp as *const v128);
+                mi = f32x4_add(mi, f32x4_mul(f32x4_sub(g, mi), vb1));
+                vi = f32x4_add(vi, f32x4_mul(f32x4_sub(f32x4_mul(g, g), vi), vb2));
+                let step = f32x4_div(f32x4_mul(va, mi), f32x4_add(f32x4_sqrt(vi), veps));
+                v128_store(pp as *mut v128, f32x4_sub(v128_load(pp as *const v128), step));
+                v128_store(mp as *mut v128, mi);
+                v128_store(vp as *mut v128, vi);
+            }
+        }
+        for i in body..n {
+            super::scalar_adam(&mut params[i], grads[i], &mut m[i], &mut v[i], alpha, one_minus_b1, one_minus_b2, eps);
+        }
+    }
+
+    pub fn sgd(params: &mut [f32], grads: &[f32], lr: f32) {
+        let body = params.len() / 4 * 4;
+        let vlr = f32x4_splat(lr);
+        for i in (0..body).step_by(4) {
+            // SAFETY: i + 4 <= body <= len of both buffers.
+            unsafe {
+                let pp = params.as_mut_ptr().add(i);
+                let g = v128_load(grads.as_ptr().add(i) as *const v128);
+                v128_store(pp as *mut v128, f32x4_sub(v128_load(pp as *const v128), f32x4_mul(vlr, g)));
+            }
+        }
+        for i in body..params.len() {
+            params[i] -= lr * grads[i];
+        }
+    }
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+mod imp {
+    #[allow(clippy::too_many_arguments)]
+    pub fn adam(params: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32], alpha: f32, one_minus_b1: f32, one_minus_b2: f32, eps: f32) {
+        for (((p, &g), m), v) in params.iter_mut().zip(grads).zip(m.iter_mut()).zip(v.iter_mut()) {
+            super::scalar_adam(p, g, m, v, alpha, one_minus_b1, one_minus_b2, eps);
+        }
+    }
+
+    pub fn sgd(params: &mut [f32], grads: &[f32], lr: f32) {
+        for (p, &g) in params.iter_mut().zip(grads) {
+            *p -= lr * g;
+        }
+    }
+}
+
+/// One parameter's Adam update in f32 (the same operation order as the vector code).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn scalar_adam(p: &mut f32, g: f32, m: &mut f32, v: &mut f32, alpha: f32, one_minus_b1: f32, one_minus_b2: f32, eps: f32) {
+    *m += (g - *m) * one_minus_b1;
+    *v += (g * g - *v) * one_minus_b2;
+    *p -= alpha * *m / (v.sqrt() + eps);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{assert_close, helper_test_op, random_vec, wasm_bindgen_test, Tolerance};
+
+    /// Bias-corrected step size, as the optimizer computes it.
+    fn alpha(lr: f64, b1: f64, b2: f64, t: i32) -> f32 {
+        (lr * (1.0 - b2.powi(t)).sqrt() / (1.0 - b1.powi(t))) as f32
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn hand_computed_adam_steps() {
+        // p = 1, g = 0.5, m = v = 0, t = 1, lr = 1e-3, β1 = 0.9, β2 = 0.999, ε = 1e-7 (f64):
+        //   m = 0.5·0.1 = 0.05;  v = 0.25·0.001 = 0.00025;  √v = 0.0158113883008419
+        //   alpha = 1e-3·√0.001/0.1 = 3.16227766016838e-4
+        //   m/(√v+ε) = 0.05/0.0158114883008419 = 3.16225766029487
+        //   p = 1 - 3.16227766016838e-4·3.16225766029487 = 0.999000006324515
+        // (without ε the step would be exactly lr: Adam's first step is lr·sign(g)).
+        let (b1, b2, eps) = (0.9f32, 0.999f32, 1e-7f32);
+        for step in [adam_step as fn(&mut [f32], &[f32], &mut [f32], &mut [f32], f32, f32, f32, f32), adam_step_reference] {
+            let (mut p, mut m, mut v) = ([1.0f32], [0.0f32], [0.0f32]);
+            step(&mut p, &[0.5], &mut m, &mut v, alpha(1e-3, 0.9, 0.999, 1), b1, b2, eps);
+            // β2 arrives as f32(0.999) = 0.99900001287, so 1-β2 = 0.00099998713: v is 1.3e-5
+            // (relative) below the exact-decimal value; m is 2.4e-7 above (f32(0.9) = 0.89999998).
+            assert_close("m", &m, &[0.05], Tolerance::new(0.0, 1e-6));
+            assert_close("v", &v, &[0.00025], Tolerance::new(0.0, 2e-5));
+            assert_close("p after step 1", &p, &[0.999_000_006_324_515], Tolerance::new(1.2e-7, 0.0));
+            // Step 2, g = -0.25: m = 0.05 + (-0.25-0.05)·0.1 = 0.02; v = 0.00025 + (0.0625-0.00025)·0.001
+            // = 0.00031225; alpha = 1e-3·√(1-0.999²)/(1-0.9²) = 2.35316725327453e-4;
+            // p = 0.999000006324515 - alpha·0.02/(√0.00031225 + 1e-7) = 0.998733670792079.
+            step(&mut p, &[-0.25], &mut m, &mut v, alpha(1e-3, 0.9, 0.999, 2), b1, b2, eps);
+            assert_close("p after step 2", &p, &[0.998_733_670_792_079], Tolerance::new(1.2e-7, 0.0));
+        }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn adam_fast_matches_reference() {
+        for len in [0, 1, 3, 4, 7, 100] {
+            let inputs = [random_vec(1, len, -1.0, 1.0), random_vec(2, len, -1.0, 1.0), random_vec(3, len, -0.1, 0.1), random_vec(4, len, 0.0, 0.01)];
+            // Output: the updated params, m and v, concatenated.
+            let run = |f: fn(&mut [f32], &[f32], &mut [f32], &mut [f32], f32, f32, f32, f32)| {
+                move |xs: &[&[f32]], out: &mut [f32]| {
+                    let (mut p, mut m, mut v) = (xs[0].to_vec(), xs[2].to_vec(), xs[3].to_vec());
+                    f(&mut p, xs[1], &mut m, &mut v, 1e-3, 0.9, 0.999, 1e-7);
+                    out.copy_from_slice(&[p, m, v].concat());
+                }
+            };
+            helper_test_op(&format!("adam len {len}"), &inputs, 3 * len, &run(adam_step), &run(adam_step_reference), Tolerance::new(1e-7, 1e-6), None);
+        }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn sgd_fast_matches_reference() {
+        for len in [0, 1, 5, 64] {
+            let run = |f: fn(&mut [f32], &[f32], f32)| {
+                move |xs: &[&[f32]], out: &mut [f32]| {
+                    out.copy_from_slice(xs[0]);
+                    f(out, xs[1], 0.01);
+                }
+            };
+            let inputs = [random_vec(5, len, -1.0, 1.0), random_vec(6, len, -1.0, 1.0)];
+            helper_test_op(&format!("sgd len {len}"), &inputs, len, &run(sgd_step), &run(sgd_step_reference), Tolerance::new(1e-7, 1e-7), None);
+        }
+        let mut p = [1.0f32, 2.0];
+        sgd_step(&mut p, &[0.5, -1.0], 0.1);
+        assert_eq!(p, [0.95, 2.1]);
+    }
+}

@@ -1,0 +1,172 @@
+//! Losses, reduced like Keras: the mean over ALL elements (batch × features).
+//!
+//! No SIMD variant: a loss touches each output element once (O(batch·features)), while
+//! the layers that produced it did O(batch·features·k) work, and the f64 accumulation
+//! Keras-level agreement needs does not fit f32x4 anyway. The fast path computes each
+//! term in f32 and sums in f64; the reference does everything in f64.
+
+/// A loss function, as Keras names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loss {
+    MeanSquaredError,
+    /// Keras `binary_crossentropy` with `from_logits=False`.
+    BinaryCrossentropy,
+}
+
+/// Keras' `epsilon()`: BCE clips predictions to `[EPSILON, 1 - EPSILON]` (in f32).
+const EPSILON: f32 = 1e-7;
+const ONE_MINUS_EPSILON: f32 = 1.0 - EPSILON;
+
+/// The mean loss over all elements.
+pub fn loss_value(kind: Loss, pred: &[f32], target: &[f32]) -> f32 {
+    assert_eq!(pred.len(), target.len(), "loss_value: pred and target lengths differ");
+    if pred.is_empty() {
+        return 0.0;
+    }
+    let sum: f64 = match kind {
+        Loss::MeanSquaredError => pred.iter().zip(target).map(|(&p, &t)| ((p - t) * (p - t)) as f64).sum(),
+        Loss::BinaryCrossentropy => pred.iter().zip(target).map(|(&p, &t)| bce_term(p, t) as f64).sum(),
+    };
+    (sum / pred.len() as f64) as f32
+}
+
+/// grad = dLoss/dpred (overwritten); returns the loss.
+pub fn loss_and_grad(kind: Loss, pred: &[f32], target: &[f32], grad: &mut [f32]) -> f32 {
+    assert_eq!(pred.len(), target.len(), "loss_and_grad: pred and target lengths differ");
+    assert_eq!(pred.len(), grad.len(), "loss_and_grad: grad length differs");
+    if pred.is_empty() {
+        return 0.0;
+    }
+    let inv_n = 1.0 / pred.len() as f32;
+    let mut sum = 0.0f64;
+    match kind {
+        Loss::MeanSquaredError => {
+            let scale = 2.0 * inv_n;
+            for ((g, &p), &t) in grad.iter_mut().zip(pred).zip(target) {
+                let d = p - t;
+                sum += (d * d) as f64;
+                *g = scale * d;
+            }
+        }
+        Loss::BinaryCrossentropy => {
+            for ((g, &p), &t) in grad.iter_mut().zip(pred).zip(target) {
+                sum += bce_term(p, t) as f64;
+                *g = if clipped(p) { 0.0 } else { (p - t) / (p * (1.0 - p)) * inv_n };
+            }
+        }
+    }
+    (sum / pred.len() as f64) as f32
+}
+
+/// Clipping is a constant function of p there, so no gradient flows.
+#[inline(always)]
+fn clipped(p: f32) -> bool {
+    !(EPSILON..=ONE_MINUS_EPSILON).contains(&p)
+}
+
+/// -(t ln p + (1-t) ln(1-p)) with p clipped as Keras does.
+#[inline(always)]
+fn bce_term(p: f32, t: f32) -> f32 {
+    let p = p.clamp(EPSILON, ONE_MINUS_EPSILON);
+    -(t * p.ln() + (1.0 - t) * (1.0 - p).ln())
+}
+
+/// The definition, in f64.
+pub fn loss_value_reference(kind: Loss, pred: &[f32], target: &[f32]) -> f32 {
+    assert_eq!(pred.len(), target.len());
+    if pred.is_empty() {
+        return 0.0;
+    }
+    let n = pred.len() as f64;
+    let sum: f64 = pred
+        .iter()
+        .zip(target)
+        .map(|(&p, &t)| {
+            let (p, t) = (p as f64, t as f64);
+            match kind {
+                Loss::MeanSquaredError => (p - t) * (p - t),
+                Loss::BinaryCrossentropy => {
+                    let p = p.clamp(EPSILON as f64, ONE_MINUS_EPSILON as f64);
+                    -(t * p.ln() + (1.0 - t) * (1.0 - p).ln())
+                }
+            }
+        })
+        .sum();
+    (sum / n) as f32
+}
+
+/// The definition, in f64.
+pub fn loss_and_grad_reference(kind: Loss, pred: &[f32], target: &[f32], grad: &mut [f32]) -> f32 {
+    assert_eq!(pred.len(), grad.len());
+    let n = pred.len() as f64;
+    for ((g, &p), &t) in grad.iter_mut().zip(pred).zip(target) {
+        let (p64, t64) = (p as f64, t as f64);
+        *g = match kind {
+            Loss::MeanSquaredError => 2.0 * (p64 - t64) / n,
+            Loss::BinaryCrossentropy if clipped(p) => 0.0,
+            Loss::BinaryCrossentropy => (-t64 / p64 + (1.0 - t64) / (1.0 - p64)) / n,
+        } as f32;
+    }
+    loss_value_reference(kind, pred, target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{assert_close, helper_test_op, random_vec, wasm_bindgen_test, Backward, Tolerance};
+
+    const TOL: Tolerance = Tolerance::new(1e-6, 1e-5);
+
+    fn check(kind: Loss, pred: Vec<f32>, target: Vec<f32>) {
+        let len = pred.len();
+        let fwd = |f: fn(Loss, &[f32], &[f32]) -> f32| move |xs: &[&[f32]], out: &mut [f32]| out[0] = f(kind, xs[0], xs[1]);
+        let bwd = |f: fn(Loss, &[f32], &[f32], &mut [f32]) -> f32| {
+            move |xs: &[&[f32]], dy: &[f32], g: &mut [Vec<f32>]| {
+                f(kind, xs[0], xs[1], &mut g[0]);
+                for v in g[0].iter_mut() {
+                    *v *= dy[0];
+                }
+            }
+        };
+        let (bf, br) = (bwd(loss_and_grad), bwd(loss_and_grad_reference));
+        let bw = Backward { wrt: &[0], fast: &bf, reference: &br, tol: TOL, eps: 1e-3, numeric_tol: Tolerance::new(1e-4, 2e-3) };
+        helper_test_op(&format!("{kind:?} len {len}"), &[pred, target], 1, &fwd(loss_value), &fwd(loss_value_reference), TOL, Some(bw));
+        // loss_and_grad returns the same loss as loss_value.
+        let mut g = vec![0.0; len];
+        let (pred, target) = (random_vec(1, len, 0.05, 0.95), random_vec(2, len, 0.0, 1.0));
+        assert_eq!(loss_and_grad(kind, &pred, &target, &mut g), loss_value(kind, &pred, &target));
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn losses_and_gradients() {
+        for len in [1, 5, 64] {
+            // Predictions inside (0, 1) and away from the clip bounds; soft and hard targets.
+            let pred = random_vec(len as u64, len, 0.05, 0.95);
+            let soft = random_vec(len as u64 + 7, len, 0.0, 1.0);
+            let hard: Vec<f32> = soft.iter().map(|t| t.round()).collect();
+            for kind in [Loss::MeanSquaredError, Loss::BinaryCrossentropy] {
+                check(kind, pred.clone(), soft.clone());
+                check(kind, pred.clone(), hard.clone());
+            }
+        }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn known_values() {
+        // MSE: ((1-0)² + (2-0)²) / 2 = 2.5; grad 2(p-t)/n = [1, 2].
+        let mut g = vec![0.0; 2];
+        assert_eq!(loss_and_grad(Loss::MeanSquaredError, &[1.0, 2.0], &[0.0, 0.0], &mut g), 2.5);
+        assert_eq!(g, vec![1.0, 2.0]);
+        // BCE at p = 0.5: ln 2 whatever the target; grad (p-t)/(p(1-p))/n = ±2/2.
+        let l = loss_and_grad(Loss::BinaryCrossentropy, &[0.5, 0.5], &[1.0, 0.0], &mut g);
+        assert_close("bce ln2", &[l], &[core::f32::consts::LN_2], TOL);
+        assert_eq!(g, vec![-1.0, 1.0]);
+        // Clipped, no gradient: p = 0, t = 1 costs -ln(1e-7) = 16.118096; p = 1, t = 0 costs
+        // -ln(1 - f32(1 - 1e-7)) = -ln(2⁻²³) = 15.942385 (1 - 1e-7 rounds to 1 - 2⁻²³ in f32,
+        // as in Keras). Mean 16.030240.
+        let l = loss_and_grad(Loss::BinaryCrossentropy, &[0.0, 1.0], &[1.0, 0.0], &mut g);
+        assert_close("bce clipped", &[l], &[16.030_240], Tolerance::new(0.0, 1e-6));
+        assert_eq!(g, vec![0.0, 0.0]);
+        assert_eq!(loss_value(Loss::MeanSquaredError, &[], &[]), 0.0);
+    }
+}

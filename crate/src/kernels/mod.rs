@@ -1,0 +1,51 @@
+//! Kernels: pure functions over `f32` slices, NHWC layout, no allocation.
+//!
+//! Every kernel `foo` has a naive scalar `foo_reference` beside it (the definition we
+//! test against) and a fast path. On `wasm32` with `simd128` the fast path uses
+//! `core::arch::wasm32`; elsewhere it is portable scalar code. Tests compare the two
+//! with [`crate::testing`] helpers, natively and as wasm.
+//!
+//! Shapes are passed explicitly; every kernel asserts (debug) that slice lengths match.
+//! Callers (layers) validate shapes before calling, so kernels never see bad input.
+
+pub mod activation;
+pub mod adam;
+pub mod bias;
+pub mod conv2d;
+pub mod gemm;
+pub mod loss;
+pub mod pool2d;
+pub mod upsample2d;
+
+pub use activation::Activation;
+
+/// Keras padding modes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Padding {
+    /// Output `ceil(in / stride)`; the padding is split with the extra row/column at the bottom/right.
+    Same,
+    /// Output `floor((in - window) / stride) + 1`; no padding.
+    Valid,
+}
+
+impl Padding {
+    /// Output length and padding before the first element along one axis, exactly as Keras/TF compute it.
+    /// Returns `None` when the window does not fit ('valid' with `window > input`).
+    pub fn output_and_pad_before(self, input: usize, window: usize, stride: usize) -> Option<(usize, usize)> {
+        match self {
+            Padding::Valid => {
+                if window > input {
+                    None
+                } else {
+                    Some(((input - window) / stride + 1, 0))
+                }
+            }
+            Padding::Same => {
+                let out = input.div_ceil(stride);
+                let needed = (out - 1) * stride + window;
+                let total = needed.saturating_sub(input);
+                Some((out, total / 2))
+            }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Nearest-neighbour upsampling over NHWC tensors (Keras `UpSampling2D`): every input
+//! pixel becomes a `size_h × size_w` block of copies.
+//!
+//! No explicit SIMD: forward is pure copying (slice copies lower to `memory.copy` /
+//! memcpy), and backward sums whole channel vectors, contiguous loops that LLVM
+//! vectorizes for simd128 and native targets alike.
+
+fn check(batch: usize, in_h: usize, in_w: usize, channels: usize, size_h: usize, size_w: usize, small: usize, big: usize) {
+    let in_len = batch * in_h * in_w * channels;
+    assert_eq!(small, in_len, "upsample2d: input length is not batch×in_h×in_w×channels");
+    assert_eq!(big, in_len * size_h * size_w, "upsample2d: output length is not the input's × size_h × size_w");
+}
+
+/// y[b, h, w, c] = x[b, h / size_h, w / size_w, c].
+#[allow(clippy::too_many_arguments)]
+pub fn upsample2d_forward(batch: usize, in_h: usize, in_w: usize, channels: usize, size_h: usize, size_w: usize, x: &[f32], y: &mut [f32]) {
+    check(batch, in_h, in_w, channels, size_h, size_w, x.len(), y.len());
+    let out_row = in_w * size_w * channels;
+    if out_row * size_h == 0 {
+        return; // y is empty
+    }
+    // Each input row becomes one output row (pixels repeated size_w times), which is then
+    // copied size_h - 1 more times.
+    for (x_row, y_rows) in x.chunks_exact(in_w * channels).zip(y.chunks_exact_mut(out_row * size_h)) {
+        let (first, rest) = y_rows.split_at_mut(out_row);
+        for (pixel, block) in x_row.chunks_exact(channels).zip(first.chunks_exact_mut(channels * size_w)) {
+            for dst in block.chunks_exact_mut(channels) {
+                dst.copy_from_slice(pixel);
+            }
+        }
+        for dst in rest.chunks_exact_mut(out_row) {
+            dst.copy_from_slice(first);
+        }
+    }
+}
+
+/// dx[b, h, w, c] = Σ over the block of dy (overwrites dx).
+#[allow(clippy::too_many_arguments)]
+pub fn upsample2d_backward(batch: usize, in_h: usize, in_w: usize, channels: usize, size_h: usize, size_w: usize, dy: &[f32], dx: &mut [f32]) {
+    check(batch, in_h, in_w, channels, size_h, size_w, dx.len(), dy.len());
+    let out_row = in_w * size_w * channels;
+    if out_row * size_h == 0 {
+        dx.fill(0.0); // empty blocks (or an empty dx)
+        return;
+    }
+    for (dx_row, dy_rows) in dx.chunks_exact_mut(in_w * channels).zip(dy.chunks_exact(out_row * size_h)) {
+        dx_row.fill(0.0);
+        for dy_row in dy_rows.chunks_exact(out_row) {
+            for (acc, block) in dx_row.chunks_exact_mut(channels).zip(dy_row.chunks_exact(channels * size_w)) {
+                for src in block.chunks_exact(channels) {
+                    for (a, &s) in acc.iter_mut().zip(src) {
+                        *a += s;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The definition, index by index.
+#[allow(clippy::too_many_arguments)]
+pub fn upsample2d_forward_reference(batch: usize, in_h: usize, in_w: usize, channels: usize, size_h: usize, size_w: usize, x: &[f32], y: &mut [f32]) {
+    check(batch, in_h, in_w, channels, size_h, size_w, x.len(), y.len());
+    let (out_h, out_w) = (in_h * size_h, in_w * size_w);
+    for b in 0..batch {
+        for h in 0..out_h {
+            for w in 0..out_w {
+                for c in 0..channels {
+                    y[((b * out_h + h) * out_w + w) * channels + c] = x[((b * in_h + h / size_h) * in_w + w / size_w) * channels + c];
+                }
+            }
+        }
+    }
+}
+
+/// The definition, summed in f64.
+#[allow(clippy::too_many_arguments)]
+pub fn upsample2d_backward_reference(batch: usize, in_h: usize, in_w: usize, channels: usize, size_h: usize, size_w: usize, dy: &[f32], dx: &mut [f32]) {
+    check(batch, in_h, in_w, channels, size_h, size_w, dx.len(), dy.len());
+    let (out_h, out_w) = (in_h * size_h, in_w * size_w);
+    for b in 0..batch {
+        for h in 0..in_h {
+            for w in 0..in_w {
+                for c in 0..channels {
+                    let mut sum = 0.0f64;
+                    for i in 0..size_h {
+                        for j in 0..size_w {
+                            sum += dy[((b * out_h + h * size_h + i) * out_w + w * size_w + j) * channels + c] as f64;
+                        }
+                    }
+                    dx[((b * in_h + h) * in_w + w) * channels + c] = sum as f32;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{helper_test_op, random_vec, wasm_bindgen_test, Backward, Tolerance};
+
+    type Kernel = fn(usize, usize, usize, usize, usize, usize, &[f32], &mut [f32]);
+
+    fn check_op(batch: usize, in_h: usize, in_w: usize, ch: usize, sh: usize, sw: usize) {
+        let x = random_vec((in_h * 100 + in_w * 10 + ch) as u64, batch * in_h * in_w * ch, -1.0, 1.0);
+        let out_len = x.len() * sh * sw;
+        let fwd = |f: Kernel| move |xs: &[&[f32]], out: &mut [f32]| f(batch, in_h, in_w, ch, sh, sw, xs[0], out);
+        let bwd = |f: Kernel| move |_: &[&[f32]], dy: &[f32], g: &mut [Vec<f32>]| f(batch, in_h, in_w, ch, sh, sw, dy, &mut g[0]);
+        let (bf, br) = (bwd(upsample2d_backward), bwd(upsample2d_backward_reference));
+        let bw = Backward { wrt: &[0], fast: &bf, reference: &br, tol: Tolerance::new(1e-6, 1e-6), eps: 1e-2, numeric_tol: Tolerance::new(1e-3, 1e-3) };
+        let name = format!("upsample {batch}x{in_h}x{in_w}x{ch} by {sh}x{sw}");
+        helper_test_op(&name, &[x], out_len, &fwd(upsample2d_forward), &fwd(upsample2d_forward_reference), Tolerance::EXACT, Some(bw));
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn fast_matches_reference_and_gradients() {
+        for &(batch, in_h, in_w, ch, sh, sw) in &[(1, 1, 1, 1, 1, 1), (2, 2, 3, 1, 2, 2), (1, 3, 2, 5, 3, 2), (2, 4, 4, 8, 2, 2), (1, 7, 7, 16, 2, 2), (1, 2, 5, 3, 1, 3)] {
+            check_op(batch, in_h, in_w, ch, sh, sw);
+        }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn known_values() {
+        // 1×2×1×2 → 2×4×2 with size 2×2.
+        let x = [1.0, 2.0, 3.0, 4.0];
+        let mut y = [0.0f32; 16];
+        upsample2d_forward(1, 1, 2, 2, 2, 2, &x, &mut y);
+        let row = [1.0, 2.0, 1.0, 2.0, 3.0, 4.0, 3.0, 4.0];
+        assert_eq!(y[..8], row);
+        assert_eq!(y[8..], row);
+        let mut dx = [9.0f32; 4];
+        upsample2d_backward(1, 1, 2, 2, 2, 2, &y, &mut dx);
+        assert_eq!(dx, [4.0, 8.0, 12.0, 16.0]);
+    }
+}

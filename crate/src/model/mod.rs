@@ -1,0 +1,9 @@
+//! The model: a sequence of layers, a loss and an optimizer, and the training step.
+
+mod sequential;
+mod workspace;
+
+pub use sequential::{ModelError, OptimizerSpec, Sequential};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Build the crate to WebAssembly (SIMD) and the TypeScript SDK.
+#
+#   1. setup      scripts/setup.sh (seconds when everything is installed; skipped
+#                 when SETUP_DONE=1, as test.sh sets after running it)
+#   2. wasm-pack  crate/ -> pkg/wasm_autoencoders{.js,.d.ts,_bg.wasm} (--target web, release)
+#   3. wasm-opt   -O3 on pkg/wasm_autoencoders_bg.wasm in place (binaryen from node_modules)
+#   4. tsup       ts/ -> dist/ (see tsup.config.ts), .wasm copied next to each output
+#
+# Steps 2-3 are skipped when pkg/ is newer than every input of the wasm build;
+# FORCE=1 rebuilds anyway.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+T_START=$(now_s)
+
+PKG="$ROOT/pkg"
+WASM="$PKG/wasm_autoencoders_bg.wasm"
+STAMP="$PKG/.build-stamp"
+WASM_OPT="$ROOT/node_modules/.bin/wasm-opt"
+# Features for wasm-opt: what rustc emits for wasm32-unknown-unknown (LLVM's
+# "generic" CPU) plus simd128 from .cargo/config.toml. All are in Node >= 20 and
+# every browser that has SIMD, so wasm-opt may use them.
+WASM_FEATURES=(--enable-simd --enable-bulk-memory --enable-bulk-memory-opt
+               --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals
+               --enable-multivalue --enable-reference-types --enable-call-indirect-overlong)
+
+if [[ "${SETUP_DONE:-}" != 1 ]]; then
+  step "setup" bash "$ROOT/scripts/setup.sh"
+fi
+TC=$(rust_wasm_toolchain)
+
+wasm_inputs_changed() {
+  [[ "${FORCE:-}" == 1 ]] && return 0
+  [[ -f "$STAMP" && -f "$WASM" && -f "$PKG/wasm_autoencoders.js" && -f "$PKG/wasm_autoencoders.d.ts" ]] || return 0
+  local newer_input
+  newer_input=$(find crate/src crate/Cargo.toml crate/build.rs Cargo.toml Cargo.lock .cargo \
+                     "$TOOLCHAIN_FILE" scripts/build.sh \
+                     -newer "$STAMP" -print -quit 2>/dev/null || true)
+  [[ -n "$newer_input" ]]
+}
+
+step_wasm_pack() {
+  rm -f "$STAMP"
+  # --mode no-install: use the wasm-bindgen on PATH (setup.sh checked its version),
+  # never download one. wasm-opt = false in crate/Cargo.toml: wasm-pack fetches no binaryen.
+  with_tc "$TC" wasm-pack build crate --release --mode no-install --target web \
+    --out-dir ../pkg --out-name wasm_autoencoders
+  local f
+  for f in "$WASM" "$PKG/wasm_autoencoders.js" "$PKG/wasm_autoencoders.d.ts"; do
+    [[ -f "$f" ]] || { warn "wasm-pack did not produce ${f#"$ROOT"/}"; return 1; }
+  done
+}
+
+step_wasm_opt() {
+  local before after simd
+  before=$(stat -c %s "$WASM")
+  "$WASM_OPT" "${WASM_FEATURES[@]}" -O3 "$WASM" -o "$WASM.opt"
+  mv "$WASM.opt" "$WASM"
+  after=$(stat -c %s "$WASM")
+  node -e '
+    const ok = WebAssembly.validate(require("fs").readFileSync(process.argv[1]));
+    if (!ok) { console.error("WebAssembly.validate: invalid module after wasm-opt"); process.exit(1); }' "$WASM"
+  simd=$("$ROOT/node_modules/.bin/wasm-dis" "$WASM" 2>/dev/null | grep -cE '\b(v128|[fi](8x16|16x8|32x4|64x2))\.' || true)
+  log "wasm: $before -> $after bytes, $simd SIMD instructions"
+  (( simd > 0 )) || warn "the module contains no SIMD instructions (simd128 off, or no SIMD code yet?)"
+  touch "$STAMP"
+}
+
+step_tsup() {
+  [[ -f ts/index.ts ]] || { warn "ts/index.ts does not exist (the SDK entry point)"; return 1; }
+  rm -rf dist
+  npx --no-install tsup
+  local f
+  for f in dist/index.js dist/index.cjs dist/index.d.ts dist/browser/index.js \
+           dist/wasm_autoencoders_bg.wasm dist/browser/wasm_autoencoders_bg.wasm; do
+    [[ -f "$f" ]] || { warn "tsup did not produce $f"; return 1; }
+  done
+}
+
+if wasm_inputs_changed; then
+  step "wasm-pack (toolchain $TC)" step_wasm_pack
+  step "wasm-opt -O3" step_wasm_opt
+else
+  log "pkg/ is up to date with crate/ (FORCE=1 to rebuild): skipping wasm-pack and wasm-opt"
+fi
+step "tsup" step_tsup
+log "build complete in $(( $(now_s) - T_START ))s: $(step_summary)"

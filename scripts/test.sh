@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Everything, in order; what `npm test` and CI (.ci/run) run. Stops at the first
+# failing step and names it.
+#
+#   1. setup                 scripts/setup.sh (idempotent)
+#   2. cargo test (native)   cargo test --workspace on the host
+#   3. cargo test (wasm32)   the SIMD path: tests compiled for wasm32 +simd128,
+#                            run in Node by wasm-bindgen-test-runner (.cargo/config.toml)
+#   4. build                 scripts/build.sh (wasm-pack, wasm-opt, tsup)
+#   5. vitest                npx vitest run (Node and headless Chromium projects)
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+T_START=$(now_s)
+
+step "setup" bash "$ROOT/scripts/setup.sh"
+export SETUP_DONE=1
+TC=$(rust_wasm_toolchain)
+
+# For the browser tests: the system Chromium (nothing downloads a browser).
+if [[ -z "${CHROMIUM_PATH:-}" ]] && CHROMIUM_PATH=$(find_chromium); then export CHROMIUM_PATH; fi
+
+step "cargo test (native)" cargo test --workspace
+step "cargo test (wasm32 simd128, toolchain $TC)" \
+  cargo_tc "$TC" test -p wasm-autoencoders --target "$WASM_TARGET"
+step "build" bash "$ROOT/scripts/build.sh"
+step "vitest" npx --no-install vitest run
+
+log "ALL PASSED in $(( $(now_s) - T_START ))s: $(step_summary)"

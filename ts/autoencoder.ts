@@ -1,0 +1,315 @@
+/**
+ * The Autoencoder: a Sequential model split into an encoder (the first `encoderLength`
+ * layers) and a decoder (the rest), held in Wasm behind a handle. Every method validates
+ * its input before touching the model, so a refused call leaves it as it was.
+ */
+import { resolveCompile, lossCode, optimizerCode, type CompileOptions, type ResolvedCompile } from './compile.js';
+import { AutoencoderError, CorruptDataError, DisposedError, ShapeError, ValueError, assertPositiveInteger, checkOptions, describeValue, isPlainObject } from './errors.js';
+import { planFit, runFit, type FitOptions, type History, type TrainTarget } from './fit.js';
+import { decodeModelFile, encodeModelFile } from './format.js';
+import { encodeLayers, normalizeLayerSpec, type LayerSpec } from './layers.js';
+import { defaultSeed } from './random.js';
+import { assertSampleShape, assertTensor, shapeToString, shapeSize, type Tensor } from './tensor.js';
+import { requireWasm, type ModelHandle } from './wasm.js';
+
+export interface SequentialOptions {
+  /** Per-sample input shape, e.g. [784] or [28, 28, 1]. */
+  inputShape: number[];
+  /** How many of the layers form the encoder; the code is the output of the last of them. */
+  encoderLength: number;
+  /** Seed for the Glorot-uniform initial weights; random when omitted. */
+  seed?: number;
+}
+
+/** Samples per forward pass in predict/evaluate: bounds Wasm memory, whatever N is. */
+const INFERENCE_CHUNK = 256;
+
+/** Rust's errors arrive as `Error("[ShapeError] …")`; give them the SDK's types. */
+function rethrow(e: unknown): never {
+  if (e instanceof AutoencoderError) throw e;
+  const message = e instanceof Error ? e.message : String(e);
+  const tagged = /^\[(ShapeError|ValueError)\] (.*)$/s.exec(message);
+  if (tagged) throw tagged[1] === 'ShapeError' ? new ShapeError(tagged[2]) : new ValueError(tagged[2]);
+  throw e;
+}
+
+interface LayerInfo {
+  kind: string;
+  outputShape: number[];
+  paramShapes: number[][];
+}
+
+export class Autoencoder {
+  readonly inputShape: number[];
+  readonly outputShape: number[];
+  readonly codeShape: number[];
+  readonly encoderLength: number;
+  readonly layers: readonly LayerSpec[];
+  #handle: ModelHandle | undefined;
+  #info: LayerInfo[];
+  #compiled: ResolvedCompile;
+  #fitting = false;
+  #disposeAfterFit = false;
+
+  /** Use `sequential()` or a preset; the constructor takes already-validated parts. */
+  private constructor(handle: ModelHandle, specs: readonly LayerSpec[], inputShape: number[], encoderLength: number) {
+    this.#handle = handle;
+    this.layers = Object.freeze(specs.slice());
+    this.inputShape = inputShape.slice();
+    this.encoderLength = encoderLength;
+    this.#info = specs.map((_, i) => {
+      const flat = Array.from(handle.layerParamShapes(i));
+      const paramShapes: number[][] = [];
+      for (let p = 0; p < flat.length; p += flat[p] + 1) paramShapes.push(flat.slice(p + 1, p + 1 + flat[p]));
+      return { kind: handle.layerKind(i), outputShape: Array.from(handle.layerOutputShape(i)), paramShapes };
+    });
+    this.codeShape = this.#info[encoderLength - 1].outputShape.slice();
+    this.outputShape = this.#info[specs.length - 1].outputShape.slice();
+    this.#compiled = resolveCompile(undefined);
+  }
+
+  /** @internal Builds from validated specs. */
+  static create(specs: readonly LayerSpec[], opts: unknown): Autoencoder {
+    const Handle = requireWasm('building a model');
+    if (!isPlainObject(opts)) throw new ValueError(`sequential options must be { inputShape, encoderLength, seed? }, got ${describeValue(opts)}`);
+    const o = checkOptions<SequentialOptions>('sequential options', opts, ['inputShape', 'encoderLength', 'seed']);
+    if (!Array.isArray(specs) || specs.length === 0) throw new ValueError(`sequential needs a non-empty array of layers, got ${describeValue(specs)}`);
+    const normalized = specs.map((s, i) => normalizeLayerSpec(s, `layer ${i}`));
+    if (!Array.isArray(o.inputShape) || o.inputShape.length === 0) {
+      throw new ShapeError(`inputShape must be a non-empty array of positive integers, got ${describeValue(o.inputShape)}`);
+    }
+    const inputShape = o.inputShape.map((d, i) => assertPositiveInteger(`inputShape[${i}]`, d));
+    const encoderLength = assertPositiveInteger('encoderLength', o.encoderLength);
+    if (encoderLength >= normalized.length) {
+      throw new ValueError(`encoderLength must be between 1 and ${normalized.length - 1} (the decoder needs at least one of the ${normalized.length} layers), got ${encoderLength}`);
+    }
+    const seed = o.seed === undefined ? defaultSeed() : o.seed;
+    if (!Number.isSafeInteger(seed) || seed < 0) throw new ValueError(`seed must be a non-negative integer, got ${describeValue(seed)}`);
+    let handle: ModelHandle;
+    try {
+      handle = new Handle(Uint32Array.from(inputShape), encodeLayers(normalized), seed);
+    } catch (e) {
+      rethrow(e);
+    }
+    return new Autoencoder(handle, normalized, inputShape, encoderLength);
+  }
+
+  #live(what: string): ModelHandle {
+    if (!this.#handle || this.#disposeAfterFit) throw new DisposedError(`${what}: this model was disposed`);
+    return this.#handle;
+  }
+
+  #notFitting(what: string): void {
+    if (this.#fitting) throw new ValueError(`${what} is not allowed while fit() is running; await it or stop it with an AbortSignal`);
+  }
+
+  /** Optimizer and loss, like Keras's compile (a fresh optimizer state). Presets come compiled. */
+  compile(opts?: CompileOptions): void {
+    const handle = this.#live('compile');
+    this.#notFitting('compile');
+    const c = resolveCompile(opts);
+    const o = c.optimizer;
+    try {
+      handle.compile(optimizerCode(o.name), o.learningRate, o.beta1, o.beta2, o.epsilon, lossCode(c.loss));
+    } catch (e) {
+      rethrow(e);
+    }
+    this.#compiled = c;
+  }
+
+  /** The resolved compile settings (optimizer with every field, loss). */
+  get compiled(): ResolvedCompile {
+    return structuredClone(this.#compiled);
+  }
+
+  async fit(x: Tensor, y: Tensor, opts?: FitOptions): Promise<History> {
+    const handle = this.#live('fit');
+    this.#notFitting('fit');
+    const plan = planFit(this.#trainTarget(handle), x, y, opts);
+    this.#fitting = true;
+    try {
+      return await runFit(this.#trainTarget(handle), plan, () => this.#disposeAfterFit);
+    } catch (e) {
+      return rethrow(e);
+    } finally {
+      this.#fitting = false;
+      if (this.#disposeAfterFit) this.#free();
+    }
+  }
+
+  #trainTarget(handle: ModelHandle): TrainTarget {
+    const loss = lossCode(this.#compiled.loss);
+    return {
+      inputShape: this.inputShape,
+      outputShape: this.outputShape,
+      trainBatch: (xb, yb, n) => handle.trainBatch(xb, yb, n),
+      validationLoss: (vx, vy) => handle.evaluate(vx.data, vy.data, vx.shape[0], INFERENCE_CHUNK, loss),
+    };
+  }
+
+  #run(what: string, x: Tensor, from: number, to: number, sampleShape: readonly number[], outShape: readonly number[]): Tensor {
+    const handle = this.#live(what);
+    const n = assertSampleShape(`${what} input`, x, sampleShape);
+    try {
+      const data = handle.predict(x.data, n, from, to, INFERENCE_CHUNK);
+      return { shape: Object.freeze([n, ...outShape]), data };
+    } catch (e) {
+      rethrow(e);
+    }
+  }
+
+  /** Reconstructions: the whole model. */
+  predict(x: Tensor): Tensor {
+    return this.#run('predict', x, 0, this.layers.length, this.inputShape, this.outputShape);
+  }
+
+  /** The learned codes: the encoder's layers. */
+  encode(x: Tensor): Tensor {
+    return this.#run('encode', x, 0, this.encoderLength, this.inputShape, this.codeShape);
+  }
+
+  /** Reconstructions from codes: the decoder's layers. */
+  decode(code: Tensor): Tensor {
+    return this.#run('decode', code, this.encoderLength, this.layers.length, this.codeShape, this.outputShape);
+  }
+
+  /** Mean squared error of predict(x) against y, over all elements. */
+  evaluate(x: Tensor, y: Tensor): number {
+    const handle = this.#live('evaluate');
+    const n = assertSampleShape('evaluate x', x, this.inputShape);
+    const ny = assertSampleShape('evaluate y', y, this.outputShape);
+    if (n !== ny) throw new ShapeError(`evaluate: x and y must hold the same number of samples, got ${n} and ${ny}`);
+    try {
+      return handle.evaluate(x.data, y.data, n, INFERENCE_CHUNK, lossCode('mse'));
+    } catch (e) {
+      rethrow(e);
+    }
+  }
+
+  countParams(): number {
+    return this.#live('countParams').paramCount();
+  }
+
+  /** Weight tensors in Keras order: per layer, kernel then bias. */
+  getWeights(): Tensor[] {
+    const flat = this.#live('getWeights').weights();
+    const out: Tensor[] = [];
+    let offset = 0;
+    for (const info of this.#info) {
+      for (const shape of info.paramShapes) {
+        const size = shapeSize(shape);
+        out.push({ shape: Object.freeze(shape.slice()), data: flat.slice(offset, offset + size) });
+        offset += size;
+      }
+    }
+    return out;
+  }
+
+  /** Replaces every weight; count, shapes (Keras layouts) and values are checked first. */
+  setWeights(weights: Tensor[]): void {
+    const handle = this.#live('setWeights');
+    this.#notFitting('setWeights');
+    const shapes = this.#info.flatMap((info) => info.paramShapes);
+    if (!Array.isArray(weights) || weights.length !== shapes.length) {
+      throw new ValueError(`setWeights expects an array of ${shapes.length} tensors (kernel and bias per layer), got ${Array.isArray(weights) ? weights.length : describeValue(weights)}`);
+    }
+    const flat = new Float32Array(shapes.reduce((a, s) => a + shapeSize(s), 0));
+    let offset = 0;
+    weights.forEach((w, i) => {
+      assertTensor(`weights[${i}]`, w);
+      const expected = shapes[i];
+      if (w.shape.length !== expected.length || w.shape.some((d, j) => d !== expected[j])) {
+        throw new ShapeError(`weights[${i}] must have shape ${shapeToString(expected)}, got ${shapeToString(w.shape)}`);
+      }
+      flat.set(w.data, offset);
+      offset += w.data.length;
+    });
+    try {
+      handle.setWeights(flat);
+    } catch (e) {
+      rethrow(e);
+    }
+  }
+
+  /** A Keras-style table of layers, output shapes and parameter counts. */
+  summary(): string {
+    this.#live('summary');
+    const rows = this.#info.map((info, i) => {
+      const params = info.paramShapes.reduce((a, s) => a + shapeSize(s), 0);
+      const part = i < this.encoderLength ? 'encoder' : 'decoder';
+      return [`${info.kind} (${part})`, `(None, ${info.outputShape.join(', ')})`, String(params)];
+    });
+    const header = ['Layer (type)', 'Output Shape', 'Param #'];
+    const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)) + 2);
+    const line = (cells: string[]) => cells.map((cell, c) => cell.padEnd(widths[c])).join('').trimEnd();
+    const rule = '─'.repeat(widths.reduce((a, b) => a + b, 0));
+    return [
+      `Input: (None, ${this.inputShape.join(', ')})  Code: (None, ${this.codeShape.join(', ')})`,
+      rule,
+      line(header),
+      rule,
+      ...rows.map(line),
+      rule,
+      `Total params: ${this.countParams().toLocaleString('en-US')}`,
+    ].join('\n');
+  }
+
+  /** Architecture, compile settings and weights, versioned and checksummed. */
+  toBytes(): Uint8Array {
+    const handle = this.#live('toBytes');
+    const header = {
+      inputShape: this.inputShape,
+      encoderLength: this.encoderLength,
+      layers: this.layers,
+      compile: this.#compiled,
+    };
+    return encodeModelFile(header, handle.weights());
+  }
+
+  static fromBytes(bytes: Uint8Array): Autoencoder {
+    requireWasm('Autoencoder.fromBytes');
+    const { header, weights } = decodeModelFile(bytes);
+    let model: Autoencoder;
+    try {
+      if (!Array.isArray(header.layers)) throw new ValueError('layers is missing');
+      model = Autoencoder.create(header.layers as LayerSpec[], {
+        inputShape: header.inputShape as number[],
+        encoderLength: header.encoderLength as number,
+        seed: 0,
+      });
+    } catch (e) {
+      throw new CorruptDataError(`not a valid model file: its architecture is invalid (${(e as Error).message})`);
+    }
+    try {
+      if (weights.length !== model.countParams()) {
+        throw new CorruptDataError(`not a valid model file: it holds ${weights.length} weights, its architecture needs ${model.countParams()}`);
+      }
+      model.#live('fromBytes').setWeights(weights);
+      model.compile(header.compile as CompileOptions & ResolvedCompile);
+    } catch (e) {
+      model.dispose();
+      if (e instanceof CorruptDataError) throw e;
+      throw new CorruptDataError(`not a valid model file: ${(e as Error).message.replace(/^\[\w+\] /, '')}`);
+    }
+    return model;
+  }
+
+  /** Frees the Wasm memory. Idempotent; during fit() it takes effect after the current batch. */
+  dispose(): void {
+    if (!this.#handle) return;
+    if (this.#fitting) {
+      this.#disposeAfterFit = true;
+      return;
+    }
+    this.#free();
+  }
+
+  #free(): void {
+    this.#handle?.free();
+    this.#handle = undefined;
+  }
+
+  get isDisposed(): boolean {
+    return this.#handle === undefined || this.#disposeAfterFit;
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * The training loop behind `Autoencoder.fit`: Keras's `fit` semantics (validation split
+ * taken from the end before shuffling, a fresh shuffle each epoch, the last partial batch
+ * kept, epoch loss = mean of batch losses weighted by batch size), plus per-batch input
+ * noise, callbacks and cancellation. Each step runs entirely inside Wasm.
+ */
+import { ShapeError, ValueError, assertBoolean, assertFiniteNumber, assertFunction, assertPositiveInteger, checkOptions, describeValue } from './errors.js';
+import { addGaussianNoiseInto } from './noise.js';
+import { assertSeed, createRng, shuffleInPlace } from './random.js';
+import { assertSampleShape, sliceRows, type Tensor } from './tensor.js';
+
+export interface EpochLogs {
+  loss: number;
+  valLoss?: number;
+}
+
+export interface FitOptions {
+  /** Passes over the training data (Keras default 1). */
+  epochs?: number;
+  /** Samples per gradient step (Keras default 32; the tutorial uses 256). */
+  batchSize?: number;
+  /** Reshuffle the training samples before each epoch (default true). */
+  shuffle?: boolean;
+  /** Fraction in [0, 1) of the samples, taken from the end before shuffling, held out for validation. */
+  validationSplit?: number;
+  /** Explicit validation inputs and targets (take precedence over validationSplit, like Keras). */
+  validationData?: [Tensor, Tensor];
+  /** Seed for shuffling and input noise; random when omitted. */
+  seed?: number;
+  /** Adds fresh clip(x + std·N(0,1), 0, 1) noise to each batch's inputs; targets stay clean. */
+  inputNoise?: { std: number };
+  onEpochEnd?: (epoch: number, logs: EpochLogs) => void | Promise<void>;
+  /** `logs.loss` is the running mean over the epoch so far, as in Keras. */
+  onBatchEnd?: (batch: number, logs: { loss: number }) => void | Promise<void>;
+  /** Stops training after the current batch; `fit` then resolves with the epochs completed. */
+  signal?: AbortSignal;
+}
+
+export interface History {
+  loss: number[];
+  valLoss: number[];
+  /** True when `signal` stopped training before all epochs ran. */
+  stopped: boolean;
+}
+
+/** What the loop needs from a model. */
+export interface TrainTarget {
+  readonly inputShape: readonly number[];
+  readonly outputShape: readonly number[];
+  trainBatch(x: Float32Array, y: Float32Array, batch: number): number;
+  validationLoss(x: Tensor, y: Tensor): number;
+}
+
+const FIT_KEYS = ['epochs', 'batchSize', 'shuffle', 'validationSplit', 'validationData', 'seed', 'inputNoise', 'onEpochEnd', 'onBatchEnd', 'signal'];
+
+interface Plan {
+  epochs: number;
+  batchSize: number;
+  shuffle: boolean;
+  seed: number | undefined;
+  noiseStd: number;
+  train: [Tensor, Tensor];
+  validation?: [Tensor, Tensor];
+  onEpochEnd?: FitOptions['onEpochEnd'];
+  onBatchEnd?: FitOptions['onBatchEnd'];
+  signal?: AbortSignal;
+}
+
+/** Validates everything before any work, so a refused call changes nothing. */
+export function planFit(model: TrainTarget, x: Tensor, y: Tensor, opts: unknown): Plan {
+  const n = assertSampleShape('x', x, model.inputShape);
+  const ny = assertSampleShape('y', y, model.outputShape);
+  if (n !== ny) throw new ShapeError(`x and y must hold the same number of samples, got ${n} and ${ny}`);
+  const o = checkOptions<FitOptions>('fit options', opts, FIT_KEYS);
+  const epochs = o.epochs === undefined ? 1 : assertPositiveInteger('epochs', o.epochs);
+  const batchSize = o.batchSize === undefined ? 32 : assertPositiveInteger('batchSize', o.batchSize);
+  const shuffle = o.shuffle === undefined ? true : assertBoolean('shuffle', o.shuffle);
+  const seed = o.seed === undefined ? undefined : assertSeed('seed', o.seed);
+  let noiseStd = 0;
+  if (o.inputNoise !== undefined) {
+    const noise = checkOptions<{ std: number }>('inputNoise', o.inputNoise, ['std']);
+    noiseStd = assertFiniteNumber('inputNoise.std', noise.std, { min: 0 });
+  }
+  for (const key of ['onEpochEnd', 'onBatchEnd'] as const) if (o[key] !== undefined) assertFunction(key, o[key]);
+  if (o.signal !== undefined && !(typeof o.signal === 'object' && o.signal !== null && 'aborted' in o.signal)) {
+    throw new ValueError(`signal must be an AbortSignal, got ${describeValue(o.signal)}`);
+  }
+
+  let train: [Tensor, Tensor] = [x, y];
+  let validation: [Tensor, Tensor] | undefined;
+  if (o.validationData !== undefined) {
+    const v = o.validationData;
+    if (!Array.isArray(v) || v.length !== 2) {
+      throw new ValueError(`validationData must be [xVal, yVal], got ${describeValue(v)}`);
+    }
+    const nvx = assertSampleShape('validationData[0]', v[0], model.inputShape);
+    const nvy = assertSampleShape('validationData[1]', v[1], model.outputShape);
+    if (nvx !== nvy) throw new ShapeError(`validationData inputs and targets differ in samples: ${nvx} and ${nvy}`);
+    validation = [v[0], v[1]];
+  } else if (o.validationSplit !== undefined) {
+    const split = assertFiniteNumber('validationSplit', o.validationSplit, { min: 0, max: 1, maxExclusive: true });
+    if (split > 0) {
+      const cut = Math.floor(n * (1 - split));
+      if (cut < 1 || cut >= n) {
+        throw new ValueError(`validationSplit ${split} of ${n} samples leaves ${cut} for training and ${n - cut} for validation; both need at least one`);
+      }
+      train = [sliceRows(x, 0, cut), sliceRows(y, 0, cut)];
+      validation = [sliceRows(x, cut), sliceRows(y, cut)];
+    }
+  }
+  return { epochs, batchSize, shuffle, seed, noiseStd, train, validation, onEpochEnd: o.onEpochEnd, onBatchEnd: o.onBatchEnd, signal: o.signal };
+}
+
+/** Lets timers, I/O and callbacks run between batches (setImmediate where it exists: no 4 ms clamp). */
+export function yieldToEventLoop(): Promise<void> {
+  if (typeof setImmediate === 'function') return new Promise((resolve) => setImmediate(resolve));
+  if (typeof MessageChannel === 'function') {
+    return new Promise((resolve) => {
+      const channel = new MessageChannel();
+      channel.port1.onmessage = () => {
+        channel.port1.close();
+        resolve();
+      };
+      channel.port2.postMessage(null);
+    });
+  }
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+function gather(src: Float32Array, rowLength: number, order: Uint32Array, start: number, count: number, dst: Float32Array): void {
+  for (let j = 0; j < count; j++) {
+    const row = order[start + j] * rowLength;
+    dst.set(src.subarray(row, row + rowLength), j * rowLength);
+  }
+}
+
+export async function runFit(model: TrainTarget, plan: Plan, isStopped: () => boolean): Promise<History> {
+  const [tx, ty] = plan.train;
+  const n = tx.shape[0];
+  const inLen = tx.data.length / n;
+  const outLen = ty.data.length / n;
+  const batchSize = Math.min(plan.batchSize, n);
+  const xBatch = new Float32Array(batchSize * inLen);
+  const yBatch = new Float32Array(batchSize * outLen);
+  const rng = createRng(plan.seed);
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  const history: History = { loss: [], valLoss: [], stopped: false };
+  const stop = () => plan.signal?.aborted === true || isStopped();
+
+  for (let epoch = 0; epoch < plan.epochs; epoch++) {
+    if (plan.shuffle) shuffleInPlace(order, rng);
+    let weighted = 0;
+    let seen = 0;
+    for (let start = 0, batch = 0; start < n; start += batchSize, batch++) {
+      if (stop()) {
+        history.stopped = true;
+        return history;
+      }
+      const count = Math.min(batchSize, n - start);
+      const xb = xBatch.subarray(0, count * inLen);
+      const yb = yBatch.subarray(0, count * outLen);
+      gather(tx.data, inLen, order, start, count, xb);
+      gather(ty.data, outLen, order, start, count, yb);
+      if (plan.noiseStd > 0) addGaussianNoiseInto(xb, xb, plan.noiseStd, rng);
+      const loss = model.trainBatch(xb, yb, count);
+      weighted += loss * count;
+      seen += count;
+      if (plan.onBatchEnd) await plan.onBatchEnd(batch, { loss: weighted / seen });
+      await yieldToEventLoop();
+    }
+    const logs: EpochLogs = { loss: weighted / seen };
+    history.loss.push(logs.loss);
+    if (plan.validation) {
+      logs.valLoss = model.validationLoss(plan.validation[0], plan.validation[1]);
+      history.valLoss.push(logs.valLoss);
+    }
+    if (plan.onEpochEnd) await plan.onEpochEnd(epoch, logs);
+  }
+  return history;
+}

@@ -1,0 +1,22 @@
+/**
+ * wasm-autoencoders: autoencoders trained on the CPU with Rust kernels compiled to
+ * WebAssembly SIMD. `await init()` once, then build, train and use models.
+ */
+export { init, isInitialized, type InitSource } from './wasm.js';
+export { tensor, type Tensor } from './tensor.js';
+export { layers, type LayerSpec, type Activation, type Padding } from './layers.js';
+export { Autoencoder, type SequentialOptions } from './autoencoder.js';
+export type { CompileOptions, OptimizerConfig, OptimizerName, LossName } from './compile.js';
+export type { FitOptions, History, EpochLogs } from './fit.js';
+export { sequential, vanilla, deep, convolutional, denoising } from './presets.js';
+export { loadMnist, parseMnist } from './mnist.js';
+export { addGaussianNoise } from './noise.js';
+export { mse, psnr } from './metrics.js';
+export {
+  AutoencoderError,
+  ShapeError,
+  ValueError,
+  DisposedError,
+  CorruptDataError,
+  NotInitializedError,
+} from './errors.js';

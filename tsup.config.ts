@@ -1,0 +1,74 @@
+// Builds the TypeScript SDK (ts/) into dist/. Run by scripts/build.sh after
+// wasm-pack has produced pkg/ (the wasm-bindgen glue is bundled in; the .wasm
+// binary is copied next to each output, where the SDK finds it with
+// `new URL('./wasm_autoencoders_bg.wasm', import.meta.url)`).
+//
+//   dist/index.js, dist/index.cjs, dist/index.d.ts, dist/index.d.cts   Node >= 20
+//   dist/browser/index.js                                               browsers (ESM)
+//   dist/worker.*, dist/browser/worker.js            only once ts/worker.ts exists
+//   dist/wasm_autoencoders_bg.wasm, dist/browser/wasm_autoencoders_bg.wasm
+import { copyFile, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineConfig, type Options } from 'tsup';
+
+const root = dirname(fileURLToPath(import.meta.url));
+const WASM = 'wasm_autoencoders_bg.wasm';
+const wasmSource = join(root, 'pkg', WASM);
+
+const entry: Record<string, string> = { index: 'ts/index.ts' };
+if (existsSync(join(root, 'ts', 'worker.ts'))) entry.worker = 'ts/worker.ts';
+
+// Node built-ins are only imported dynamically behind a runtime check
+// (`await import('node:fs/promises')`): never bundle them, keep the `node:` prefix.
+const nodeBuiltins = [/^node:/];
+
+function copyWasmTo(outDir: string): () => Promise<void> {
+  return async () => {
+    if (!existsSync(wasmSource)) {
+      throw new Error(`${wasmSource} is missing: build the crate first (npm run build)`);
+    }
+    const target = resolve(root, outDir);
+    await mkdir(target, { recursive: true });
+    await copyFile(wasmSource, join(target, WASM));
+  };
+}
+
+const common: Options = {
+  entry,
+  tsconfig: 'tsconfig.json',
+  bundle: true,
+  splitting: true,
+  treeshake: true,
+  sourcemap: false,
+  clean: false, // scripts/build.sh empties dist/ first; two builds write into it at once
+  removeNodeProtocol: false,
+  external: nodeBuiltins,
+};
+
+export default defineConfig([
+  {
+    ...common,
+    name: 'node',
+    platform: 'node',
+    target: 'node20',
+    format: ['esm', 'cjs'], // index.js (ESM, package is "type": "module") + index.cjs
+    outDir: 'dist',
+    dts: true, // index.d.ts + index.d.cts
+    shims: true, // import.meta.url in the CJS output
+    onSuccess: copyWasmTo('dist'),
+  },
+  {
+    ...common,
+    name: 'browser',
+    platform: 'browser',
+    target: 'es2022',
+    format: ['esm'],
+    outDir: 'dist/browser',
+    dts: false, // the types come from dist/index.d.ts
+    // Self-contained for <script type="module"> and workers: bundle the runtime deps.
+    noExternal: ['comlink'],
+    onSuccess: copyWasmTo('dist/browser'),
+  },
+]);
