@@ -42,6 +42,7 @@ fn now_seconds() -> f64 {
 
 #[cfg(target_arch = "wasm32")]
 fn now_seconds() -> f64 {
+    #[link(wasm_import_module = "env")]
     extern "C" {
         /// `performance.now()` in milliseconds, supplied by dev/run_wasm_bench.mjs.
         fn now_ms() -> f64;
@@ -51,6 +52,7 @@ fn now_seconds() -> f64 {
 
 #[cfg(target_arch = "wasm32")]
 fn emit(line: &str) {
+    #[link(wasm_import_module = "env")]
     extern "C" {
         fn print(ptr: *const u8, len: usize);
     }

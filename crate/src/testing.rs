@@ -188,6 +188,12 @@ pub fn helper_test_op(
 mod tests {
     use super::*;
 
+    /// The wasm test build must exercise the SIMD128 kernels, not the portable ones.
+    #[wasm_bindgen_test(unsupported = test)]
+    fn wasm_builds_have_simd128() {
+        assert_eq!(cfg!(target_arch = "wasm32"), cfg!(all(target_arch = "wasm32", target_feature = "simd128")));
+    }
+
     #[wasm_bindgen_test(unsupported = test)]
     fn numeric_gradient_of_a_cubic() {
         let x = [0.5f32, -1.25, 2.0];

@@ -61,7 +61,7 @@ fn scalar_reference(act: Activation, x: f64) -> f64 {
 /// y = act(y + bias), where `bias` is one row repeated over `y` (empty: no bias).
 /// Shared with `bias_activation_forward` so the add and the activation take one pass.
 pub(crate) fn forward_with_bias(act: Activation, y: &mut [f32], bias: &[f32]) {
-    debug_assert!(bias.is_empty() || y.len() % bias.len() == 0);
+    debug_assert!(bias.is_empty() || y.len().is_multiple_of(bias.len()));
     match act {
         Activation::Linear if bias.is_empty() => {}
         Activation::Linear => imp::forward(y, bias, imp::linear),

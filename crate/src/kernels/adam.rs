@@ -117,6 +117,8 @@ mod tests {
     use super::*;
     use crate::testing::{assert_close, helper_test_op, random_vec, wasm_bindgen_test, Tolerance};
 
+    type AdamFn = fn(&mut [f32], &[f32], &mut [f32], &mut [f32], f32, f32, f32, f32);
+
     /// Bias-corrected step size, as the optimizer computes it.
     fn alpha(lr: f64, b1: f64, b2: f64, t: i32) -> f32 {
         (lr * (1.0 - b2.powi(t)).sqrt() / (1.0 - b1.powi(t))) as f32
@@ -131,19 +133,19 @@ mod tests {
         //   p = 1 - 3.16227766016838e-4·3.16225766029487 = 0.999000006324515
         // (without ε the step would be exactly lr: Adam's first step is lr·sign(g)).
         let (b1, b2, eps) = (0.9f32, 0.999f32, 1e-7f32);
-        for step in [adam_step as fn(&mut [f32], &[f32], &mut [f32], &mut [f32], f32, f32, f32, f32), adam_step_reference] {
+        for step in [adam_step as AdamFn, adam_step_reference] {
             let (mut p, mut m, mut v) = ([1.0f32], [0.0f32], [0.0f32]);
             step(&mut p, &[0.5], &mut m, &mut v, alpha(1e-3, 0.9, 0.999, 1), b1, b2, eps);
             // β2 arrives as f32(0.999) = 0.99900001287, so 1-β2 = 0.00099998713: v is 1.3e-5
             // (relative) below the exact-decimal value; m is 2.4e-7 above (f32(0.9) = 0.89999998).
             assert_close("m", &m, &[0.05], Tolerance::new(0.0, 1e-6));
             assert_close("v", &v, &[0.00025], Tolerance::new(0.0, 2e-5));
-            assert_close("p after step 1", &p, &[0.999_000_006_324_515], Tolerance::new(1.2e-7, 0.0));
+            assert_close("p after step 1", &p, &[0.999_000_006_324_515_f64 as f32], Tolerance::new(1.2e-7, 0.0));
             // Step 2, g = -0.25: m = 0.05 + (-0.25-0.05)·0.1 = 0.02; v = 0.00025 + (0.0625-0.00025)·0.001
             // = 0.00031225; alpha = 1e-3·√(1-0.999²)/(1-0.9²) = 2.35316725327453e-4;
             // p = 0.999000006324515 - alpha·0.02/(√0.00031225 + 1e-7) = 0.998733670792079.
             step(&mut p, &[-0.25], &mut m, &mut v, alpha(1e-3, 0.9, 0.999, 2), b1, b2, eps);
-            assert_close("p after step 2", &p, &[0.998_733_670_792_079], Tolerance::new(1.2e-7, 0.0));
+            assert_close("p after step 2", &p, &[0.998_733_670_792_079_f64 as f32], Tolerance::new(1.2e-7, 0.0));
         }
     }
 
@@ -152,7 +154,7 @@ mod tests {
         for len in [0, 1, 3, 4, 7, 100] {
             let inputs = [random_vec(1, len, -1.0, 1.0), random_vec(2, len, -1.0, 1.0), random_vec(3, len, -0.1, 0.1), random_vec(4, len, 0.0, 0.01)];
             // Output: the updated params, m and v, concatenated.
-            let run = |f: fn(&mut [f32], &[f32], &mut [f32], &mut [f32], f32, f32, f32, f32)| {
+            let run = |f: AdamFn| {
                 move |xs: &[&[f32]], out: &mut [f32]| {
                     let (mut p, mut m, mut v) = (xs[0].to_vec(), xs[2].to_vec(), xs[3].to_vec());
                     f(&mut p, xs[1], &mut m, &mut v, 1e-3, 0.9, 0.999, 1e-7);

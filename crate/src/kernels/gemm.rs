@@ -202,12 +202,14 @@ mod micro {
     /// R rows × 8 columns of C in 2R f32x4 accumulators.
     #[inline(always)]
     pub fn tile<const R: usize>(t: &Tile, c: &mut [f32]) {
-        debug_assert!(R <= MR && t.nr <= NR && t.kc > 0);
+        debug_assert!(R <= MR && t.nr <= NR && t.kc > 0 && t.kc <= super::KC);
         let a = t.a.data;
-        // SAFETY (for every raw access below): `gemm` checked a.len() == m*k and
-        // c.len() == m*n; the driver only builds tiles with i+R <= m, jc+nr <= n and
-        // pc+kc <= k, so A(i+r, pc+p) = a0 + r*rs + p*cs <= (m-1)*rs + (k-1)*cs < m*k,
-        // C(i+r, jc+nr-1) < m*n, and the panel holds KC >= kc rows of NR floats.
+        // The driver only builds tiles with i+R <= m, jc+nr <= n and pc+kc <= k, so these
+        // hold; checked anyway (once per tile) because the loop below reads without checks.
+        assert!(t.a0 + (R - 1) * t.a.rs + (t.kc - 1) * t.a.cs < a.len());
+        assert!(t.c0 + (R - 1) * t.ldc + t.nr <= c.len());
+        // SAFETY: the asserts above bound every A and C access; the panel holds
+        // KC >= kc rows of NR floats.
         unsafe {
             let mut acc = [[f32x4_splat(0.0); 2]; R];
             if t.load_c {
@@ -345,7 +347,7 @@ mod micro {
 
     #[inline(always)]
     pub fn tile<const R: usize>(t: &Tile, c: &mut [f32]) {
-        debug_assert!(R <= MR && t.nr <= NR && t.kc > 0);
+        debug_assert!(R <= MR && t.nr <= NR && t.kc > 0 && t.kc <= super::KC);
         let mut acc = [[0.0f32; NR]; R];
         if t.load_c {
             for (r, acc) in acc.iter_mut().enumerate() {
@@ -418,6 +420,8 @@ mod tests {
     use super::*;
     use crate::testing::{helper_test_op, random_vec, wasm_bindgen_test, Backward, Tolerance};
 
+    type GemmFn = fn(usize, usize, usize, &[f32], bool, &[f32], bool, &mut [f32], bool);
+
     /// f32 products summed in a different order than the f64 reference.
     fn tol(k: usize) -> Tolerance {
         Tolerance::new(1e-5 * (k as f64).sqrt().max(1.0), 1e-5)
@@ -431,7 +435,7 @@ mod tests {
         let b = random_vec(seed + 1, k * n, -1.0, 1.0);
         let c0 = random_vec(seed + 2, m * n, -1.0, 1.0);
         let name = format!("gemm {m}x{n}x{k} ta={trans_a} tb={trans_b} acc={accumulate}");
-        let run = |f: fn(usize, usize, usize, &[f32], bool, &[f32], bool, &mut [f32], bool)| {
+        let run = |f: GemmFn| {
             let c0 = c0.clone();
             move |xs: &[&[f32]], out: &mut [f32]| {
                 if accumulate {
@@ -441,7 +445,7 @@ mod tests {
             }
         };
         let (fast, reference) = (run(gemm), run(gemm_reference));
-        let backward = |f: fn(usize, usize, usize, &[f32], bool, &[f32], bool, &mut [f32], bool)| {
+        let backward = |f: GemmFn| {
             move |xs: &[&[f32]], dc: &[f32], g: &mut [Vec<f32>]| {
                 f(m, k, n, dc, false, xs[1], true, &mut g[0], false);
                 f(k, n, m, xs[0], true, dc, false, &mut g[1], false);

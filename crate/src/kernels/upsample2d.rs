@@ -5,6 +5,7 @@
 //! memcpy), and backward sums whole channel vectors, contiguous loops that LLVM
 //! vectorizes for simd128 and native targets alike.
 
+#[allow(clippy::too_many_arguments)]
 fn check(batch: usize, in_h: usize, in_w: usize, channels: usize, size_h: usize, size_w: usize, small: usize, big: usize) {
     let in_len = batch * in_h * in_w * channels;
     assert_eq!(small, in_len, "upsample2d: input length is not batch×in_h×in_w×channels");
