@@ -57,7 +57,11 @@ step() {
 }
 STEP_SUMMARY=()
 # "a 3s, b 10s"
-step_summary() { local IFS=','; printf '%s' "${STEP_SUMMARY[*]}" | sed 's/,/, /g'; }
+step_summary() {
+  local i out=""
+  for i in "${STEP_SUMMARY[@]}"; do out+="${out:+, }$i"; done
+  printf '%s' "$out"
+}
 
 # ------------------------------------------------------------ predicates --
 have() { command -v "$1" >/dev/null 2>&1; }

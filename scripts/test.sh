@@ -20,7 +20,7 @@ TC=$(rust_wasm_toolchain)
 if [[ -z "${CHROMIUM_PATH:-}" ]] && CHROMIUM_PATH=$(find_chromium); then export CHROMIUM_PATH; fi
 
 step "cargo test (native)" cargo test --workspace
-step "cargo test (wasm32 simd128, toolchain $TC)" \
+step "cargo test (wasm32 +simd128, toolchain $TC)" \
   cargo_tc "$TC" test -p wasm-autoencoders --target "$WASM_TARGET"
 step "build" bash "$ROOT/scripts/build.sh"
 step "vitest" npx --no-install vitest run
