@@ -10,7 +10,7 @@ import { decodeModelFile, encodeModelFile } from './format.js';
 import { encodeLayers, normalizeLayerSpec, type LayerSpec } from './layers.js';
 import { defaultSeed } from './random.js';
 import { assertSampleShape, assertTensor, shapeToString, shapeSize, type Tensor } from './tensor.js';
-import { requireWasm, type ModelHandle } from './wasm.js';
+import { requireWasm, wasmF32View, type ModelHandle } from './wasm.js';
 
 export interface SequentialOptions {
   /** Per-sample input shape, e.g. [784] or [28, 28, 1]. */
@@ -48,6 +48,8 @@ export class Autoencoder {
   #handle: ModelHandle | undefined;
   #info: LayerInfo[];
   #compiled: ResolvedCompile;
+  readonly #inputSize: number;
+  readonly #outputSize: number;
   #fitting = false;
   #disposeAfterFit = false;
 
@@ -66,6 +68,8 @@ export class Autoencoder {
     this.codeShape = this.#info[encoderLength - 1].outputShape.slice();
     this.outputShape = this.#info[specs.length - 1].outputShape.slice();
     this.#compiled = resolveCompile(undefined);
+    this.#inputSize = shapeSize(this.inputShape);
+    this.#outputSize = shapeSize(this.outputShape);
   }
 
   /** @internal Builds from validated specs. */
@@ -142,7 +146,13 @@ export class Autoencoder {
     return {
       inputShape: this.inputShape,
       outputShape: this.outputShape,
-      trainBatch: (xb, yb, n) => handle.trainBatch(xb, yb, n),
+      stage: (n) => {
+        const xPtr = handle.stageInput(n);
+        const yPtr = handle.stageTarget(n);
+        // Views only after both calls: either may grow (and so detach) Wasm memory.
+        return { x: wasmF32View(xPtr, n * this.#inputSize), y: wasmF32View(yPtr, n * this.#outputSize) };
+      },
+      trainStaged: (n) => handle.trainStaged(n),
       validationLoss: (vx, vy) => handle.evaluate(vx.data, vy.data, vx.shape[0], INFERENCE_CHUNK, loss),
     };
   }

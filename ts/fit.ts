@@ -47,7 +47,10 @@ export interface History {
 export interface TrainTarget {
   readonly inputShape: readonly number[];
   readonly outputShape: readonly number[];
-  trainBatch(x: Float32Array, y: Float32Array, batch: number): number;
+  /** Buffers (views on Wasm memory) for `batch` samples; valid until the next `stage` call. */
+  stage(batch: number): { x: Float32Array; y: Float32Array };
+  /** One step on the first `batch` staged samples; returns the batch loss. */
+  trainStaged(batch: number): number;
   validationLoss(x: Tensor, y: Tensor): number;
 }
 
@@ -140,8 +143,6 @@ export async function runFit(model: TrainTarget, plan: Plan, isStopped: () => bo
   const inLen = tx.data.length / n;
   const outLen = ty.data.length / n;
   const batchSize = Math.min(plan.batchSize, n);
-  const xBatch = new Float32Array(batchSize * inLen);
-  const yBatch = new Float32Array(batchSize * outLen);
   const rng = createRng(plan.seed);
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
@@ -158,12 +159,13 @@ export async function runFit(model: TrainTarget, plan: Plan, isStopped: () => bo
         return history;
       }
       const count = Math.min(batchSize, n - start);
-      const xb = xBatch.subarray(0, count * inLen);
-      const yb = yBatch.subarray(0, count * outLen);
+      // Rows are gathered straight into Wasm memory: one copy per sample, no allocation.
+      const staged = model.stage(count);
+      const xb = staged.x.subarray(0, count * inLen);
       gather(tx.data, inLen, order, start, count, xb);
-      gather(ty.data, outLen, order, start, count, yb);
+      gather(ty.data, outLen, order, start, count, staged.y.subarray(0, count * outLen));
       if (plan.noiseStd > 0) addGaussianNoiseInto(xb, xb, plan.noiseStd, rng);
-      const loss = model.trainBatch(xb, yb, count);
+      const loss = model.trainStaged(count);
       weighted += loss * count;
       seen += count;
       if (plan.onBatchEnd) await plan.onBatchEnd(batch, { loss: weighted / seen });

@@ -13,6 +13,7 @@ const WASM_FILE = 'wasm_autoencoders_bg.wasm';
 
 let ready: Promise<void> | undefined;
 let initialized = false;
+let memory: WebAssembly.Memory | undefined;
 
 const isNode = (): boolean =>
   typeof process !== 'undefined' && typeof process.versions === 'object' && typeof process.versions.node === 'string';
@@ -84,7 +85,8 @@ export function init(source?: InitSource): Promise<void> {
       const asUrl = typeof input === 'string' && !/^[a-z]+:/i.test(input) ? input : new URL(input);
       if (typeof asUrl === 'string' || asUrl.protocol === 'file:') input = await readInNode(asUrl);
     }
-    await wasmInit({ module_or_path: input as never });
+    const exports = await wasmInit({ module_or_path: input as never });
+    memory = exports.memory;
     initialized = true;
   })().catch((e: unknown) => {
     ready = undefined;
@@ -104,6 +106,15 @@ export function requireWasm(what: string): typeof ModelHandle {
     throw new NotInitializedError(`${what} needs the WebAssembly module: call \`await init()\` first`);
   }
   return ModelHandle;
+}
+
+/**
+ * A Float32Array view of `length` values at byte address `ptr` in Wasm memory. Make it right
+ * before use: growing the memory detaches earlier views.
+ */
+export function wasmF32View(ptr: number, length: number): Float32Array {
+  if (!memory) throw new NotInitializedError('the WebAssembly module is not initialised: call `await init()` first');
+  return new Float32Array(memory.buffer, ptr, length);
 }
 
 export type { ModelHandle };

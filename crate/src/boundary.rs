@@ -79,6 +79,18 @@ fn loss(code: u32) -> Result<Loss, JsError> {
 #[wasm_bindgen]
 pub struct ModelHandle {
     model: Sequential,
+    /// Batch buffers the SDK writes straight into (through a view on Wasm memory), so a
+    /// training step copies each sample once and allocates nothing.
+    staged_input: Vec<f32>,
+    staged_target: Vec<f32>,
+}
+
+/// Grows `buffer` to at least `len` values (never shrinks) and returns its address.
+fn stage(buffer: &mut Vec<f32>, len: usize) -> u32 {
+    if buffer.len() < len {
+        buffer.resize(len, 0.0);
+    }
+    buffer.as_ptr() as u32
 }
 
 #[wasm_bindgen]
@@ -91,7 +103,7 @@ impl ModelHandle {
         let shape: Vec<usize> = input_shape.iter().map(|&d| d as usize).collect();
         let specs = decode_layers(layer_codes)?;
         let model = Sequential::new(&shape, &specs, seed as u64).map_err(to_js)?;
-        Ok(ModelHandle { model })
+        Ok(ModelHandle { model, staged_input: Vec::new(), staged_target: Vec::new() })
     }
 
     /// `optimizer`: 0 = Adam(lr, β1, β2, ε), 1 = SGD(lr). `loss`: 0 = MSE, 1 = binary cross-entropy.
@@ -155,10 +167,31 @@ impl ModelHandle {
         self.model.set_params(values).map_err(to_js)
     }
 
-    /// One optimizer step on a batch of `batch` samples; returns the batch loss.
-    #[wasm_bindgen(js_name = trainBatch)]
-    pub fn train_batch(&mut self, x: &[f32], y: &[f32], batch: u32) -> Result<f32, JsError> {
-        self.model.train_step(x, y, batch as usize).map_err(to_js)
+    /// Address (in Wasm memory) of the input staging buffer, sized for `batch` samples.
+    /// Stays valid until the next `stage*` call; views on it must be made after both.
+    #[wasm_bindgen(js_name = stageInput)]
+    pub fn stage_input(&mut self, batch: u32) -> u32 {
+        let len = batch as usize * self.model.input_len_of(0);
+        stage(&mut self.staged_input, len)
+    }
+
+    #[wasm_bindgen(js_name = stageTarget)]
+    pub fn stage_target(&mut self, batch: u32) -> u32 {
+        let last = self.model.layers().len() - 1;
+        let len = batch as usize * self.model.output_len_of(last);
+        stage(&mut self.staged_target, len)
+    }
+
+    /// One optimizer step on the first `batch` samples of the staging buffers.
+    #[wasm_bindgen(js_name = trainStaged)]
+    pub fn train_staged(&mut self, batch: u32) -> Result<f32, JsError> {
+        let batch = batch as usize;
+        let last = self.model.layers().len() - 1;
+        let (x_len, y_len) = (batch * self.model.input_len_of(0), batch * self.model.output_len_of(last));
+        if x_len > self.staged_input.len() || y_len > self.staged_target.len() {
+            return Err(value_error(format!("{batch} samples were not staged: call stageInput/stageTarget first")));
+        }
+        self.model.train_step(&self.staged_input[..x_len], &self.staged_target[..y_len], batch).map_err(to_js)
     }
 
     /// Layers `from..to` on `samples` samples, `chunk` at a time.

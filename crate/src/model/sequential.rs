@@ -43,6 +43,8 @@ pub struct Sequential {
     layers: Vec<Box<dyn Layer>>,
     /// Where each layer's parameters sit in `params` / `grads`.
     param_ranges: Vec<Range<usize>>,
+    /// Per-sample output length of each layer.
+    output_lens: Vec<usize>,
     params: Vec<f32>,
     grads: Vec<f32>,
     optimizer: Optimizer,
@@ -79,12 +81,14 @@ impl Sequential {
         for (layer, range) in layers.iter().zip(&param_ranges) {
             layer.init_params(&mut rng, &mut params[range.clone()]);
         }
+        let output_lens = layers.iter().map(|l| shape_len(l.output_shape())).collect();
         let workspace = Workspace::new(layers.len());
         let optimizer = Self::make_optimizer(OptimizerSpec::default(), total);
         Ok(Sequential {
             input_shape: input_shape.to_vec(),
             layers,
             param_ranges,
+            output_lens,
             params,
             grads: vec![0.0; total],
             optimizer,
@@ -155,7 +159,7 @@ impl Sequential {
         shape_len(self.layers[layer].input_shape())
     }
     pub fn output_len_of(&self, layer: usize) -> usize {
-        shape_len(self.layers[layer].output_shape())
+        self.output_lens[layer]
     }
 
     fn check_batch(&self, what: &str, data: &[f32], batch: usize, per_sample: usize) -> Result<(), ModelError> {
@@ -175,9 +179,8 @@ impl Sequential {
     /// Runs layers `from..to` on `batch` samples into the workspace; the result is
     /// `workspace.outputs[to - 1][..batch * output_len_of(to - 1)]`.
     fn run_forward(&mut self, from: usize, to: usize, batch: usize, x: &[f32], with_deltas: bool) {
-        let lens: Vec<usize> = (0..self.layers.len()).map(|i| self.output_len_of(i)).collect();
-        self.workspace.ensure(batch, lens.iter().copied(), with_deltas);
-        let Sequential { layers, param_ranges, params, workspace, .. } = self;
+        let Sequential { layers, param_ranges, output_lens: lens, params, workspace, .. } = self;
+        workspace.ensure(batch, lens.iter().copied(), with_deltas);
         for i in from..to {
             let (done, rest) = workspace.outputs.split_at_mut(i);
             let input = if i == from { x } else { &done[i - 1][..batch * lens[i - 1]] };

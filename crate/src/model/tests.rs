@@ -134,3 +134,17 @@ fn predict_in_chunks_equals_one_pass_and_encode_then_decode_equals_predict() {
     m.predict(1, 2, &code, 10, 4, &mut decoded).unwrap();
     assert_eq!(whole, decoded);
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_training_step_allocates_nothing_once_the_batch_size_was_seen() {
+    let mut model = Sequential::new(&[28, 28, 1], &tutorial_conv(), 1).unwrap();
+    let x = random_vec(8, 4 * 784, 0.0, 1.0);
+    model.train_step(&x, &x, 4).unwrap();
+    let smaller = &x[..3 * 784];
+    model.train_step(smaller, smaller, 3).unwrap();
+    let allocations = crate::testing::allocations_during(|| {
+        model.train_step(&x, &x, 4).unwrap();
+        model.train_step(smaller, smaller, 3).unwrap();
+    });
+    assert_eq!(allocations, 0);
+}
