@@ -107,10 +107,16 @@ impl ModelHandle {
     }
 
     /// `optimizer`: 0 = Adam(lr, β1, β2, ε), 1 = SGD(lr). `loss`: 0 = MSE, 1 = binary cross-entropy.
-    pub fn compile(&mut self, optimizer: u32, learning_rate: f32, beta1: f32, beta2: f32, epsilon: f32, loss_code: u32) -> Result<(), JsError> {
+    pub fn compile(&mut self, optimizer: u32, learning_rate: f64, beta1: f64, beta2: f64, epsilon: f64, loss_code: u32) -> Result<(), JsError> {
+        let finite = [learning_rate, beta1, beta2, epsilon].iter().all(|v| v.is_finite());
+        if !finite || learning_rate <= 0.0 || !(0.0..1.0).contains(&beta1) || !(0.0..1.0).contains(&beta2) || epsilon <= 0.0 {
+            return Err(value_error(format!(
+                "optimizer settings out of range: learning rate {learning_rate}, β1 {beta1}, β2 {beta2}, ε {epsilon}"
+            )));
+        }
         let optimizer = match optimizer {
             0 => OptimizerSpec::Adam { learning_rate, beta1, beta2, epsilon },
-            1 => OptimizerSpec::Sgd { learning_rate },
+            1 => OptimizerSpec::Sgd { learning_rate: learning_rate as f32 },
             o => return Err(value_error(format!("unknown optimizer code {o}"))),
         };
         let loss = loss(loss_code)?;

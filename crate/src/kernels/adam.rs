@@ -1,24 +1,25 @@
 //! Optimizer updates, elementwise over a flat parameter buffer.
 
 /// Keras 3 Adam: m += (g-m)(1-β1); v += (g²-v)(1-β2); p -= alpha·m/(√v+ε), where the caller
-/// passes alpha = lr·√(1-β2ᵗ)/(1-β1ᵗ).
+/// passes alpha = lr·√(1-β2ᵗ)/(1-β1ᵗ) and the decays `1-β1`, `1-β2` themselves: Keras
+/// computes 1-β in double precision before rounding to f32 (1-f32(0.999) would be 1.3e-5 off).
 #[allow(clippy::too_many_arguments)]
-pub fn adam_step(params: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32], alpha: f32, beta1: f32, beta2: f32, epsilon: f32) {
+pub fn adam_step(params: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32], alpha: f32, decay1: f32, decay2: f32, epsilon: f32) {
     let n = params.len();
     assert!(grads.len() == n && m.len() == n && v.len() == n, "adam_step: buffer lengths differ");
-    imp::adam(params, grads, m, v, alpha, 1.0 - beta1, 1.0 - beta2, epsilon);
+    imp::adam(params, grads, m, v, alpha, decay1, decay2, epsilon);
 }
 
 /// The definition, in f64.
 #[allow(clippy::too_many_arguments)]
-pub fn adam_step_reference(params: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32], alpha: f32, beta1: f32, beta2: f32, epsilon: f32) {
+pub fn adam_step_reference(params: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32], alpha: f32, decay1: f32, decay2: f32, epsilon: f32) {
     let n = params.len();
     assert!(grads.len() == n && m.len() == n && v.len() == n);
-    let (alpha, beta1, beta2, epsilon) = (alpha as f64, beta1 as f64, beta2 as f64, epsilon as f64);
+    let (alpha, decay1, decay2, epsilon) = (alpha as f64, decay1 as f64, decay2 as f64, epsilon as f64);
     for i in 0..n {
         let g = grads[i] as f64;
-        let mi = m[i] as f64 + (g - m[i] as f64) * (1.0 - beta1);
-        let vi = v[i] as f64 + (g * g - v[i] as f64) * (1.0 - beta2);
+        let mi = m[i] as f64 + (g - m[i] as f64) * decay1;
+        let vi = v[i] as f64 + (g * g - v[i] as f64) * decay2;
         params[i] = (params[i] as f64 - alpha * mi / (vi.sqrt() + epsilon)) as f32;
         m[i] = mi as f32;
         v[i] = vi as f32;
@@ -132,19 +133,17 @@ mod tests {
         //   m/(√v+ε) = 0.05/0.0158114883008419 = 3.16225766029487
         //   p = 1 - 3.16227766016838e-4·3.16225766029487 = 0.999000006324515
         // (without ε the step would be exactly lr: Adam's first step is lr·sign(g)).
-        let (b1, b2, eps) = (0.9f32, 0.999f32, 1e-7f32);
+        let (d1, d2, eps) = ((1.0 - 0.9f64) as f32, (1.0 - 0.999f64) as f32, 1e-7f32);
         for step in [adam_step as AdamFn, adam_step_reference] {
             let (mut p, mut m, mut v) = ([1.0f32], [0.0f32], [0.0f32]);
-            step(&mut p, &[0.5], &mut m, &mut v, alpha(1e-3, 0.9, 0.999, 1), b1, b2, eps);
-            // β2 arrives as f32(0.999) = 0.99900001287, so 1-β2 = 0.00099998713: v is 1.3e-5
-            // (relative) below the exact-decimal value; m is 2.4e-7 above (f32(0.9) = 0.89999998).
-            assert_close("m", &m, &[0.05], Tolerance::new(0.0, 1e-6));
-            assert_close("v", &v, &[0.00025], Tolerance::new(0.0, 2e-5));
+            step(&mut p, &[0.5], &mut m, &mut v, alpha(1e-3, 0.9, 0.999, 1), d1, d2, eps);
+            assert_close("m", &m, &[0.05], Tolerance::new(0.0, 1e-7));
+            assert_close("v", &v, &[0.00025], Tolerance::new(0.0, 1e-7));
             assert_close("p after step 1", &p, &[0.999_000_006_324_515_f64 as f32], Tolerance::new(1.2e-7, 0.0));
             // Step 2, g = -0.25: m = 0.05 + (-0.25-0.05)·0.1 = 0.02; v = 0.00025 + (0.0625-0.00025)·0.001
             // = 0.00031225; alpha = 1e-3·√(1-0.999²)/(1-0.9²) = 2.35316725327453e-4;
             // p = 0.999000006324515 - alpha·0.02/(√0.00031225 + 1e-7) = 0.998733670792079.
-            step(&mut p, &[-0.25], &mut m, &mut v, alpha(1e-3, 0.9, 0.999, 2), b1, b2, eps);
+            step(&mut p, &[-0.25], &mut m, &mut v, alpha(1e-3, 0.9, 0.999, 2), d1, d2, eps);
             assert_close("p after step 2", &p, &[0.998_733_670_792_079_f64 as f32], Tolerance::new(1.2e-7, 0.0));
         }
     }
@@ -157,7 +156,7 @@ mod tests {
             let run = |f: AdamFn| {
                 move |xs: &[&[f32]], out: &mut [f32]| {
                     let (mut p, mut m, mut v) = (xs[0].to_vec(), xs[2].to_vec(), xs[3].to_vec());
-                    f(&mut p, xs[1], &mut m, &mut v, 1e-3, 0.9, 0.999, 1e-7);
+                    f(&mut p, xs[1], &mut m, &mut v, 1e-3, 0.1, 0.001, 1e-7);
                     out.copy_from_slice(&[p, m, v].concat());
                 }
             };

@@ -27,7 +27,7 @@ impl fmt::Display for ModelError {
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum OptimizerSpec {
-    Adam { learning_rate: f32, beta1: f32, beta2: f32, epsilon: f32 },
+    Adam { learning_rate: f64, beta1: f64, beta2: f64, epsilon: f64 },
     Sgd { learning_rate: f32 },
 }
 

@@ -7,10 +7,10 @@
 use crate::kernels::adam::adam_step;
 
 pub struct Adam {
-    pub learning_rate: f32,
-    pub beta1: f32,
-    pub beta2: f32,
-    pub epsilon: f32,
+    pub learning_rate: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub epsilon: f64,
     m: Vec<f32>,
     v: Vec<f32>,
     iterations: u64,
@@ -18,9 +18,10 @@ pub struct Adam {
 
 impl Adam {
     /// Keras defaults: `Adam(1e-3, 0.9, 0.999, 1e-7)`.
-    pub const DEFAULTS: (f32, f32, f32, f32) = (1e-3, 0.9, 0.999, 1e-7);
+    pub const DEFAULTS: (f64, f64, f64, f64) = (1e-3, 0.9, 0.999, 1e-7);
 
-    pub fn new(param_count: usize, learning_rate: f32, beta1: f32, beta2: f32, epsilon: f32) -> Self {
+    /// Hyper-parameters in f64, as JavaScript numbers and Keras's Python floats are.
+    pub fn new(param_count: usize, learning_rate: f64, beta1: f64, beta2: f64, epsilon: f64) -> Self {
         Adam { learning_rate, beta1, beta2, epsilon, m: vec![0.0; param_count], v: vec![0.0; param_count], iterations: 0 }
     }
 
@@ -32,14 +33,14 @@ impl Adam {
     /// β^t underflow gracefully there.
     fn alpha(&self) -> f32 {
         let t = self.iterations as f64;
-        let (b1, b2) = (self.beta1 as f64, self.beta2 as f64);
-        (self.learning_rate as f64 * (1.0 - b2.powf(t)).sqrt() / (1.0 - b1.powf(t))) as f32
+        (self.learning_rate * (1.0 - self.beta2.powf(t)).sqrt() / (1.0 - self.beta1.powf(t))) as f32
     }
 
     pub fn step(&mut self, params: &mut [f32], grads: &[f32]) {
         self.iterations += 1;
         let alpha = self.alpha();
-        adam_step(params, grads, &mut self.m, &mut self.v, alpha, self.beta1, self.beta2, self.epsilon);
+        let (decay1, decay2) = ((1.0 - self.beta1) as f32, (1.0 - self.beta2) as f32);
+        adam_step(params, grads, &mut self.m, &mut self.v, alpha, decay1, decay2, self.epsilon as f32);
     }
 }
 
@@ -65,7 +66,7 @@ mod tests {
                 v += (g * g - v) * (1.0 - 0.999);
                 expected -= alpha * m / (v.sqrt() + 1e-7);
             }
-            assert!((p[i] as f64 - expected).abs() < 1e-6, "param {i}: {} vs {expected}", p[i]);
+            assert!((p[i] as f64 - expected).abs() < 2e-7, "param {i}: {} vs {expected}", p[i]);
         }
         // The first Adam step moves every parameter by ≈ lr against the gradient's sign.
         assert!((p[0] - (1.0 - 2e-3)).abs() < 1e-4);
