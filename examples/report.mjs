@@ -13,7 +13,7 @@ const { values } = parseArgs({
     epochs: { type: 'string', default: '1' },
     models: { type: 'string', default: 'vanilla,deep,convolutional,denoising' },
     'batch-size': { type: 'string', default: '256' },
-    seed: { type: 'string', default: '1' },
+    seed: { type: 'string', default: '2' },
     json: { type: 'string' },
   },
 });
