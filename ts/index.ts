@@ -20,3 +20,13 @@ export {
   CorruptDataError,
   NotInitializedError,
 } from './errors.js';
+export {
+  spawnTrainer,
+  Trainer,
+  RemoteAutoencoder,
+  type SpawnTrainerOptions,
+  type PresetName,
+  type PresetOptions,
+  type RemoteFitOptions,
+  type TransferOption,
+} from './trainer.js';
