@@ -77,14 +77,44 @@ mod imp {
 
     /// Applies `f` to `y + bias` four lanes at a time; a short tail goes through a padded
     /// buffer so every element sees the same vector code.
+    ///
+    /// A bias whose length is not a multiple of 4 (one channel, three, ...) would leave a
+    /// tail in every row: instead y is walked in chunks of whole rows that are a multiple
+    /// of 4 long, against the bias repeated to that length.
     #[inline(always)]
     pub fn forward(y: &mut [f32], bias: &[f32], f: impl Fn(v128) -> v128) {
-        if bias.is_empty() {
+        const CHUNK: usize = 64;
+        let cols = bias.len();
+        if cols == 0 {
             map_row(y, None, &f);
-        } else {
-            for row in y.chunks_exact_mut(bias.len()) {
-                map_row(row, Some(bias), &f);
+            return;
+        }
+        // Rows per chunk: the fewest whose length is a multiple of 4, as many as fit CHUNK.
+        let period = cols * 4 / gcd(cols, 4);
+        let mut rest: &mut [f32] = y;
+        if !cols.is_multiple_of(4) && period <= CHUNK {
+            let chunk = CHUNK / period * period;
+            let mut pattern = [0.0f32; CHUNK];
+            for (i, p) in pattern[..chunk].iter_mut().enumerate() {
+                *p = bias[i % cols];
             }
+            let whole = rest.len() / chunk * chunk;
+            let (body, tail) = rest.split_at_mut(whole);
+            for block in body.chunks_exact_mut(chunk) {
+                map_row(block, Some(&pattern[..chunk]), &f);
+            }
+            rest = tail;
+        }
+        for row in rest.chunks_exact_mut(cols) {
+            map_row(row, Some(bias), &f);
+        }
+    }
+
+    fn gcd(a: usize, b: usize) -> usize {
+        if b == 0 {
+            a
+        } else {
+            gcd(b, a % b)
         }
     }
 

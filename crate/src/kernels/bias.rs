@@ -28,7 +28,15 @@ pub fn bias_activation_forward_reference(rows: usize, cols: usize, y: &mut [f32]
 pub fn bias_grad(rows: usize, cols: usize, dy: &[f32], dbias: &mut [f32]) {
     assert_eq!(dy.len(), rows * cols, "bias_grad: dy is not rows×cols");
     assert_eq!(dbias.len(), cols, "bias_grad: dbias is not cols long");
-    imp::column_sums(rows, cols, dy, dbias);
+    imp::column_sums(rows, cols, dy, dbias, false);
+}
+
+/// dbias[c] += Σ_r dy[r, c]: [`bias_grad`] added to what dbias holds (a batch summed
+/// sample by sample).
+pub fn bias_grad_accumulate(rows: usize, cols: usize, dy: &[f32], dbias: &mut [f32]) {
+    assert_eq!(dy.len(), rows * cols, "bias_grad_accumulate: dy is not rows×cols");
+    assert_eq!(dbias.len(), cols, "bias_grad_accumulate: dbias is not cols long");
+    imp::column_sums(rows, cols, dy, dbias, true);
 }
 
 /// The definition, summed in f64.
@@ -44,29 +52,104 @@ pub fn bias_grad_reference(rows: usize, cols: usize, dy: &[f32], dbias: &mut [f3
 mod imp {
     use core::arch::wasm32::*;
 
-    /// 16 columns at a time held in 4 vectors down all rows (one store per column instead
-    /// of one per row); leftover columns one by one.
-    pub fn column_sums(rows: usize, cols: usize, dy: &[f32], dbias: &mut [f32]) {
-        const W: usize = 16;
-        let mut c0 = 0;
-        while c0 + W <= cols {
-            let mut acc = [f32x4_splat(0.0); W / 4];
-            for r in 0..rows {
-                let src = &dy[r * cols + c0..][..W];
-                for (v, acc) in acc.iter_mut().enumerate() {
-                    // SAFETY: src has W = 4·(W/4) elements.
-                    *acc = f32x4_add(*acc, unsafe { v128_load(src.as_ptr().add(4 * v) as *const v128) });
+    /// Column blocks of up to 32 (8 vectors) summed down all rows in one sweep each, so a
+    /// row of up to 32 channels is read once. A column count that is not a multiple of 4
+    /// (one channel, three, ...) instead sums dy as a flat array against the smallest
+    /// whole-row period that is a multiple of 4, then folds the period's lanes into columns.
+    pub fn column_sums(rows: usize, cols: usize, dy: &[f32], dbias: &mut [f32], accumulate: bool) {
+        if cols == 0 {
+            return;
+        }
+        if !cols.is_multiple_of(4) {
+            let period = cols * 4 / gcd(cols, 4);
+            if period <= 4 * MAXV {
+                if !accumulate {
+                    dbias.fill(0.0);
                 }
+                periodic_sums(rows, cols, period, dy, dbias);
+                return;
             }
-            let dst = &mut dbias[c0..][..W];
-            for (v, acc) in acc.iter().enumerate() {
-                // SAFETY: as above.
-                unsafe { v128_store(dst.as_mut_ptr().add(4 * v) as *mut v128, *acc) };
+        }
+        let mut c0 = 0;
+        while c0 + 4 <= cols {
+            let v = ((cols - c0) / 4).min(MAXV);
+            match v {
+                8 => block::<8>(rows, cols, c0, dy, dbias, accumulate),
+                7 => block::<7>(rows, cols, c0, dy, dbias, accumulate),
+                6 => block::<6>(rows, cols, c0, dy, dbias, accumulate),
+                5 => block::<5>(rows, cols, c0, dy, dbias, accumulate),
+                4 => block::<4>(rows, cols, c0, dy, dbias, accumulate),
+                3 => block::<3>(rows, cols, c0, dy, dbias, accumulate),
+                2 => block::<2>(rows, cols, c0, dy, dbias, accumulate),
+                _ => block::<1>(rows, cols, c0, dy, dbias, accumulate),
             }
-            c0 += W;
+            c0 += 4 * v;
         }
         for c in c0..cols {
-            dbias[c] = (0..rows).map(|r| dy[r * cols + c]).sum();
+            let sum: f32 = (0..rows).map(|r| dy[r * cols + c]).sum();
+            dbias[c] = if accumulate { dbias[c] + sum } else { sum };
+        }
+    }
+
+    const MAXV: usize = 8;
+
+    fn gcd(a: usize, b: usize) -> usize {
+        if b == 0 {
+            a
+        } else {
+            gcd(b, a % b)
+        }
+    }
+
+    /// dbias[c0..c0+4V] (+)= column sums, V vectors down all rows.
+    #[inline(always)]
+    fn block<const V: usize>(rows: usize, cols: usize, c0: usize, dy: &[f32], dbias: &mut [f32], accumulate: bool) {
+        assert!(rows == 0 || (rows - 1) * cols + c0 + 4 * V <= dy.len());
+        assert!(c0 + 4 * V <= dbias.len());
+        let mut acc = [f32x4_splat(0.0); V];
+        // SAFETY: row r reads dy[r·cols + c0 .. + 4V], bounded by the assert above.
+        unsafe {
+            let mut p = dy.as_ptr().add(c0);
+            for _ in 0..rows {
+                for (v, acc) in acc.iter_mut().enumerate() {
+                    *acc = f32x4_add(*acc, v128_load(p.add(4 * v) as *const v128));
+                }
+                p = p.add(cols);
+            }
+            for (v, acc) in acc.iter().enumerate() {
+                let dst = dbias.as_mut_ptr().add(c0 + 4 * v) as *mut v128;
+                v128_store(dst, if accumulate { f32x4_add(v128_load(dst), *acc) } else { *acc });
+            }
+        }
+    }
+
+    /// cols not a multiple of 4: dy summed flat in `period`-long chunks (a whole number of
+    /// rows, a multiple of 4 floats), lane i of the chunk sums added to column i mod cols.
+    fn periodic_sums(rows: usize, cols: usize, period: usize, dy: &[f32], dbias: &mut [f32]) {
+        let vecs = period / 4;
+        let chunks = rows * cols / period;
+        let mut acc = [f32x4_splat(0.0); MAXV];
+        // SAFETY: chunk k reads dy[k·period .. (k+1)·period] with (k+1)·period <= rows·cols.
+        unsafe {
+            let mut p = dy.as_ptr();
+            for _ in 0..chunks {
+                for (v, acc) in acc.iter_mut().enumerate().take(vecs) {
+                    *acc = f32x4_add(*acc, v128_load(p.add(4 * v) as *const v128));
+                }
+                p = p.add(period);
+            }
+        }
+        let mut lanes = [0.0f32; 4 * MAXV];
+        for (v, acc) in acc.iter().enumerate().take(vecs) {
+            // SAFETY: lanes holds 4·MAXV floats.
+            unsafe { v128_store(lanes.as_mut_ptr().add(4 * v) as *mut v128, *acc) };
+        }
+        for (i, &l) in lanes[..period].iter().enumerate() {
+            dbias[i % cols] += l;
+        }
+        // Rows after the last whole chunk.
+        for (i, &g) in dy[chunks * period..rows * cols].iter().enumerate() {
+            dbias[i % cols] += g;
         }
     }
 }
@@ -74,8 +157,10 @@ mod imp {
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 mod imp {
     /// Row by row into dbias: contiguous, so it vectorizes.
-    pub fn column_sums(_rows: usize, cols: usize, dy: &[f32], dbias: &mut [f32]) {
-        dbias.fill(0.0);
+    pub fn column_sums(_rows: usize, cols: usize, dy: &[f32], dbias: &mut [f32], accumulate: bool) {
+        if !accumulate {
+            dbias.fill(0.0);
+        }
         for row in dy.chunks_exact(cols.max(1)) {
             for (d, &g) in dbias.iter_mut().zip(row) {
                 *d += g;
@@ -126,7 +211,9 @@ mod tests {
     #[wasm_bindgen_test(unsupported = test)]
     fn fused_forward_and_gradients() {
         for act in [Activation::Linear, Activation::Relu, Activation::Sigmoid, Activation::Tanh] {
-            for &(rows, cols) in &[(1, 1), (3, 5), (2, 16), (4, 17), (5, 35)] {
+            // Channel counts that are not multiples of 4 take the repeated-bias chunks when
+            // there are enough rows: (100, 1), (70, 3), (33, 6), (41, 2).
+            for &(rows, cols) in &[(1, 1), (3, 5), (2, 16), (4, 17), (5, 35), (100, 1), (70, 3), (33, 6), (41, 2)] {
                 check(rows, cols, act);
             }
         }
@@ -134,12 +221,28 @@ mod tests {
 
     #[wasm_bindgen_test(unsupported = test)]
     fn bias_grad_large_matches_reference() {
-        for &(rows, cols) in &[(0, 3), (256, 64), (256, 784), (7, 33), (100, 1)] {
+        for &(rows, cols) in &[(0, 3), (256, 64), (256, 784), (7, 33), (100, 1), (1001, 1), (333, 3), (99, 6), (50, 8), (40, 36), (30, 44)] {
             let dy = random_vec(9, rows * cols, -1.0, 1.0);
             let (mut fast, mut reference) = (vec![f32::NAN; cols], vec![0.0; cols]);
             bias_grad(rows, cols, &dy, &mut fast);
             bias_grad_reference(rows, cols, &dy, &mut reference);
             assert_close(&format!("bias_grad {rows}x{cols}"), &fast, &reference, Tolerance::new(1e-5 * (rows as f64).sqrt(), 1e-5));
+        }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn bias_grad_accumulate_adds() {
+        for &(rows, cols) in &[(0, 3), (256, 32), (100, 1), (333, 3), (30, 44), (50, 8)] {
+            let dy = random_vec(11, rows * cols, -1.0, 1.0);
+            let start = random_vec(12, cols, -1.0, 1.0);
+            let mut fast = start.clone();
+            bias_grad_accumulate(rows, cols, &dy, &mut fast);
+            let mut reference = vec![0.0; cols];
+            bias_grad_reference(rows, cols, &dy, &mut reference);
+            for (r, s) in reference.iter_mut().zip(&start) {
+                *r += s;
+            }
+            assert_close(&format!("bias_grad_accumulate {rows}x{cols}"), &fast, &reference, Tolerance::new(1e-5 * (rows as f64).sqrt(), 1e-5));
         }
     }
 

@@ -78,47 +78,80 @@ pub fn max_pool2d_forward(g: &Pool2dGeometry, batch: usize, x: &[f32], y: &mut [
     if ch == 0 {
         return;
     }
+    // Input row by input row (each window's cells still in row-major order, so ties keep
+    // the first maximum): x is read sequentially, and the output row being built stays in
+    // cache. Reading window by window (two input rows interleaved) took twice as long at
+    // 256×28×28×32.
     for b in 0..batch {
         for oh in 0..out_h {
             let (h0, h1) = Pool2dGeometry::span(oh, g.stride_h, pad_top, g.pool_h, g.in_h);
-            for ow in 0..out_w {
-                let (w0, w1) = Pool2dGeometry::span(ow, g.stride_w, pad_left, g.pool_w, g.in_w);
-                let o = ((b * out_h + oh) * out_w + ow) * ch;
-                let win = Window { row0: (b * g.in_h + h0) * g.in_w, rows: h1 - h0, w0, cols: w1 - w0, in_w: g.in_w, ch };
-                imp::window_max(x, &win, &mut y[o..o + ch], &mut argmax[o..o + ch]);
+            for ih in h0..h1 {
+                for ow in 0..out_w {
+                    let (w0, w1) = Pool2dGeometry::span(ow, g.stride_w, pad_left, g.pool_w, g.in_w);
+                    let o = ((b * out_h + oh) * out_w + ow) * ch;
+                    let (y, argmax) = (&mut y[o..o + ch], &mut argmax[o..o + ch]);
+                    for iw in w0..w1 {
+                        let cell = ((b * g.in_h + ih) * g.in_w + iw) * ch;
+                        imp::visit(&x[cell..cell + ch], cell, ih == h0 && iw == w0, y, argmax);
+                    }
+                }
             }
         }
     }
 }
 
-/// One clipped window: pixels (row0 + r·in_w + w0 + c) for r < rows, c < cols, each `ch`
-/// channels long (pixel indices, not element indices). Never empty: with Keras padding,
-/// every window overlaps the input.
-struct Window {
-    row0: usize,
-    rows: usize,
-    w0: usize,
-    cols: usize,
-    in_w: usize,
-    ch: usize,
-}
-
-impl Window {
-    /// Element index in x of channel 0 of each cell, in row-major window order.
-    fn cells(&self) -> impl Iterator<Item = usize> + '_ {
-        (0..self.rows).flat_map(move |r| (0..self.cols).map(move |c| (self.row0 + r * self.in_w + self.w0 + c) * self.ch))
-    }
-}
-
 /// dx = 0, then dx[argmax[o]] += dy[o] (overlapping windows may pick the same element).
-/// One implementation: a scatter has nothing for SIMD to do.
+///
+/// When the windows tile a large input (stride = pool, as in the usual 2×2/2; dx of at
+/// least 4 MiB), dx is instead written once, input row by input row: each cell gets dy where its window's argmax points
+/// at it, else 0 (a fill and a scatter of read-modify-writes cost about three times as
+/// much at 256×28×28×32). Every argmax lying in its own window, as `max_pool2d_forward`
+/// leaves them, is checked by counting the matches; otherwise the call falls back to the
+/// fill and scatter.
 pub fn max_pool2d_backward(g: &Pool2dGeometry, batch: usize, dy: &[f32], argmax: &[u32], dx: &mut [f32]) {
     g.check(batch, dx.len(), dy.len());
     assert_eq!(argmax.len(), dy.len(), "max_pool2d_backward: argmax length differs from dy");
+    // Small maps stay in cache, where the fill and scatter are cheaper than visiting cells.
+    let large = dx.len() >= WINDOW_WRITES_MIN;
+    if large && g.stride_h == g.pool_h && g.stride_w == g.pool_w && g.channels > 0 && window_writes(g, batch, dy, argmax, dx) {
+        return;
+    }
     dx.fill(0.0);
     for (&i, &d) in argmax.iter().zip(dy) {
         dx[i as usize] += d;
     }
+}
+
+/// Input size (floats, 4 MiB) from which the backward writes dx window by window.
+const WINDOW_WRITES_MIN: usize = 1 << 20;
+
+/// The row-by-row backward for tiling windows; false when some argmax was not in its own
+/// window (dx is then garbage, to be recomputed).
+fn window_writes(g: &Pool2dGeometry, batch: usize, dy: &[f32], argmax: &[u32], dx: &mut [f32]) -> bool {
+    let (out_h, out_w, ch) = (g.out_h(), g.out_w(), g.channels);
+    let (pad_top, pad_left) = (g.pad_top(), g.pad_left());
+    // A 'valid' remainder (input rows or columns no window reaches) gets zeros first.
+    if out_h * g.stride_h < g.in_h + pad_top || out_w * g.stride_w < g.in_w + pad_left {
+        dx.fill(0.0);
+    }
+    let mut hits = 0usize;
+    for b in 0..batch {
+        for oh in 0..out_h {
+            let (h0, h1) = Pool2dGeometry::span(oh, g.stride_h, pad_top, g.pool_h, g.in_h);
+            for ih in h0..h1 {
+                for ow in 0..out_w {
+                    let (w0, w1) = Pool2dGeometry::span(ow, g.stride_w, pad_left, g.pool_w, g.in_w);
+                    let o = ((b * out_h + oh) * out_w + ow) * ch;
+                    let (d, a) = (&dy[o..o + ch], &argmax[o..o + ch]);
+                    for iw in w0..w1 {
+                        let cell = ((b * g.in_h + ih) * g.in_w + iw) * ch;
+                        hits += imp::route(&mut dx[cell..cell + ch], cell, d, a);
+                    }
+                }
+            }
+        }
+    }
+    hits == dy.len()
 }
 
 /// The definition: every window scanned cell by cell, channel by channel.
@@ -168,70 +201,99 @@ pub fn max_pool2d_backward_reference(g: &Pool2dGeometry, batch: usize, x: &[f32]
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod imp {
-    use super::Window;
     use core::arch::wasm32::*;
 
-    /// Four channels at a time: the running max and its index stay in registers across the
-    /// window; a strictly-greater compare keeps the first maximum. Leftover channels scalar.
-    pub fn window_max(x: &[f32], win: &Window, y: &mut [f32], argmax: &mut [u32]) {
-        let ch = win.ch;
+    /// One cell (`ch` channels at element index `cell`): dx = dy where argmax points at the
+    /// element, else 0, four channels at a time. Returns how many pointed at it.
+    #[inline(always)]
+    pub fn route(dx: &mut [f32], cell: usize, dy: &[f32], argmax: &[u32]) -> usize {
+        let ch = dx.len();
+        assert!(dy.len() == ch && argmax.len() == ch);
+        let lane = u32x4(0, 1, 2, 3);
+        // Matches count down from 0 in each lane (a match is all ones, i.e. -1).
+        let mut count = u32x4_splat(0);
         let mut c = 0;
         while c + 4 <= ch {
-            let mut cells = win.cells();
-            let first = cells.next().expect("non-empty window") + c;
-            let lane = u32x4(0, 1, 2, 3);
-            // SAFETY: every cell index + ch <= x.len() (windows are clipped to the input),
-            // and c + 4 <= ch; y and argmax are ch long.
+            // SAFETY: c + 4 <= ch, the length of dx, dy and argmax.
             unsafe {
-                let mut best = v128_load(x[first..first + 4].as_ptr() as *const v128);
-                let mut idx = i32x4_add(u32x4_splat(first as u32), lane);
-                for cell in cells {
-                    let i = cell + c;
-                    let v = v128_load(x[i..i + 4].as_ptr() as *const v128);
+                let d = v128_load(dy.as_ptr().add(c) as *const v128);
+                let a = v128_load(argmax.as_ptr().add(c) as *const v128);
+                let m = i32x4_eq(a, i32x4_add(u32x4_splat((cell + c) as u32), lane));
+                count = i32x4_add(count, m);
+                v128_store(dx.as_mut_ptr().add(c) as *mut v128, v128_and(d, m));
+            }
+            c += 4;
+        }
+        let lanes = [i32x4_extract_lane::<0>(count), i32x4_extract_lane::<1>(count), i32x4_extract_lane::<2>(count), i32x4_extract_lane::<3>(count)];
+        let mut hits = lanes.iter().map(|&l| l.unsigned_abs() as usize).sum::<usize>();
+        for c in c..ch {
+            let is = argmax[c] as usize == cell + c;
+            hits += usize::from(is);
+            dx[c] = if is { dy[c] } else { 0.0 };
+        }
+        hits
+    }
+
+    /// One cell of a window (`ch` channels at element index `cell` of x): the window's first
+    /// cell initialises y/argmax, later ones replace the channels they strictly beat (so
+    /// ties keep the first maximum). Four channels at a time, leftovers scalar.
+    #[inline(always)]
+    pub fn visit(x: &[f32], cell: usize, first: bool, y: &mut [f32], argmax: &mut [u32]) {
+        let ch = x.len();
+        assert!(y.len() == ch && argmax.len() == ch);
+        let lane = u32x4(0, 1, 2, 3);
+        let mut c = 0;
+        while c + 4 <= ch {
+            // SAFETY: c + 4 <= ch, the length of x, y and argmax.
+            unsafe {
+                let v = v128_load(x.as_ptr().add(c) as *const v128);
+                let vi = i32x4_add(u32x4_splat((cell + c) as u32), lane);
+                let (yp, ap) = (y.as_mut_ptr().add(c) as *mut v128, argmax.as_mut_ptr().add(c) as *mut v128);
+                if first {
+                    v128_store(yp, v);
+                    v128_store(ap, vi);
+                } else {
+                    let (best, idx) = (v128_load(yp), v128_load(ap));
                     let gt = f32x4_gt(v, best);
-                    best = v128_bitselect(v, best, gt);
-                    idx = v128_bitselect(i32x4_add(u32x4_splat(i as u32), lane), idx, gt);
+                    v128_store(yp, v128_bitselect(v, best, gt));
+                    v128_store(ap, v128_bitselect(vi, idx, gt));
                 }
-                v128_store(y[c..c + 4].as_mut_ptr() as *mut v128, best);
-                v128_store(argmax[c..c + 4].as_mut_ptr() as *mut v128, idx);
             }
             c += 4;
         }
         for c in c..ch {
-            let mut cells = win.cells();
-            let first = cells.next().expect("non-empty window") + c;
-            let (mut best, mut at) = (x[first], first);
-            for cell in cells {
-                if x[cell + c] > best {
-                    (best, at) = (x[cell + c], cell + c);
-                }
+            if first || x[c] > y[c] {
+                y[c] = x[c];
+                argmax[c] = (cell + c) as u32;
             }
-            y[c] = best;
-            argmax[c] = at as u32;
         }
     }
 }
 
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 mod imp {
-    use super::Window;
 
-    /// The first cell initialises y/argmax; each later cell updates the channels it beats.
-    /// Channels are the inner loop, so every access is contiguous.
-    pub fn window_max(x: &[f32], win: &Window, y: &mut [f32], argmax: &mut [u32]) {
-        let ch = win.ch;
-        let mut cells = win.cells();
-        let first = cells.next().expect("non-empty window");
-        y.copy_from_slice(&x[first..first + ch]);
-        for (c, a) in argmax.iter_mut().enumerate() {
-            *a = (first + c) as u32;
+    /// One cell (`ch` channels at element index `cell`): dx = dy where argmax points at the
+    /// element, else 0. Returns how many pointed at it.
+    #[inline(always)]
+    pub fn route(dx: &mut [f32], cell: usize, dy: &[f32], argmax: &[u32]) -> usize {
+        let mut hits = 0;
+        for (c, ((d, &g), &a)) in dx.iter_mut().zip(dy).zip(argmax).enumerate() {
+            let is = a as usize == cell + c;
+            hits += usize::from(is);
+            *d = if is { g } else { 0.0 };
         }
-        for cell in cells {
-            for (c, ((y, a), &v)) in y.iter_mut().zip(argmax.iter_mut()).zip(&x[cell..cell + ch]).enumerate() {
-                if v > *y {
-                    *y = v;
-                    *a = (cell + c) as u32;
-                }
+        hits
+    }
+
+    /// One cell of a window: the window's first cell initialises y/argmax, later ones
+    /// replace the channels they strictly beat. Channels are the inner loop, contiguous.
+    #[inline(always)]
+    pub fn visit(x: &[f32], cell: usize, first: bool, y: &mut [f32], argmax: &mut [u32]) {
+        for (c, ((y, a), &v)) in y.iter_mut().zip(argmax.iter_mut()).zip(x).enumerate() {
+            if first || v > *y {
+                *y = v;
+                *a = (cell + c) as u32;
             }
         }
     }
@@ -320,8 +382,58 @@ mod tests {
             geom(5, 6, 9, (3, 3), (2, 2), Valid),
             geom(4, 4, 16, (4, 4), (4, 4), Valid),
             geom(3, 3, 2, (1, 1), (1, 1), Same),
+            // Stride larger than the window: cells no window covers get zeros.
+            geom(7, 8, 4, (2, 2), (3, 3), Valid),
+            geom(7, 8, 6, (2, 1), (3, 2), Same),
+            // Tiling windows (the row-by-row backward), with channel tails and clipped edges.
+            geom(9, 7, 6, (2, 2), (2, 2), Same),
+            geom(9, 7, 7, (3, 2), (3, 2), Valid),
+            geom(8, 8, 32, (2, 2), (2, 2), Same),
         ] {
             check(g, 2);
         }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn large_maps_backward_window_by_window() {
+        // dx of at least WINDOW_WRITES_MIN floats takes the window-by-window backward:
+        // same-padded clipped edges, a valid remainder, and a channel tail.
+        use Padding::{Same, Valid};
+        for (g, batch) in [
+            (geom(28, 28, 32, (2, 2), (2, 2), Same), 44),
+            (geom(27, 25, 7, (2, 2), (2, 2), Same), 230),
+            (geom(27, 25, 12, (3, 2), (3, 2), Valid), 130),
+        ] {
+            assert!(batch * g.input_len() >= WINDOW_WRITES_MIN);
+            let x = distinct(g.input_len() as u64, batch * g.input_len());
+            let dy = distinct(7, batch * g.output_len());
+            let (mut y, mut argmax) = (vec![0.0; dy.len()], vec![0; dy.len()]);
+            max_pool2d_forward(&g, batch, &x, &mut y, &mut argmax);
+            let mut dx = vec![f32::NAN; x.len()];
+            max_pool2d_backward(&g, batch, &dy, &argmax, &mut dx);
+            let mut expected = vec![0.0f32; x.len()];
+            for (&i, &d) in argmax.iter().zip(&dy) {
+                expected[i as usize] += d;
+            }
+            assert_eq!(dx, expected, "{g:?}");
+        }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn backward_accepts_any_argmax() {
+        // An argmax outside its own window (not what forward produces) still gets dy added
+        // where it points, as the definition says.
+        let g = geom(4, 4, 4, (2, 2), (2, 2), Padding::Valid);
+        let dy: Vec<f32> = (1..=16).map(|v| v as f32).collect();
+        let mut argmax: Vec<u32> = (0..16).map(|o| ((o / 4) * 8 + (o % 4)) as u32 % 64).collect();
+        argmax[5] = 63;
+        argmax[6] = 63;
+        let mut expected = vec![0.0f32; 64];
+        for (&i, &d) in argmax.iter().zip(&dy) {
+            expected[i as usize] += d;
+        }
+        let mut dx = vec![f32::NAN; 64];
+        max_pool2d_backward(&g, 1, &dy, &argmax, &mut dx);
+        assert_eq!(dx, expected);
     }
 }
