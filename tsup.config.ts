@@ -7,6 +7,10 @@
 //   dist/browser/index.js                                               browsers (ESM)
 //   dist/worker.*, dist/browser/worker.js            only once ts/worker.ts exists
 //   dist/wasm_autoencoders_bg.wasm, dist/browser/wasm_autoencoders_bg.wasm
+//   dist/{,browser/}wasm_autoencoders_threads_bg.wasm + wasm_autoencoders_threads.js
+//       the threads build (init({ threads })) from pkg-threads/, when it was built: its
+//       glue is not bundled but loaded at run time by URL, by the SDK and by every helper
+//       thread (ts/threads.ts)
 import { copyFile, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -16,6 +20,10 @@ import { defineConfig, type Options } from 'tsup';
 const root = dirname(fileURLToPath(import.meta.url));
 const WASM = 'wasm_autoencoders_bg.wasm';
 const wasmSource = join(root, 'pkg', WASM);
+const threadsFiles: [string, string][] = [
+  [join(root, 'pkg-threads', 'wasm_autoencoders_bg.wasm'), 'wasm_autoencoders_threads_bg.wasm'],
+  [join(root, 'pkg-threads', 'wasm_autoencoders.js'), 'wasm_autoencoders_threads.js'],
+];
 
 const entry: Record<string, string> = { index: 'ts/index.ts' };
 if (existsSync(join(root, 'ts', 'worker.ts'))) entry.worker = 'ts/worker.ts';
@@ -32,6 +40,8 @@ function copyWasmTo(outDir: string): () => Promise<void> {
     const target = resolve(root, outDir);
     await mkdir(target, { recursive: true });
     await copyFile(wasmSource, join(target, WASM));
+    // Optional: scripts/build.sh with THREADS=0 does not build it.
+    for (const [from, to] of threadsFiles) if (existsSync(from)) await copyFile(from, join(target, to));
   };
 }
 

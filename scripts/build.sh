@@ -5,10 +5,15 @@
 #                 when SETUP_DONE=1, as test.sh sets after running it)
 #   2. wasm-pack  crate/ -> pkg/wasm_autoencoders{.js,.d.ts,_bg.wasm} (--target web, release)
 #   3. wasm-opt   -O3 on pkg/wasm_autoencoders_bg.wasm in place (binaryen from node_modules)
-#   4. tsup       ts/ -> dist/ (see tsup.config.ts), .wasm copied next to each output
+#   4. threads    the opt-in threads module (init({ threads: n })): crate/ built with
+#                 atomics + shared memory and std rebuilt likewise (-Zbuild-std, in
+#                 target/wasm-threads; see threads_cargo in scripts/lib.sh), wasm-bindgen
+#                 -> pkg-threads/, wasm-opt -O3. THREADS=0 skips it (init({ threads })
+#                 then fails with a clear error).
+#   5. tsup       ts/ -> dist/ (see tsup.config.ts), .wasm copied next to each output
 #
-# Steps 2-3 are skipped when pkg/ is newer than every input of the wasm build;
-# FORCE=1 rebuilds anyway.
+# Steps 2-3 (4) are skipped when pkg/ (pkg-threads/) is newer than every input of the
+# wasm build; FORCE=1 rebuilds anyway.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 T_START=$(now_s)
@@ -30,12 +35,14 @@ fi
 TC=$(rust_wasm_toolchain)
 
 wasm_inputs_changed() {
+  local pkg="${1:-$PKG}" stamp="${1:-$PKG}/.build-stamp" extra=()
+  [[ -n "${1:-}" ]] && extra=(scripts/lib.sh)   # the threads flags live there
   [[ "${FORCE:-}" == 1 ]] && return 0
-  [[ -f "$STAMP" && -f "$WASM" && -f "$PKG/wasm_autoencoders.js" && -f "$PKG/wasm_autoencoders.d.ts" ]] || return 0
+  [[ -f "$stamp" && -f "$pkg/wasm_autoencoders_bg.wasm" && -f "$pkg/wasm_autoencoders.js" && -f "$pkg/wasm_autoencoders.d.ts" ]] || return 0
   local newer_input
   newer_input=$(find crate/src crate/Cargo.toml crate/build.rs Cargo.toml Cargo.lock .cargo \
-                     "$TOOLCHAIN_FILE" scripts/build.sh \
-                     -newer "$STAMP" -print -quit 2>/dev/null || true)
+                     "$TOOLCHAIN_FILE" scripts/build.sh "${extra[@]}" \
+                     -newer "$stamp" -print -quit 2>/dev/null || true)
   [[ -n "$newer_input" ]]
 }
 
@@ -66,6 +73,27 @@ step_wasm_opt() {
   touch "$STAMP"
 }
 
+PKG_THREADS="$ROOT/pkg-threads"
+step_threads() {
+  local out="$THREADS_TARGET_DIR/$WASM_TARGET/release/wasm_autoencoders.wasm" wasm="$PKG_THREADS/wasm_autoencoders_bg.wasm"
+  rm -f "$PKG_THREADS/.build-stamp"
+  threads_cargo "$TC" build --release -p wasm-autoencoders --lib
+  [[ -f "$out" ]] || { warn "cargo did not produce ${out#"$ROOT"/}"; return 1; }
+  # wasm-bindgen sees the shared memory and adds its thread support (a stack and TLS
+  # per instance; initSync({ module, memory }) in each worker).
+  rm -rf "$PKG_THREADS"
+  wasm-bindgen --target web --out-dir "$PKG_THREADS" --out-name wasm_autoencoders "$out"
+  "$WASM_OPT" "${WASM_FEATURES[@]}" --enable-threads -O3 "$wasm" -o "$wasm.opt"
+  mv "$wasm.opt" "$wasm"
+  node -e '
+    const ok = WebAssembly.validate(require("fs").readFileSync(process.argv[1]));
+    if (!ok) { console.error("WebAssembly.validate: invalid threads module after wasm-opt"); process.exit(1); }' "$wasm"
+  grep -q threadPoolHelper "$PKG_THREADS/wasm_autoencoders.js" \
+    || { warn "pkg-threads/ has no threadPoolHelper export (built without atomics?)"; return 1; }
+  log "threads wasm: $(stat -c %s "$wasm") bytes"
+  touch "$PKG_THREADS/.build-stamp"
+}
+
 step_tsup() {
   [[ -f ts/index.ts ]] || { warn "ts/index.ts does not exist (the SDK entry point)"; return 1; }
   rm -rf dist
@@ -82,6 +110,14 @@ if wasm_inputs_changed; then
   step "wasm-opt -O3" step_wasm_opt
 else
   log "pkg/ is up to date with crate/ (FORCE=1 to rebuild): skipping wasm-pack and wasm-opt"
+fi
+if [[ "${THREADS:-1}" == 0 ]]; then
+  log "THREADS=0: skipping the threads module"
+  rm -rf "$PKG_THREADS"
+elif wasm_inputs_changed "$PKG_THREADS"; then
+  step "threads module (atomics, -Zbuild-std, toolchain $TC)" step_threads
+else
+  log "pkg-threads/ is up to date with crate/: skipping the threads module"
 fi
 step "tsup" step_tsup
 log "build complete in $(( $(now_s) - T_START ))s: $(step_summary)"

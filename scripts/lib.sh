@@ -111,3 +111,33 @@ find_chromium() {
   done
   return 1
 }
+
+# ------------------------------------------------------------ threads build --
+# The opt-in threads module (init({ threads: n })): wasm32 with atomics and a shared,
+# imported memory. std must be compiled with atomics too, so it is rebuilt from the
+# toolchain's library sources with -Zbuild-std at build time, into its own target dir:
+# the single-thread sysroot (/usr/lib/rustlib/...) and target/ are never touched.
+THREADS_TARGET_DIR="$ROOT/target/wasm-threads"
+# crates.io replaced by a directory of std's vendored deps + this crate's deps (setup.sh).
+THREADS_VENDOR_DIR="$TOOLCHAIN_DIR/threads-vendor"
+THREADS_CARGO_CONFIG="$TOOLCHAIN_DIR/threads-cargo-config.toml"
+THREADS_RUSTFLAGS="-C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128 \
+-C link-arg=--shared-memory -C link-arg=--import-memory -C link-arg=--max-memory=1073741824 \
+-C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size \
+-C link-arg=--export=__tls_align -C link-arg=--export=__tls_base"
+
+# threads_cargo TOOLCHAIN SUBCOMMAND args...   cargo for the threads module, e.g.
+#   threads_cargo web build --release -p wasm-autoencoders --lib   (scripts/build.sh)
+#   threads_cargo web test -p wasm-autoencoders --lib   (the crate's tests compiled with
+#                 atomics, run by wasm-bindgen-test-runner in Node; the pool has 1 thread)
+threads_cargo() {
+  local tc="$1" sub="$2" std=std,panic_abort; shift 2
+  [[ "$sub" == test ]] && std=std,panic_abort,panic_unwind,test
+  [[ -s "$THREADS_CARGO_CONFIG" ]] || die "no $THREADS_CARGO_CONFIG; run scripts/setup.sh first"
+  (
+    unset CARGO_BUILD_RUSTFLAGS CARGO_ENCODED_RUSTFLAGS CARGO_BUILD_TARGET
+    export CARGO_TARGET_DIR="$THREADS_TARGET_DIR" RUSTFLAGS="$THREADS_RUSTFLAGS" RUSTC_BOOTSTRAP=1
+    cargo_tc "$tc" "$sub" --offline --config "$THREADS_CARGO_CONFIG" --target "$WASM_TARGET" \
+      -Zbuild-std="$std" "$@"
+  )
+}

@@ -7,7 +7,10 @@
 #                     the choice is written to .toolchain/rust-wasm-toolchain
 #   3. cargo-tools    wasm-bindgen-cli (= crate's pin) and wasm-pack
 #   4. npm-deps       node_modules from package-lock.json
-#   5. check          the tools build.sh/test.sh use are present, nothing will download
+#   5. threads-src    for the opt-in threads module: std's vendored deps + this crate's
+#                     deps in one directory source (.toolchain/threads-vendor), so that
+#                     build.sh can rebuild std with atomics (-Zbuild-std) offline
+#   6. check          the tools build.sh/test.sh use are present, nothing will download
 #
 # Environment:
 #   ALLOW_RUSTUP_DOWNLOAD=1   let step 2 try `rustup target add wasm32-unknown-unknown`
@@ -292,7 +295,48 @@ step_npm() {
   touch "$marker"
 }
 
-# ---------------------------------------------------------------- 5. check --
+# --------------------------------------------------------- 5. threads-src --
+# -Zbuild-std resolves std's own dependencies (dlmalloc, hashbrown, ...) through
+# crates.io; offline they come from the library sources' vendor/ directory. The crate's
+# own dependencies (wasm-bindgen, ...) are vendored from cargo's cache beside them, and a
+# cargo config (passed with --config by threads_cargo) replaces crates.io with the union.
+step_threads_src() {
+  local tc sysroot vendor_std crate_vendor d n
+  tc=$(rust_wasm_toolchain)
+  sysroot=$(rustc_tc "$tc" --print sysroot)
+  vendor_std=$(readlink -f "$sysroot/lib/rustlib/src/rust/library/vendor" 2>/dev/null || true)
+  if [[ -z "$vendor_std" || ! -d "$vendor_std" ]]; then
+    warn "no std sources with vendored deps at $sysroot/lib/rustlib/src/rust/library/vendor:"
+    warn "the threads module cannot be built (THREADS=0 scripts/build.sh builds without it)"
+    return 0
+  fi
+  if [[ -s "$THREADS_CARGO_CONFIG" && -d "$THREADS_VENDOR_DIR" ]] \
+     && ! newer Cargo.lock "$THREADS_CARGO_CONFIG" && ! newer "$vendor_std" "$THREADS_CARGO_CONFIG"; then
+    log "threads vendor directory is up to date"
+    return 0
+  fi
+  crate_vendor="$TOOLCHAIN_DIR/threads-vendor-crate"
+  rm -rf "$crate_vendor" "$THREADS_VENDOR_DIR"
+  # From cargo's cache when the crate has been built before; otherwise fetched as any
+  # cargo build would.
+  cargo_tc "$tc" vendor --versioned-dirs --locked "$crate_vendor" >/dev/null
+  mkdir -p "$THREADS_VENDOR_DIR"
+  for d in "$crate_vendor"/* "$vendor_std"/*; do
+    n=$(basename "$d")
+    [[ -e "$THREADS_VENDOR_DIR/$n" ]] || ln -s "$(readlink -f "$d")" "$THREADS_VENDOR_DIR/$n"
+  done
+  cat > "$THREADS_CARGO_CONFIG" <<TOML
+# Written by scripts/setup.sh (step threads-src); used by threads_cargo in scripts/lib.sh.
+[source.crates-io]
+replace-with = "threads-vendor"
+
+[source.threads-vendor]
+directory = "$THREADS_VENDOR_DIR"
+TOML
+  log "threads vendor directory: $(find "$THREADS_VENDOR_DIR" -mindepth 1 -maxdepth 1 | wc -l) crates"
+}
+
+# ---------------------------------------------------------------- 6. check --
 step_check() {
   local wasm_opt="$ROOT/node_modules/.bin/wasm-opt"
   [[ -x "$wasm_opt" ]] || { warn "node_modules/.bin/wasm-opt missing (npm package binaryen)"; return 1; }
@@ -316,5 +360,6 @@ step "apt-packages" step_apt
 step "rust-wasm"    step_rust_wasm
 step "cargo-tools"  step_cargo_tools
 step "npm-deps"     step_npm
+step "threads-src"  step_threads_src
 step "check"        step_check
 log "setup complete in $(( $(now_s) - T_START ))s"

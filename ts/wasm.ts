@@ -2,18 +2,47 @@
  * Loading the WebAssembly module. `init()` is idempotent and must be awaited once before
  * models are built; in Node it needs no argument (the `.wasm` file sits beside this module
  * in `dist/`, or in `pkg/` when running from source).
+ *
+ * `init({ threads: n })` (n ≥ 2) loads the threads build instead (ts/threads.ts): the same
+ * API, with training split across n threads.
  */
 import wasmInit, { ModelHandle } from '../pkg/wasm_autoencoders.js';
-import { NotInitializedError, ValueError, describeValue } from './errors.js';
+import { NotInitializedError, ValueError, checkOptions, describeValue, isPlainObject, assertInteger } from './errors.js';
 
 /** Where the `.wasm` comes from: a URL or path, its bytes, a compiled module, or a fetch Response. */
 export type InitSource = string | URL | Response | BufferSource | WebAssembly.Module;
+
+/** Most threads `init({ threads })` accepts. */
+export const MAX_THREADS = 64;
+
+/** `init(options)`: the object form. */
+export interface InitOptions {
+  /**
+   * Threads that training splits each batch across: an integer from 1 to 64 (default 1).
+   * With 2 or more, the threads build (wasm_autoencoders_threads_bg.wasm, shared memory)
+   * is loaded and `threads - 1` helpers start: Node worker_threads, or Web Workers when the
+   * page is cross-origin isolated (otherwise one line on the console and 1 thread). Results
+   * are deterministic for a given thread count; different counts agree to float rounding.
+   */
+  threads?: number;
+  /** The single-thread `.wasm` (what `init(source)` takes); used when threads is 1. */
+  source?: InitSource;
+  /** The threads build's `.wasm` (URL, path, bytes or module); default: beside the SDK. */
+  threadsSource?: string | URL | BufferSource | WebAssembly.Module;
+  /** URL of the threads build's glue (wasm_autoencoders_threads.js); default: beside the SDK. */
+  threadsGlue?: string | URL;
+}
 
 const WASM_FILE = 'wasm_autoencoders_bg.wasm';
 
 let ready: Promise<void> | undefined;
 let initialized = false;
 let memory: WebAssembly.Memory | undefined;
+/** The loaded module's model class: the single-thread one unless init({ threads }) started a pool. */
+let Handle: typeof ModelHandle = ModelHandle;
+/** Threads asked of the first init() call, and threads running once it finished. */
+let requestedThreads = 1;
+let activeThreads = 1;
 
 const isNode = (): boolean =>
   typeof process !== 'undefined' && typeof process.versions === 'object' && typeof process.versions.node === 'string';
@@ -71,11 +100,49 @@ function assertSource(source: unknown): asserts source is InitSource {
   }
 }
 
+function parseOptions(options: Record<string, unknown>): InitOptions {
+  const o = checkOptions<InitOptions>('init options', options, ['threads', 'source', 'threadsSource', 'threadsGlue']);
+  if (o.threads !== undefined) assertInteger('init options.threads', o.threads, { min: 1, max: MAX_THREADS });
+  if (o.source !== undefined) assertSource(o.source);
+  if (o.threadsSource !== undefined) {
+    assertSource(o.threadsSource);
+    if (typeof Response !== 'undefined' && o.threadsSource instanceof Response) {
+      throw new ValueError('init options.threadsSource takes a URL or path, the .wasm bytes or a WebAssembly.Module, not a Response');
+    }
+  }
+  if (o.threadsGlue !== undefined && typeof o.threadsGlue !== 'string' && !(o.threadsGlue instanceof URL)) {
+    throw new ValueError(`init options.threadsGlue must be a URL or a string, got ${describeValue(o.threadsGlue)}`);
+  }
+  return o;
+}
+
 /**
  * Loads and instantiates the WebAssembly module once; later calls return the same promise.
  * A failed attempt can be retried.
+ *
+ * `init(source?)` loads the single-thread module; `init({ threads, source, threadsSource,
+ * threadsGlue })` can load the threads build instead (see {@link InitOptions}). A later call
+ * that asks for a different thread count than the first is a ValueError.
  */
-export function init(source?: InitSource): Promise<void> {
+export function init(source?: InitSource | InitOptions): Promise<void> {
+  if (isPlainObject(source)) {
+    const options = parseOptions(source);
+    const threads = options.threads ?? 1;
+    if (ready) {
+      if (options.threads !== undefined && threads !== requestedThreads) {
+        throw new ValueError(`init was already called for ${requestedThreads} thread(s); it cannot switch to ${threads}`);
+      }
+      return ready;
+    }
+    if (threads === 1) return init(options.source);
+    requestedThreads = threads;
+    ready = initThreads(threads, options).catch((e: unknown) => {
+      ready = undefined;
+      requestedThreads = 1;
+      throw e;
+    });
+    return ready;
+  }
   if (ready) return ready;
   if (source !== undefined) assertSource(source);
   ready = (async () => {
@@ -95,6 +162,33 @@ export function init(source?: InitSource): Promise<void> {
   return ready;
 }
 
+async function initThreads(threads: number, options: InitOptions): Promise<void> {
+  const { canShareMemory, startThreads } = await import('./threads.js');
+  if (!canShareMemory()) {
+    console.warn(
+      `wasm-autoencoders: init({ threads: ${threads} }): this page is not cross-origin isolated ` +
+        '(needs COOP/COEP headers for shared memory), so training runs on 1 thread',
+    );
+    // Still "the init for `threads`": asking again for the same count is no error.
+    ready = undefined;
+    await init(options.source);
+    return;
+  }
+  const started = await startThreads(threads, options.threadsSource, options.threadsGlue);
+  Handle = started.ModelHandle as typeof ModelHandle;
+  memory = started.memory;
+  activeThreads = started.threads;
+  initialized = true;
+}
+
+/**
+ * Threads training uses: 1 until `init({ threads: n })` has started a pool of n (also 1
+ * when a browser page is not cross-origin isolated and init fell back to one thread).
+ */
+export function threadCount(): number {
+  return activeThreads;
+}
+
 /** True once `init()` has finished. */
 export function isInitialized(): boolean {
   return initialized;
@@ -105,7 +199,7 @@ export function requireWasm(what: string): typeof ModelHandle {
   if (!initialized) {
     throw new NotInitializedError(`${what} needs the WebAssembly module: call \`await init()\` first`);
   }
-  return ModelHandle;
+  return Handle;
 }
 
 /**

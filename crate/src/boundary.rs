@@ -222,3 +222,42 @@ impl ModelHandle {
         self.model.optimizer_iterations() as f64
     }
 }
+
+/// The threads build's pool (wasm32 + atomics only; absent from the single-thread module).
+/// The SDK (ts/threads.ts) calls `threadPoolStart(helpers)` on the driving thread, then
+/// instantiates the same module over the same shared memory in each helper Worker, where
+/// `threadPoolHelper()` runs until `threadPoolStop()`.
+#[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+mod threads {
+    use crate::parallel::pool;
+    use wasm_bindgen::prelude::*;
+
+    /// `driver_can_block`: false on a browser's main thread (no `atomic.wait` there).
+    #[wasm_bindgen(js_name = threadPoolStart)]
+    pub fn thread_pool_start(helpers: u32, driver_can_block: bool) {
+        pool::start(helpers, driver_can_block);
+    }
+
+    /// A helper's entry point: takes tasks until `threadPoolStop()`.
+    #[wasm_bindgen(js_name = threadPoolHelper)]
+    pub fn thread_pool_helper() {
+        pool::helper_loop();
+    }
+
+    #[wasm_bindgen(js_name = threadPoolStop)]
+    pub fn thread_pool_stop() {
+        pool::stop();
+    }
+
+    /// Benchmarks only: pause (1 thread) or resume the pool; see `parallel::pool::pause`.
+    #[wasm_bindgen(js_name = threadPoolPause)]
+    pub fn thread_pool_pause(paused: bool) {
+        pool::pause(paused);
+    }
+
+    /// Threads the layers split a batch across (helpers + 1).
+    #[wasm_bindgen(js_name = threadPoolSize)]
+    pub fn thread_pool_size() -> u32 {
+        crate::parallel::threads() as u32
+    }
+}

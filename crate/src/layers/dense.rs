@@ -5,12 +5,16 @@ use crate::kernels::activation::activation_backward;
 use crate::kernels::bias::{bias_activation_forward, bias_grad};
 use crate::kernels::gemm::gemm;
 use crate::kernels::Activation;
+use crate::parallel::{block, parallel_for, reduce_into, tasks_for, Disjoint};
 use crate::rng::Rng;
 
 pub struct Dense {
     input: [usize; 1],
     output: [usize; 1],
     activation: Activation,
+    /// Threads build: per-task gradient partials (tasks 1.., kernel then bias each);
+    /// empty with one thread.
+    partials: Vec<f32>,
 }
 
 impl Dense {
@@ -22,11 +26,16 @@ impl Dense {
             )));
         };
         super::positive("Dense", "input features and units", &[inputs, units])?;
-        Ok(Dense { input: [inputs], output: [units], activation })
+        Ok(Dense { input: [inputs], output: [units], activation, partials: Vec::new() })
     }
 
     fn kernel_len(&self) -> usize {
         self.input[0] * self.output[0]
+    }
+
+    /// Tasks for a batch: row blocks, 2 per thread (1 with one thread).
+    fn tasks(batch: usize) -> usize {
+        tasks_for(batch, 2)
     }
 }
 
@@ -53,8 +62,22 @@ impl Layer for Dense {
     fn forward(&mut self, batch: usize, params: &[f32], x: &[f32], y: &mut [f32]) {
         let (inputs, units) = (self.input[0], self.output[0]);
         let (kernel, bias) = params.split_at(self.kernel_len());
-        gemm(batch, units, inputs, x, false, kernel, false, y, false);
-        bias_activation_forward(batch, units, y, bias, self.activation);
+        let tasks = Self::tasks(batch);
+        if tasks == 1 {
+            gemm(batch, units, inputs, x, false, kernel, false, y, false);
+            bias_activation_forward(batch, units, y, bias, self.activation);
+            return;
+        }
+        // Row blocks of the batch: disjoint outputs, nothing to reduce.
+        let y = Disjoint::new(y);
+        parallel_for(tasks, |t, _| {
+            let rows = block(batch, tasks, t);
+            let n = rows.len();
+            // SAFETY: row blocks are disjoint.
+            let yb = unsafe { y.part(rows.start * units..rows.end * units) };
+            gemm(n, units, inputs, &x[rows.start * inputs..rows.end * inputs], false, kernel, false, yb, false);
+            bias_activation_forward(n, units, yb, bias, self.activation);
+        });
     }
 
     fn backward(
@@ -68,6 +91,11 @@ impl Layer for Dense {
         dx: Option<&mut [f32]>,
     ) {
         let (inputs, units) = (self.input[0], self.output[0]);
+        let tasks = Self::tasks(batch);
+        if tasks > 1 {
+            self.backward_split(tasks, batch, params, x, y, dy, grads, dx);
+            return;
+        }
         activation_backward(self.activation, y, dy);
         let (dkernel, dbias) = grads.split_at_mut(self.kernel_len());
         // ∂L/∂W = xᵀ·dy, ∂L/∂b = Σ_rows dy, ∂L/∂x = dy·Wᵀ.
@@ -77,5 +105,57 @@ impl Layer for Dense {
             let kernel = &params[..self.kernel_len()];
             gemm(batch, inputs, units, dy, false, kernel, true, dx, false);
         }
+    }
+}
+
+impl Dense {
+    /// Backward over `tasks` row blocks of the batch: each task scales its block of dy,
+    /// writes its rows of dx and its partial ∂L/∂W, ∂L/∂b (task 0 straight into `grads`,
+    /// the others into `partials`), which are then added in task order.
+    #[allow(clippy::too_many_arguments)]
+    fn backward_split(
+        &mut self,
+        tasks: usize,
+        batch: usize,
+        params: &[f32],
+        x: &[f32],
+        y: &[f32],
+        dy: &mut [f32],
+        grads: &mut [f32],
+        dx: Option<&mut [f32]>,
+    ) {
+        let (inputs, units) = (self.input[0], self.output[0]);
+        let kernel_len = self.kernel_len();
+        let grad_len = kernel_len + units;
+        let needed = (tasks - 1) * grad_len;
+        if self.partials.len() < needed {
+            self.partials.resize(needed, 0.0);
+        }
+        let activation = self.activation;
+        let kernel = &params[..kernel_len];
+        let want_dx = dx.is_some();
+        let dy = Disjoint::new(dy);
+        let dx = Disjoint::new(dx.unwrap_or(&mut []));
+        let task0 = Disjoint::new(&mut *grads);
+        let partials = Disjoint::new(&mut self.partials[..needed]);
+        parallel_for(tasks, |t, _| {
+            let rows = block(batch, tasks, t);
+            let n = rows.len();
+            // SAFETY: row blocks of dy/dx are disjoint; task t alone owns its gradient
+            // buffer (grads for task 0, partial t - 1 for the others).
+            let dyb = unsafe { dy.part(rows.start * units..rows.end * units) };
+            let g = unsafe {
+                if t == 0 { task0.part(0..grad_len) } else { partials.part((t - 1) * grad_len..t * grad_len) }
+            };
+            let (dkernel, dbias) = g.split_at_mut(kernel_len);
+            activation_backward(activation, &y[rows.start * units..rows.end * units], dyb);
+            gemm(inputs, units, n, &x[rows.start * inputs..rows.end * inputs], true, dyb, false, dkernel, false);
+            bias_grad(n, units, dyb, dbias);
+            if want_dx {
+                let dxb = unsafe { dx.part(rows.start * inputs..rows.end * inputs) };
+                gemm(n, inputs, units, dyb, false, kernel, true, dxb, false);
+            }
+        });
+        reduce_into(grads, &self.partials[..needed], tasks - 1);
     }
 }

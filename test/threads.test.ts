@@ -1,0 +1,155 @@
+// The threads build (init({ threads: n })) in Node, against the build in dist/ (`npm run
+// build` first). A process has one thread count, so 1, 2 and 3 threads each run in a child
+// process (test/threads-run.mjs); this process checks option validation and init itself.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ReferenceModel, randomArray, type LayerSpec as RefSpec } from './reference64.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = join(ROOT, 'dist');
+for (const f of ['index.js', 'wasm_autoencoders_threads_bg.wasm', 'wasm_autoencoders_threads.js']) {
+  if (!existsSync(join(DIST, f))) throw new Error(`dist/${f} is missing: run \`npm run build\` (without THREADS=0) before these tests`);
+}
+type Sdk = typeof import('../ts/index.js');
+const sdk: Sdk = await import(pathToFileURL(join(DIST, 'index.js')).href);
+
+interface Run {
+  threads: number;
+  vanilla: { a: string; b: string; weights: number[][] };
+  convolutional: { a: string; b: string; weights: number[][] };
+  convStep: { loss: number; weights: number[][] };
+  denseStep: { loss: number; weights: number[][] };
+}
+
+const CONV_SPECS: RefSpec[] = [
+  { kind: 'conv2d', filters: 4, kernelSize: [3, 3], padding: 'same', activation: 'relu' },
+  { kind: 'maxPooling2d', pool: [2, 2], padding: 'same' },
+  { kind: 'conv2d', filters: 3, kernelSize: [3, 3], padding: 'valid', activation: 'tanh' },
+  { kind: 'upSampling2d', size: [2, 2] },
+  { kind: 'conv2d', filters: 1, kernelSize: [3, 3], padding: 'same', activation: 'sigmoid' },
+];
+const CONV_SHAPES = [[3, 3, 1, 4], [4], [3, 3, 4, 3], [3], [3, 3, 3, 1], [1]];
+const DENSE_SPECS: RefSpec[] = [
+  { kind: 'dense', units: 6, activation: 'tanh' },
+  { kind: 'dense', units: 10, activation: 'sigmoid' },
+];
+const DENSE_SHAPES = [[10, 6], [6], [6, 10], [10]];
+const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
+const weightsFor = (shapes: number[][], seed: number) => shapes.map((s, i) => randomArray(prod(s), seed + i, -0.5, 0.5));
+
+const input = {
+  convWeights: weightsFor(CONV_SHAPES, 40).map((w) => Array.from(Float32Array.from(w))),
+  convN: 7,
+  convX: Array.from(Float32Array.from(randomArray(7 * 81, 11))),
+  convY: Array.from(Float32Array.from(randomArray(7 * 36, 12))),
+  denseWeights: weightsFor(DENSE_SHAPES, 50).map((w) => Array.from(Float32Array.from(w))),
+  denseN: 9,
+  denseX: Array.from(Float32Array.from(randomArray(9 * 10, 13))),
+};
+
+function run(threads: number): Promise<Run> {
+  return new Promise((resolvePromise, reject) => {
+    const child = execFile(
+      process.execPath,
+      [join(ROOT, 'test', 'threads-run.mjs'), String(threads)],
+      { cwd: ROOT, maxBuffer: 256 * 1024 * 1024, timeout: 110_000 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`${threads} thread(s): ${error.message}\n${stderr}`));
+        else resolvePromise(JSON.parse(stdout) as Run);
+      },
+    );
+    child.stdin?.end(JSON.stringify(input));
+  });
+}
+
+function worstDiff(a: ArrayLike<number>[], b: ArrayLike<number>[]): number {
+  let worst = 0;
+  a.forEach((w, i) => {
+    expect(w.length).toBe(b[i].length);
+    for (let j = 0; j < w.length; j++) worst = Math.max(worst, Math.abs(w[j] - b[i][j]));
+  });
+  return worst;
+}
+
+function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, abs: number, rel: number) {
+  expect(actual.length).toBe(expected.length);
+  let worst = 0;
+  let at = -1;
+  for (let i = 0; i < actual.length; i++) {
+    const err = Math.abs(actual[i] - expected[i]) - rel * Math.abs(expected[i]);
+    if (err > worst) [worst, at] = [err, i];
+  }
+  expect(worst, `index ${at}: ${actual[at]} vs ${expected[at]}`).toBeLessThanOrEqual(abs);
+}
+
+describe('init({ threads }) options', () => {
+  it('rejects bad thread counts and unknown options with ValueError, before loading anything', () => {
+    for (const threads of [0, -1, 1.5, 65, Number.NaN, Infinity, '2', null, true]) {
+      expect(() => sdk.init({ threads } as never), String(threads)).toThrow(sdk.ValueError);
+    }
+    expect(() => sdk.init({ thread: 2 } as never)).toThrow(/unknown option "thread"; did you mean "threads"/);
+    expect(() => sdk.init({ threads: 2, threadsGlue: 3 } as never)).toThrow(sdk.ValueError);
+    expect(sdk.isInitialized()).toBe(false);
+    expect(sdk.threadCount()).toBe(1);
+  });
+
+  it('starts a pool of 2 in this process; another count later is a ValueError, init() is a no-op', async () => {
+    await sdk.init({ threads: 2 });
+    expect(sdk.isInitialized()).toBe(true);
+    expect(sdk.threadCount()).toBe(2);
+    await sdk.init({ threads: 2 });
+    await sdk.init();
+    expect(() => sdk.init({ threads: 3 })).toThrow(sdk.ValueError);
+    // The threaded module trains and predicts like the single-thread one.
+    const model = sdk.vanilla({ encodingSize: 8, seed: 1 });
+    const x = sdk.tensor(new Float32Array(16 * 784).fill(0.25), [16, 784]);
+    const history = await model.fit(x, x, { epochs: 2, batchSize: 8 });
+    expect(history.loss[1]).toBeLessThan(history.loss[0]);
+    expect(model.predict(x).shape).toEqual([16, 784]);
+    model.dispose();
+  });
+});
+
+describe('training with 1, 2 and 3 threads (one child process each)', () => {
+  let runs: Run[] = [];
+  beforeAll(async () => {
+    runs = [await run(1), await run(2), await run(3)];
+  }, 240_000);
+
+  it('each process runs the thread count it asked for', () => {
+    expect(runs.map((r) => r.threads)).toEqual([1, 2, 3]);
+  });
+
+  it('the same seeds give bit-identical weights for a given thread count', () => {
+    for (const r of runs) {
+      expect(r.vanilla.a, `${r.threads} threads, vanilla`).toBe(r.vanilla.b);
+      expect(r.convolutional.a, `${r.threads} threads, convolutional`).toBe(r.convolutional.b);
+    }
+  });
+
+  it('2 and 3 threads agree with 1 thread within float tolerance', () => {
+    for (const r of runs.slice(1)) {
+      expect(worstDiff(r.vanilla.weights, runs[0].vanilla.weights), `${r.threads} threads, vanilla`).toBeLessThan(1e-4);
+      expect(worstDiff(r.convolutional.weights, runs[0].convolutional.weights), `${r.threads} threads, conv`).toBeLessThan(1e-4);
+      expect(worstDiff(r.convStep.weights, runs[0].convStep.weights)).toBeLessThan(1e-6);
+      expect(worstDiff(r.denseStep.weights, runs[0].denseStep.weights)).toBeLessThan(1e-6);
+    }
+  });
+
+  it('one Adam step equals the float64 reference step, for every thread count', () => {
+    const adam = { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
+    const conv = new ReferenceModel([9, 9, 1], CONV_SPECS, input.convWeights);
+    const convLoss = conv.trainStep(input.convX, input.convY, input.convN, adam, 1);
+    const dense = new ReferenceModel([10], DENSE_SPECS, input.denseWeights);
+    const denseLoss = dense.trainStep(input.denseX, input.denseX, input.denseN, adam, 1);
+    for (const r of runs) {
+      expect(r.convStep.loss).toBeCloseTo(convLoss, 5);
+      conv.getWeights().forEach((w, i) => expectClose(r.convStep.weights[i], w, 2e-6, 1e-4));
+      expect(r.denseStep.loss).toBeCloseTo(denseLoss, 5);
+      dense.getWeights().forEach((w, i) => expectClose(r.denseStep.weights[i], w, 2e-6, 1e-4));
+    }
+  });
+});

@@ -1,0 +1,197 @@
+/**
+ * The threads build's JavaScript side: loads the second WebAssembly module (built with
+ * atomics and a shared, imported memory; see scripts/build.sh) and starts its pool of
+ * helper threads — Node `worker_threads`, or Web Workers in cross-origin-isolated pages.
+ *
+ * Every thread instantiates the same compiled module over the same shared
+ * `WebAssembly.Memory` with the wasm-bindgen glue's `initSync({ module, memory })`, which
+ * gives each instance its own stack and thread-local storage. The thread that called
+ * `init()` drives: the layers hand the helpers tasks through shared memory (crate/src/
+ * parallel.rs), and helpers sleep in `memory.atomic.wait32` between jobs, so no message
+ * passing happens during training.
+ *
+ * The glue is loaded at run time from a URL (dist/wasm_autoencoders_threads.js, or
+ * pkg-threads/ in a source checkout) rather than bundled: helpers load the very same file.
+ */
+import { AutoencoderError, NotInitializedError } from './errors.js';
+
+/** What init() needs from the threads glue (pkg-threads/wasm_autoencoders.js). */
+interface ThreadsGlue {
+  default(options: { module_or_path: WebAssembly.Module; memory?: WebAssembly.Memory }): Promise<{ memory: WebAssembly.Memory }>;
+  ModelHandle: unknown;
+  threadPoolStart(helpers: number, driverCanBlock: boolean): void;
+  threadPoolSize(): number;
+  threadPoolStop(): void;
+}
+
+export interface ThreadsStarted {
+  ModelHandle: unknown;
+  memory: WebAssembly.Memory;
+  /** Threads the layers split work across (helpers + this one). */
+  threads: number;
+  /** Tells the helpers to finish and lets their workers exit. */
+  stop(): void;
+}
+
+/** Where the threads module's files are found when init() is given none. */
+export const THREADS_WASM_FILE = 'wasm_autoencoders_threads_bg.wasm';
+export const THREADS_GLUE_FILE = 'wasm_autoencoders_threads.js';
+
+const isNode = (): boolean =>
+  typeof process !== 'undefined' && typeof process.versions === 'object' && typeof process.versions.node === 'string';
+
+/** Beside the bundle (dist/), then the build output (source checkouts). */
+function candidates(distName: string, pkgName: string): URL[] {
+  return [new URL(`./${distName}`, import.meta.url), new URL(`../pkg-threads/${pkgName}`, import.meta.url)];
+}
+
+async function exists(url: URL): Promise<boolean> {
+  if (isNode()) {
+    const { access } = await import(/* @vite-ignore */ /* webpackIgnore: true */ 'node:fs/promises' as string);
+    try {
+      await access(url);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  try {
+    return (await fetch(url, { method: 'HEAD' })).ok;
+  } catch {
+    return false;
+  }
+}
+
+async function locate(distName: string, pkgName: string): Promise<URL> {
+  const urls = candidates(distName, pkgName);
+  for (const url of urls) if (await exists(url)) return url;
+  throw new NotInitializedError(
+    `init({ threads }): could not find the threads module's ${distName}; looked in ` +
+      `${urls.map((u) => u.href).join(' and ')}. Build it with \`npm run build\` (not THREADS=0).`,
+  );
+}
+
+async function compile(source: string | URL | BufferSource | WebAssembly.Module | undefined): Promise<WebAssembly.Module> {
+  if (source instanceof WebAssembly.Module) return source;
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return WebAssembly.compile(source);
+  const url = source === undefined ? await locate(THREADS_WASM_FILE, 'wasm_autoencoders_bg.wasm') : source;
+  if (isNode()) {
+    const asUrl = typeof url === 'string' && !/^[a-z]+:/i.test(url) ? url : new URL(url);
+    if (typeof asUrl === 'string' || asUrl.protocol === 'file:') {
+      const { readFile } = (await import(/* @vite-ignore */ /* webpackIgnore: true */ 'node:fs/promises' as string)) as typeof import('node:fs/promises');
+      return WebAssembly.compile(await readFile(asUrl));
+    }
+  }
+  const response = await fetch(url);
+  if (!response.ok) throw new NotInitializedError(`init({ threads }): fetching ${String(url)} failed: HTTP ${response.status}`);
+  return WebAssembly.compileStreaming(response);
+}
+
+/** Message a helper posts: ready (in its pool loop), or why it failed to start. */
+type HelperMessage = { ready: true } | { error: string };
+
+// A helper, in Node: a CommonJS eval worker that imports the glue by URL.
+const NODE_HELPER = `
+const { parentPort, workerData } = require('node:worker_threads');
+import(workerData.glue).then((glue) => {
+  const wasm = glue.initSync({ module: workerData.module, memory: workerData.memory });
+  parentPort.postMessage({ ready: true });
+  glue.threadPoolHelper();
+  if (typeof wasm.__wbindgen_thread_destroy === 'function') wasm.__wbindgen_thread_destroy();
+  process.exit(0);
+}).catch((e) => parentPort.postMessage({ error: String((e && e.stack) || e) }));
+`;
+
+// A helper, in browsers: a module worker from a Blob URL.
+const WEB_HELPER = `
+self.onmessage = async ({ data }) => {
+  try {
+    const glue = await import(data.glue);
+    const wasm = glue.initSync({ module: data.module, memory: data.memory });
+    self.postMessage({ ready: true });
+    glue.threadPoolHelper();
+    if (typeof wasm.__wbindgen_thread_destroy === 'function') wasm.__wbindgen_thread_destroy();
+    self.close();
+  } catch (e) {
+    self.postMessage({ error: String((e && e.stack) || e) });
+  }
+};
+`;
+
+interface Helper {
+  ready: Promise<void>;
+  terminate(): void;
+}
+
+async function spawnNodeHelper(index: number, glue: string, module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<Helper> {
+  const { Worker } = (await import(/* @vite-ignore */ /* webpackIgnore: true */ 'node:worker_threads' as string)) as typeof import('node:worker_threads');
+  const worker = new Worker(NODE_HELPER, {
+    eval: true,
+    name: `wasm-autoencoders thread ${index}`,
+    workerData: { glue, module, memory },
+  });
+  // Helpers never keep the process alive.
+  worker.unref();
+  const ready = new Promise<void>((resolve, reject) => {
+    worker.once('message', (m: HelperMessage) => ('ready' in m ? resolve() : reject(new Error(m.error))));
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`exited with code ${code} before starting`)));
+  });
+  return { ready, terminate: () => void worker.terminate() };
+}
+
+function spawnWebHelper(index: number, glue: string, module: WebAssembly.Module, memory: WebAssembly.Memory): Helper {
+  const blob = URL.createObjectURL(new Blob([WEB_HELPER], { type: 'text/javascript' }));
+  const worker = new Worker(blob, { type: 'module', name: `wasm-autoencoders thread ${index}` });
+  const ready = new Promise<void>((resolve, reject) => {
+    worker.onmessage = ({ data }: MessageEvent<HelperMessage>) => ('ready' in data ? resolve() : reject(new Error(data.error)));
+    worker.onerror = (e) => reject(new Error(e.message));
+  }).finally(() => URL.revokeObjectURL(blob));
+  worker.postMessage({ glue, module, memory });
+  return { ready, terminate: () => worker.terminate() };
+}
+
+/** In browsers: can this page share memory with workers? */
+export function canShareMemory(): boolean {
+  if (isNode()) return true;
+  return (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true && typeof SharedArrayBuffer === 'function';
+}
+
+/**
+ * Loads the threads module on this thread and starts `threads - 1` helpers. Rejects (and
+ * stops whatever started) if any helper cannot start.
+ */
+export async function startThreads(
+  threads: number,
+  wasmSource: string | URL | BufferSource | WebAssembly.Module | undefined,
+  glueSource: string | URL | undefined,
+): Promise<ThreadsStarted> {
+  const glueUrl = glueSource === undefined ? await locate(THREADS_GLUE_FILE, 'wasm_autoencoders.js') : new URL(String(glueSource), import.meta.url);
+  const glue = (await import(/* @vite-ignore */ /* webpackIgnore: true */ glueUrl.href)) as ThreadsGlue;
+  const module = await compile(wasmSource);
+  const exports = await glue.default({ module_or_path: module });
+  const memory = exports.memory;
+  const helpers: Helper[] = [];
+  // The driving thread may sleep in atomic.wait (when helpers lag behind) except on a
+  // browser's main thread, where it spins instead.
+  const canBlock = isNode() || typeof (globalThis as { document?: unknown }).document === 'undefined';
+  glue.threadPoolStart(threads - 1, canBlock);
+  try {
+    for (let i = 1; i < threads; i++) {
+      helpers.push(isNode() ? await spawnNodeHelper(i, glueUrl.href, module, memory) : spawnWebHelper(i, glueUrl.href, module, memory));
+    }
+    await Promise.all(helpers.map((h, i) => h.ready.catch((e: unknown) => {
+      throw new AutoencoderError(`init({ threads: ${threads} }): helper thread ${i + 1} could not start: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+    })));
+  } catch (e) {
+    glue.threadPoolStop();
+    for (const h of helpers) h.terminate();
+    throw e;
+  }
+  return {
+    ModelHandle: glue.ModelHandle,
+    memory,
+    threads: glue.threadPoolSize(),
+    stop: () => glue.threadPoolStop(),
+  };
+}
