@@ -3,7 +3,8 @@
 //! No SIMD variant: a loss touches each output element once (O(batch·features)), while
 //! the layers that produced it did O(batch·features·k) work, and the f64 accumulation
 //! Keras-level agreement needs does not fit f32x4 anyway. The fast path computes each
-//! term in f32 and sums in f64; the reference does everything in f64.
+//! term in f32 and sums in f64 (MSE through several independent partial sums); the
+//! reference does everything in f64.
 
 /// A loss function, as Keras names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,7 +25,7 @@ pub fn loss_value(kind: Loss, pred: &[f32], target: &[f32]) -> f32 {
         return 0.0;
     }
     let sum: f64 = match kind {
-        Loss::MeanSquaredError => pred.iter().zip(target).map(|(&p, &t)| ((p - t) * (p - t)) as f64).sum(),
+        Loss::MeanSquaredError => squared_error_sum(pred, target, |_, _| {}),
         Loss::BinaryCrossentropy => pred.iter().zip(target).map(|(&p, &t)| bce_term(p, t) as f64).sum(),
     };
     (sum / pred.len() as f64) as f32
@@ -38,24 +39,50 @@ pub fn loss_and_grad(kind: Loss, pred: &[f32], target: &[f32], grad: &mut [f32])
         return 0.0;
     }
     let inv_n = 1.0 / pred.len() as f32;
-    let mut sum = 0.0f64;
-    match kind {
+    let sum = match kind {
         Loss::MeanSquaredError => {
             let scale = 2.0 * inv_n;
-            for ((g, &p), &t) in grad.iter_mut().zip(pred).zip(target) {
-                let d = p - t;
-                sum += (d * d) as f64;
-                *g = scale * d;
-            }
+            squared_error_sum(pred, target, |i, d| grad[i] = scale * d)
         }
         Loss::BinaryCrossentropy => {
+            let mut sum = 0.0f64;
             for ((g, &p), &t) in grad.iter_mut().zip(pred).zip(target) {
                 sum += bce_term(p, t) as f64;
                 *g = if clipped(p) { 0.0 } else { (p - t) / (p * (1.0 - p)) * inv_n };
             }
+            sum
+        }
+    };
+    (sum / pred.len() as f64) as f32
+}
+
+/// Independent f64 partial sums of [`squared_error_sum`].
+const LANES: usize = 8;
+
+/// Σ (pred - target)² with each difference d computed and squared in f32 and summed in f64,
+/// calling `each(i, d)` for element i. Element i goes to partial sum i % LANES, and the
+/// partials are added pairwise at the end: the adds of LANES chains overlap instead of
+/// each waiting on the previous one, and the order depends only on the length, so
+/// [`loss_value`] and [`loss_and_grad`] return the same loss.
+#[inline(always)]
+fn squared_error_sum(pred: &[f32], target: &[f32], mut each: impl FnMut(usize, f32)) -> f64 {
+    let mut acc = [0.0f64; LANES];
+    let mut term = |lane: usize, i: usize, p: f32, t: f32| {
+        let d = p - t;
+        acc[lane] += (d * d) as f64;
+        each(i, d);
+    };
+    let body = pred.len() / LANES * LANES;
+    for (c, (p, t)) in pred[..body].chunks_exact(LANES).zip(target[..body].chunks_exact(LANES)).enumerate() {
+        for lane in 0..LANES {
+            term(lane, c * LANES + lane, p[lane], t[lane]);
         }
     }
-    (sum / pred.len() as f64) as f32
+    for (lane, (&p, &t)) in pred[body..].iter().zip(&target[body..]).enumerate() {
+        term(lane, body + lane, p, t);
+    }
+    let [a0, a1, a2, a3, a4, a5, a6, a7] = acc;
+    ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
 }
 
 /// Clipping is a constant function of p there, so no gradient flows.
@@ -139,7 +166,8 @@ mod tests {
 
     #[wasm_bindgen_test(unsupported = test)]
     fn losses_and_gradients() {
-        for len in [1, 5, 64] {
+        // 13 and 67: partial sums over whole groups of lanes and a tail.
+        for len in [1, 5, 13, 64, 67] {
             // Predictions inside (0, 1) and away from the clip bounds; soft and hard targets.
             let pred = random_vec(len as u64, len, 0.05, 0.95);
             let soft = random_vec(len as u64 + 7, len, 0.0, 1.0);

@@ -49,3 +49,35 @@ impl Padding {
         }
     }
 }
+
+/// A window sliding over an image (a Conv2D kernel, a pooling window): its output length
+/// and padding before the first element along the rows and the columns, as the layer
+/// geometries report them. `what` starts the panic message when the window does not fit
+/// ('valid' with a window larger than the input): "conv2d: kernel".
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Window2d {
+    pub padding: Padding,
+    pub input: [usize; 2],
+    pub window: [usize; 2],
+    pub stride: [usize; 2],
+    pub what: &'static str,
+}
+
+impl Window2d {
+    /// (out_h, pad_top).
+    pub fn rows(&self) -> (usize, usize) {
+        self.axis(0, "taller")
+    }
+
+    /// (out_w, pad_left).
+    pub fn cols(&self) -> (usize, usize) {
+        self.axis(1, "wider")
+    }
+
+    fn axis(&self, i: usize, larger: &str) -> (usize, usize) {
+        let what = self.what;
+        self.padding
+            .output_and_pad_before(self.input[i], self.window[i], self.stride[i])
+            .unwrap_or_else(|| panic!("{what} {larger} than the input ('valid')"))
+    }
+}

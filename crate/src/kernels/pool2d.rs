@@ -3,7 +3,7 @@
 //! Padded cells never win (Keras pads max pooling with -∞), so a window is just clipped
 //! to the input. Ties go to the first maximum in row-major window order.
 
-use super::Padding;
+use super::{Padding, Window2d};
 
 /// Shape of a pooling layer (per sample; channels are pooled independently).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,28 +19,25 @@ pub struct Pool2dGeometry {
 }
 
 impl Pool2dGeometry {
-    fn rows(&self) -> (usize, usize) {
-        self.padding.output_and_pad_before(self.in_h, self.pool_h, self.stride_h).expect("pool2d: window taller than the input ('valid')")
-    }
-
-    fn cols(&self) -> (usize, usize) {
-        self.padding.output_and_pad_before(self.in_w, self.pool_w, self.stride_w).expect("pool2d: window wider than the input ('valid')")
+    fn window(&self) -> Window2d {
+        let (input, window, stride) = ([self.in_h, self.in_w], [self.pool_h, self.pool_w], [self.stride_h, self.stride_w]);
+        Window2d { padding: self.padding, input, window, stride, what: "pool2d: window" }
     }
 
     pub fn out_h(&self) -> usize {
-        self.rows().0
+        self.window().rows().0
     }
 
     pub fn out_w(&self) -> usize {
-        self.cols().0
+        self.window().cols().0
     }
 
     pub fn pad_top(&self) -> usize {
-        self.rows().1
+        self.window().rows().1
     }
 
     pub fn pad_left(&self) -> usize {
-        self.cols().1
+        self.window().cols().1
     }
 
     /// Elements per input sample.

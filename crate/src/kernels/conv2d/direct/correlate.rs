@@ -1,0 +1,229 @@
+//! The correlation engine of forward and input gradient: out = frame ⋆ W with the packed
+//! weights, R output pixels × 8 channels per micro-tile, or R dot products when there is
+//! a single output channel.
+
+use super::{Corr, NR};
+
+/// One sample: out = frame ⋆ W.
+#[inline(never)]
+pub(super) fn correlate(p: &Corr, frame: &[f32], w: &[f32], out: &mut [f32]) {
+    let (c, n, run, kh) = (p.c, p.n, p.run(), p.kh);
+    let seg = p.frame_w() * c;
+    // Every frame read is below frame_h·frame_w·c: the last tap of the last pixel is
+    // (out_h-1+kh-1, out_w-1+kw-1, c-1). Every write is inside out.
+    assert!(frame.len() >= p.frame_len() && out.len() == p.out_len() && p.out_len() > 0);
+    let (f, o) = (frame.as_ptr(), out.as_mut_ptr());
+    // Frame rows outside [pad_t, pad_t + src_h) are zeros: kernel rows that would only
+    // read them are skipped (a 'same' layer's first and last rows, and more for the
+    // input gradient of a 'valid' one). The source itself has no zero rows.
+    let (zero_top, data_end) = p.data_rows();
+    for oh in 0..p.out_h {
+        let s0 = zero_top.saturating_sub(oh).min(kh);
+        let kh = data_end.saturating_sub(oh).min(kh).max(s0) - s0;
+        let w = &w[s0 * run * if n == 1 { 1 } else { NR }..];
+        let mut ow = 0;
+        while ow < p.out_w {
+            let left = p.out_w - ow;
+            // SAFETY: pixels ow..ow+R < out_w of row oh, kernel rows s0..s0+kh < p.kh;
+            // see the assert above.
+            unsafe {
+                let a = f.add((oh + s0) * seg + ow * c);
+                let y = o.add((oh * p.out_w + ow) * n);
+                if n == 1 && p.kw == 3 && c.is_multiple_of(4) && left >= 4 {
+                    // Each frame vector serves the three taps of its kernel row.
+                    let w = w.as_ptr();
+                    ow += if left >= 8 { micro::dot_k3::<8>(a, c, seg, kh, w, y) } else { micro::dot_k3::<4>(a, c, seg, kh, w, y) };
+                } else if n == 1 {
+                    let w = w.as_ptr();
+                    ow += match left {
+                        8.. => micro::dot::<8>(a, c, seg, kh, run, w, y),
+                        4..=7 => micro::dot::<4>(a, c, seg, kh, run, w, y),
+                        2 | 3 => micro::dot::<2>(a, c, seg, kh, run, w, y),
+                        _ => micro::dot::<1>(a, c, seg, kh, run, w, y),
+                    };
+                } else {
+                    let taps = p.taps();
+                    let r = left.min(4);
+                    for q in 0..p.panels() {
+                        // Panel q starts q·taps·NR floats in; `w` starts at row s0.
+                        let panel = w.as_ptr().add(q * taps * NR);
+                        let nr = NR.min(n - q * NR);
+                        let y = y.add(q * NR);
+                        if c == 1 && p.kw == 3 && r == 4 {
+                            // One input channel: the four pixels' three taps per kernel
+                            // row read six distinct frame values, each loaded once.
+                            micro::tile_c1k3::<4>(a, seg, kh, panel, y, n, nr);
+                            continue;
+                        }
+                        match r {
+                            4 => micro::tile::<4>(a, c, seg, kh, run, panel, y, n, nr),
+                            3 => micro::tile::<3>(a, c, seg, kh, run, panel, y, n, nr),
+                            2 => micro::tile::<2>(a, c, seg, kh, run, panel, y, n, nr),
+                            _ => micro::tile::<1>(a, c, seg, kh, run, panel, y, n, nr),
+                        }
+                    }
+                    ow += r;
+                }
+            }
+        }
+    }
+}
+
+/// The micro-kernels, written once over [`V4`] (f32x4 on wasm SIMD, [f32; 4] elsewhere).
+mod micro {
+    use super::super::super::v4::V4;
+    use super::super::NR;
+
+    /// out[r][0..nr] = Σ_{s<kh} Σ_{t<run} a[s·seg + r·c + t] · panel[(s·run + t)·8 ..][..8]
+    /// for R consecutive pixels (row r of out at out + r·ldo).
+    ///
+    /// # Safety
+    /// Every read of a (see above) and of the panel (kh·run rows of 8) must be in bounds,
+    /// and out rows r < R must have nr writable floats.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub unsafe fn tile<const R: usize>(a: *const f32, c: usize, seg: usize, kh: usize, run: usize, panel: *const f32, out: *mut f32, ldo: usize, nr: usize) {
+        let mut acc = [[V4::zero(); 2]; R];
+        let rows: [*const f32; R] = core::array::from_fn(|r| a.add(r * c));
+        let mut bp = panel;
+        for s in 0..kh {
+            let o = s * seg;
+            for t in 0..run {
+                let b0 = V4::load(bp);
+                let b1 = V4::load(bp.add(4));
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    let av = V4::splat_load(rows[r].add(o + t));
+                    acc[0] = acc[0].mul_add(av, b0);
+                    acc[1] = acc[1].mul_add(av, b1);
+                }
+                bp = bp.add(NR);
+            }
+        }
+        store_rows(acc, out, ldo, nr);
+    }
+
+    /// out[r·ldo] = Σ_{s<kh} Σ_{t<run} a[s·seg + r·c + t] · w[s·run + t] for R pixels,
+    /// four taps at a time; returns R.
+    ///
+    /// # Safety
+    /// As [`tile`], with `w` holding kh·run floats and out[r·ldo] writable for r < R.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub unsafe fn dot<const R: usize>(a: *const f32, c: usize, seg: usize, kh: usize, run: usize, w: *const f32, out: *mut f32) -> usize {
+        let ldo = 1;
+        let mut acc = [V4::zero(); R];
+        let mut tail = [0.0f32; R];
+        let rows: [*const f32; R] = core::array::from_fn(|r| a.add(r * c));
+        let body = run / 4 * 4;
+        for s in 0..kh {
+            let (o, ws) = (s * seg, w.add(s * run));
+            let mut t = 0;
+            while t < body {
+                let wv = V4::load(ws.add(t));
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    *acc = acc.mul_add(V4::load(rows[r].add(o + t)), wv);
+                }
+                t += 4;
+            }
+            for t in body..run {
+                let wt = *ws.add(t);
+                for (r, tail) in tail.iter_mut().enumerate() {
+                    *tail += *rows[r].add(o + t) * wt;
+                }
+            }
+        }
+        for r in 0..R {
+            *out.add(r * ldo) = acc[r].hsum() + tail[r];
+        }
+        R
+    }
+
+    /// [`tile`] for c = 1 and kw = 3: per kernel row, the R + 2 frame values are
+    /// broadcast once and each used by up to three taps.
+    ///
+    /// # Safety
+    /// As [`tile`] with c = 1, run = 3.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub unsafe fn tile_c1k3<const R: usize>(a: *const f32, seg: usize, kh: usize, panel: *const f32, out: *mut f32, ldo: usize, nr: usize) {
+        let mut acc = [[V4::zero(); 2]; R];
+        let mut bp = panel;
+        let mut row = a;
+        for _ in 0..kh {
+            let xs: [V4; 6] = core::array::from_fn(|i| if i < R + 2 { V4::splat_load(row.add(i)) } else { V4::zero() });
+            for kw in 0..3 {
+                let b0 = V4::load(bp.add(kw * NR));
+                let b1 = V4::load(bp.add(kw * NR + 4));
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    acc[0] = acc[0].mul_add(xs[r + kw], b0);
+                    acc[1] = acc[1].mul_add(xs[r + kw], b1);
+                }
+            }
+            bp = bp.add(3 * NR);
+            row = row.add(seg);
+        }
+        store_rows(acc, out, ldo, nr);
+    }
+
+    /// Row r of out (at out + r·ldo) = the first nr lanes of acc[r].
+    ///
+    /// # Safety
+    /// Rows r < R of out must have nr writable floats.
+    #[inline(always)]
+    unsafe fn store_rows<const R: usize>(acc: [[V4; 2]; R], out: *mut f32, ldo: usize, nr: usize) {
+    for (r, acc) in acc.iter().enumerate() {
+        let dst = out.add(r * ldo);
+        if nr == NR {
+            acc[0].store(dst);
+            acc[1].store(dst.add(4));
+        } else {
+            let lanes = [acc[0].lanes(), acc[1].lanes()];
+            for j in 0..nr {
+                *dst.add(j) = lanes[j / 4][j % 4];
+            }
+        }
+    }
+    }
+
+    /// out[r] = Σ_{s<kh} Σ_{kw<3} Σ_{ch<c} a[s·seg + (r + kw)·c + ch] · w[(s·3 + kw)·c + ch] for
+    /// R consecutive pixels of a single output channel (c a multiple of 4): each frame
+    /// vector is loaded once per kernel row and used for the (up to) three pixels whose
+    /// windows contain it. Returns R.
+    ///
+    /// # Safety
+    /// Frame reads up to (kh-1)·seg + (R+2)·c, w reads up to kh·3·c, R outputs.
+    #[inline(always)]
+    pub unsafe fn dot_k3<const R: usize>(a: *const f32, c: usize, seg: usize, kh: usize, w: *const f32, out: *mut f32) -> usize {
+        let mut acc = [V4::zero(); R];
+        for s in 0..kh {
+            let (row, ws) = (a.add(s * seg), w.add(s * 3 * c));
+            let mut v = 0;
+            while v < c {
+                let w0 = V4::load(ws.add(v));
+                let w1 = V4::load(ws.add(c + v));
+                let w2 = V4::load(ws.add(2 * c + v));
+                let mut xp = row.add(v);
+                for j in 0..R + 2 {
+                    let x = V4::load(xp);
+                    if j < R {
+                        acc[j] = acc[j].mul_add(x, w0);
+                    }
+                    if j >= 1 && j <= R {
+                        acc[j - 1] = acc[j - 1].mul_add(x, w1);
+                    }
+                    if j >= 2 {
+                        acc[j - 2] = acc[j - 2].mul_add(x, w2);
+                    }
+                    xp = xp.add(c);
+                }
+                v += 4;
+            }
+        }
+        let mut r = 0;
+        while r + 4 <= R {
+            V4::hsum4([acc[r], acc[r + 1], acc[r + 2], acc[r + 3]]).store(out.add(r));
+            r += 4;
+        }
+        R
+    }
+}

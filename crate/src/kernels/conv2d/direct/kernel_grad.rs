@@ -1,0 +1,227 @@
+//! The direct path's kernel gradient: the correlation's weight gradient, dW += frameᵀ · dy
+//! per sample, 8 output channels at a time (out_c a multiple of 8) or, below 8 output
+//! channels, one output channel at a time over runs of consecutive taps.
+
+use super::{Corr, NR};
+
+/// One sample, n a multiple of 8: dW[T][j] += Σ_pixels frame(pixel, T) · gy[pixel][j],
+/// R ≤ 4 rows of W × 8 columns at a time.
+#[inline(never)]
+pub(super) fn kernel_grad_wide(p: &Corr, frame: &[f32], gy: &[f32], dw: &mut [f32]) {
+    let (taps, run, n) = (p.taps(), p.run(), p.n);
+    let seg = p.frame_w() * p.c;
+    assert!(frame.len() >= p.frame_len() && gy.len() == p.out_len() && dw.len() == taps * n && n.is_multiple_of(NR));
+    // Tiles of up to 4 consecutive taps inside one kernel row's run (kw·c taps whose
+    // frame offsets are consecutive too), each run split as evenly as possible
+    // (3 → 3, 9 → 3+3+3, 96 → 24×4).
+    let (zero_top, data_end) = p.data_rows();
+    for s in 0..p.kh {
+        // Output rows whose frame row oh + s is padding add nothing.
+        let oh0 = zero_top.saturating_sub(s).min(p.out_h);
+        let oh1 = data_end.saturating_sub(s).min(p.out_h).max(oh0);
+        let tiles = run.div_ceil(4);
+        let mut t = 0;
+        for i in 0..tiles {
+            let rows = run / tiles + usize::from(i < run % tiles);
+            let t0 = s * run + t;
+            for q in 0..n / NR {
+                // SAFETY: frame reads (oh·seg + s·seg + ow·c + t + r, r < rows) are bounded
+                // as in `correlate`; gy reads are pixel·n + q·8 + 8 <= out_len; dw rows
+                // t0..t0+rows <= taps.
+                unsafe {
+                    let f = frame.as_ptr().add((oh0 + s) * seg + t);
+                    let g = gy.as_ptr().add(oh0 * p.out_w * n + q * NR);
+                    let d = dw.as_mut_ptr().add(t0 * n + q * NR);
+                    let (c, h, w) = (p.c, oh1 - oh0, p.out_w);
+                    match rows {
+                        4 => micro::grad_tile::<4>(f, c, seg, h, w, g, n, d),
+                        3 => micro::grad_tile::<3>(f, c, seg, h, w, g, n, d),
+                        2 => micro::grad_tile::<2>(f, c, seg, h, w, g, n, d),
+                        _ => micro::grad_tile::<1>(f, c, seg, h, w, g, n, d),
+                    }
+                }
+            }
+            t += rows;
+        }
+    }
+}
+
+/// One sample, n < 8 and run a multiple of 4: for each output channel, up to 32
+/// consecutive taps of one kernel row at a time in 8 vectors, gy broadcast per pixel.
+#[inline(never)]
+pub(super) fn kernel_grad_narrow(p: &Corr, frame: &[f32], gy: &[f32], dw: &mut [f32]) {
+    let (run, n) = (p.run(), p.n);
+    let seg = p.frame_w() * p.c;
+    assert!(frame.len() >= p.frame_len() && gy.len() == p.out_len() && dw.len() == p.taps() * n && run.is_multiple_of(4));
+    if p.kw == 3 && p.c.is_multiple_of(8) && (p.out_w + 4) * p.out_h <= GPAD {
+        kernel_grad_k3(p, frame, gy, dw);
+        return;
+    }
+    for j in 0..n {
+        for s in 0..p.kh {
+            let mut t = 0;
+            while t < run {
+                let vecs = ((run - t) / 4).min(8);
+                // SAFETY: taps s·run + t .. + 4·vecs <= taps; frame and gy reads as in kernel_grad_wide.
+                unsafe {
+                    let (f, g, d) = (frame.as_ptr().add(s * seg + t), gy.as_ptr().add(j), dw.as_mut_ptr().add((s * run + t) * n + j));
+                    match vecs {
+                        8 => micro::grad_cols::<8>(f, p.c, seg, p.out_h, p.out_w, g, n, d),
+                        4..=7 => micro::grad_cols::<4>(f, p.c, seg, p.out_h, p.out_w, g, n, d),
+                        2 | 3 => micro::grad_cols::<2>(f, p.c, seg, p.out_h, p.out_w, g, n, d),
+                        _ => micro::grad_cols::<1>(f, p.c, seg, p.out_h, p.out_w, g, n, d),
+                    }
+                    t += 4 * match vecs {
+                        8 => 8,
+                        4..=7 => 4,
+                        2 | 3 => 2,
+                        _ => 1,
+                    };
+                }
+            }
+        }
+    }
+}
+
+/// Capacity (floats) of the zero-bordered copy of one output channel of gy that
+/// [`kernel_grad_k3`] keeps on the stack.
+const GPAD: usize = 4096;
+
+/// kernel_grad_narrow for 3-wide kernel rows and c a multiple of 8: for each output
+/// channel, gy is copied with two zeros on either side of each row, so that every
+/// frame vector, loaded once, feeds the three taps of its kernel row (gy at ow, ow-1, ow-2).
+#[inline(never)]
+fn kernel_grad_k3(p: &Corr, frame: &[f32], gy: &[f32], dw: &mut [f32]) {
+    let (c, n, gw) = (p.c, p.n, p.out_w + 4);
+    let seg = p.frame_w() * c;
+    assert!(p.kw == 3 && c.is_multiple_of(8) && gw * p.out_h <= GPAD);
+    assert!(frame.len() >= p.frame_len() && gy.len() == p.out_len() && dw.len() == p.taps() * n);
+    let mut gpad = [0.0f32; GPAD];
+    for j in 0..n {
+        for oh in 0..p.out_h {
+            let row = &mut gpad[oh * gw..][..gw];
+            for (ow, g) in row[2..2 + p.out_w].iter_mut().enumerate() {
+                *g = gy[(oh * p.out_w + ow) * n + j];
+            }
+        }
+        for s in 0..p.kh {
+            for v in (0..c).step_by(8) {
+                // SAFETY: frame reads are (oh + s)·seg + q·c + v + 8 with q < out_w + 2 =
+                // frame_w and v + 8 <= c, inside the frame; gpad reads q + 2 < gw per row;
+                // dw rows (s·3 + kw)·c + v + 8 <= taps, column j < n.
+                unsafe {
+                    micro::grad_k3(frame.as_ptr().add(s * seg + v), c, seg, p.out_h, p.out_w, gpad.as_ptr(), gw, dw.as_mut_ptr().add(((s * 3) * c + v) * n + j), n, c * n);
+                }
+            }
+        }
+    }
+}
+
+/// The micro-kernels, written once over [`V4`] (f32x4 on wasm SIMD, [f32; 4] elsewhere).
+mod micro {
+    use super::super::super::v4::V4;
+
+    /// For kernel row s (frame already offset to it and to channel v): dw[(kw·c + l)·ldd]
+    /// += Σ_{oh,ow} frame[oh·seg + (ow + kw)·c + l] · g[oh][ow] for kw < 3, l < 8. `g` is one
+    /// output channel with two zeros before and after each row (rows `gw` apart), so the
+    /// sweep over the frame columns q reads g at q, q-1 and q-2 for the three taps.
+    ///
+    /// # Safety
+    /// Frame reads up to (out_h-1)·seg + (out_w+1)·c + 8, g reads up to out_h·gw, and dw
+    /// at (2·c + 7)·ldd must be in bounds.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub unsafe fn grad_k3(frame: *const f32, c: usize, seg: usize, out_h: usize, out_w: usize, g: *const f32, gw: usize, dw: *mut f32, ldd: usize, tap_stride: usize) {
+        debug_assert_eq!(tap_stride, c * ldd);
+        let mut acc = [[V4::zero(); 2]; 3];
+        for oh in 0..out_h {
+            let mut xp = frame.add(oh * seg);
+            let mut gp = g.add(oh * gw + 2);
+            let (mut g1, mut g2) = (V4::zero(), V4::zero());
+            for _ in 0..out_w + 2 {
+                let g0 = V4::splat_load(gp);
+                let x0 = V4::load(xp);
+                let x1 = V4::load(xp.add(4));
+                acc[0][0] = acc[0][0].mul_add(x0, g0);
+                acc[0][1] = acc[0][1].mul_add(x1, g0);
+                acc[1][0] = acc[1][0].mul_add(x0, g1);
+                acc[1][1] = acc[1][1].mul_add(x1, g1);
+                acc[2][0] = acc[2][0].mul_add(x0, g2);
+                acc[2][1] = acc[2][1].mul_add(x1, g2);
+                g2 = g1;
+                g1 = g0;
+                xp = xp.add(c);
+                gp = gp.add(1);
+            }
+        }
+        for (kw, acc) in acc.iter().enumerate() {
+            for (h, acc) in acc.iter().enumerate() {
+                for (l, x) in acc.lanes().iter().enumerate() {
+                    *dw.add(kw * tap_stride + (4 * h + l) * ldd) += x;
+                }
+            }
+        }
+    }
+
+    /// dw[r·ldg + 0..8] += Σ_pixels frame[pixel·c + r] · g[pixel·ldg ..][..8] for R
+    /// consecutive taps (frame already offset to the first) over the out_h × out_w pixels
+    /// (frame rows `seg` apart, g rows out_w·ldg apart): one frame pointer for all R
+    /// broadcasts keeps the loop's integer registers few enough for V8 not to spill.
+    ///
+    /// # Safety
+    /// Every frame, g and dw access above must be in bounds.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub unsafe fn grad_tile<const R: usize>(frame: *const f32, c: usize, seg: usize, out_h: usize, out_w: usize, g: *const f32, ldg: usize, dw: *mut f32) {
+        let mut acc = [[V4::zero(); 2]; R];
+        let mut gp = g;
+        for oh in 0..out_h {
+            let mut xp = frame.add(oh * seg);
+            for _ in 0..out_w {
+                let b0 = V4::load(gp);
+                let b1 = V4::load(gp.add(4));
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    let av = V4::splat_load(xp.add(r));
+                    acc[0] = acc[0].mul_add(av, b0);
+                    acc[1] = acc[1].mul_add(av, b1);
+                }
+                gp = gp.add(ldg);
+                xp = xp.add(c);
+            }
+        }
+        for (r, acc) in acc.iter().enumerate() {
+            let d = dw.add(r * ldg);
+            V4::load(d).add(acc[0]).store(d);
+            V4::load(d.add(4)).add(acc[1]).store(d.add(4));
+        }
+    }
+
+    /// dw[(4v + l)·ldg] += Σ_pixels frame[pixel·c + 4v + l] · g[pixel·ldg] for V vectors
+    /// of consecutive taps (one output channel: g and dw already offset to it).
+    ///
+    /// # Safety
+    /// As [`grad_tile`].
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub unsafe fn grad_cols<const V: usize>(frame: *const f32, c: usize, seg: usize, out_h: usize, out_w: usize, g: *const f32, ldg: usize, dw: *mut f32) {
+        let mut acc = [V4::zero(); V];
+        let mut gp = g;
+        for oh in 0..out_h {
+            let row = frame.add(oh * seg);
+            let mut o = 0;
+            for _ in 0..out_w {
+                let gv = V4::splat_load(gp);
+                for (v, acc) in acc.iter_mut().enumerate() {
+                    *acc = acc.mul_add(V4::load(row.add(o + 4 * v)), gv);
+                }
+                gp = gp.add(ldg);
+                o += c;
+            }
+        }
+        for (v, acc) in acc.iter().enumerate() {
+            for (l, x) in acc.lanes().iter().enumerate() {
+                *dw.add((4 * v + l) * ldg) += x;
+            }
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! The direct path: convolution as an implicit GEMM, no im2col.
+//!
+//! Forward and input gradient are both a stride-1 correlation of a zero-padded image with
+//! a packed weight matrix (the input gradient correlates dy with the kernel flipped in
+//! space and transposed in channels, over the complementary padding), so one engine,
+//! [`Corr`], serves both. The kernel gradient is the same correlation's weight gradient.
+//!
+//! Per sample, the image is first copied into a zero-padded frame in the caller's scratch
+//! (skipped when it needs no padding: 'valid' or 1×1); every receptive field is then a
+//! fixed set of offsets from its pixel, and a kernel row's taps (kw, c) are one contiguous
+//! run of the frame, so the micro-kernels read the frame in place: R output pixels × 8
+//! channels in 2R f32x4 accumulators (the GEMM micro-tile, with the pixels' windows as the
+//! rows of A), or for a single output channel R pixels' dot products over the runs.
+//!
+//! Here: the correlation's geometry and frame, the packed weights and the prepared plans;
+//! the engine and its micro-kernels are in [`correlate`], the weight gradient's in
+//! [`kernel_grad`].
+
+mod correlate;
+mod kernel_grad;
+
+use super::Conv2dGeometry;
+use core::mem::MaybeUninit;
+use correlate::correlate;
+use kernel_grad::{kernel_grad_narrow, kernel_grad_wide};
+
+/// Output channels per packed weight panel (two f32x4).
+const NR: usize = 8;
+/// Capacity of the packed weights on the stack (64 KiB). A layer whose packed kernel is
+/// larger takes the im2col + GEMM path.
+const WCAP: usize = 16 * 1024;
+
+/// A stride-1 correlation: out[oh, ow, j] = Σ_{kh, kw, ch} frame[oh + kh, ow + kw, ch] · W[(kh, kw, ch), j],
+/// where the frame is `src` (src_h × src_w × c) placed at (pad_t, pad_l) in zeros.
+#[derive(Clone, Copy, Debug)]
+struct Corr {
+    kh: usize,
+    kw: usize,
+    /// Channels of the correlated image.
+    c: usize,
+    /// Channels of the result.
+    n: usize,
+    src_h: usize,
+    src_w: usize,
+    pad_t: usize,
+    pad_l: usize,
+    out_h: usize,
+    out_w: usize,
+}
+
+impl Corr {
+    fn forward(g: &Conv2dGeometry) -> Corr {
+        Corr {
+            kh: g.kernel_h,
+            kw: g.kernel_w,
+            c: g.in_c,
+            n: g.out_c,
+            src_h: g.in_h,
+            src_w: g.in_w,
+            pad_t: g.pad_top(),
+            pad_l: g.pad_left(),
+            out_h: g.out_h(),
+            out_w: g.out_w(),
+        }
+    }
+
+    /// dx[ih, iw, ci] = Σ dy[ih + kh' - (KH-1-pt), iw + kw' - (KW-1-pl), co] · K[KH-1-kh', KW-1-kw', ci, co].
+    fn backward_input(g: &Conv2dGeometry) -> Corr {
+        Corr {
+            kh: g.kernel_h,
+            kw: g.kernel_w,
+            c: g.out_c,
+            n: g.in_c,
+            src_h: g.out_h(),
+            src_w: g.out_w(),
+            pad_t: g.kernel_h - 1 - g.pad_top(),
+            pad_l: g.kernel_w - 1 - g.pad_left(),
+            out_h: g.in_h,
+            out_w: g.in_w,
+        }
+    }
+
+    fn frame_h(&self) -> usize {
+        self.out_h + self.kh - 1
+    }
+    fn frame_w(&self) -> usize {
+        self.out_w + self.kw - 1
+    }
+    fn frame_len(&self) -> usize {
+        self.frame_h() * self.frame_w() * self.c
+    }
+    /// Taps of one kernel row: kw·c floats, contiguous in the frame.
+    fn run(&self) -> usize {
+        self.kw * self.c
+    }
+    /// Rows of W: kh·kw·c.
+    fn taps(&self) -> usize {
+        self.kh * self.run()
+    }
+    fn src_len(&self) -> usize {
+        self.src_h * self.src_w * self.c
+    }
+    fn out_len(&self) -> usize {
+        self.out_h * self.out_w * self.n
+    }
+    /// The source already is its frame: no padding on any side.
+    fn unpadded(&self) -> bool {
+        self.pad_t == 0 && self.pad_l == 0 && self.src_h == self.frame_h() && self.src_w == self.frame_w()
+    }
+    /// Frame rows [zero_top, data_end) hold the source; the rest are zeros.
+    fn data_rows(&self) -> (usize, usize) {
+        if self.unpadded() {
+            (0, self.frame_h())
+        } else {
+            (self.pad_t, self.pad_t + self.src_h)
+        }
+    }
+    fn panels(&self) -> usize {
+        self.n.div_ceil(NR)
+    }
+
+    /// The frame of one sample: `src` itself, or `src` copied into `scratch` with its padding.
+    fn frame<'a>(&self, src: &'a [f32], scratch: &'a mut [f32]) -> &'a [f32] {
+        debug_assert_eq!(src.len(), self.src_len());
+        if self.unpadded() {
+            return src;
+        }
+        let (fh, fw, c) = (self.frame_h(), self.frame_w(), self.c);
+        let frame = &mut scratch[..self.frame_len()];
+        let row_len = fw * c;
+        let (left, body) = (self.pad_l * c, self.src_w * c);
+        for (r, row) in frame.chunks_exact_mut(row_len).enumerate().take(fh) {
+            match r.checked_sub(self.pad_t).filter(|&sr| sr < self.src_h) {
+                Some(sr) => {
+                    row[..left].fill(0.0);
+                    row[left..left + body].copy_from_slice(&src[sr * body..][..body]);
+                    row[left + body..].fill(0.0);
+                }
+                None => row.fill(0.0),
+            }
+        }
+        frame
+    }
+}
+
+/// Weights packed for the micro-kernels: NR-column panels (taps × NR each, zero past
+/// n) when n > 1, or one contiguous column when n == 1.
+struct Packed {
+    buf: MaybeUninit<[f32; WCAP]>,
+    len: usize,
+}
+
+impl Packed {
+    /// Packs W(T, j) = `weight(T, j)`, or None when it does not fit.
+    fn new(p: &Corr, weight: impl Fn(usize, usize) -> f32) -> Option<Packed> {
+        let taps = p.taps();
+        let len = if p.n == 1 { taps } else { p.panels() * taps * NR };
+        if len > WCAP {
+            return None;
+        }
+        let mut w = Packed { buf: MaybeUninit::uninit(), len };
+        let dst = w.buf.as_mut_ptr() as *mut f32;
+        // SAFETY: every index written is < len <= WCAP.
+        unsafe {
+            if p.n == 1 {
+                for t in 0..taps {
+                    dst.add(t).write(weight(t, 0));
+                }
+            } else {
+                for q in 0..p.panels() {
+                    for t in 0..taps {
+                        for j in 0..NR {
+                            let col = q * NR + j;
+                            dst.add((q * taps + t) * NR + j).write(if col < p.n { weight(t, col) } else { 0.0 });
+                        }
+                    }
+                }
+            }
+        }
+        Some(w)
+    }
+
+    fn as_slice(&self) -> &[f32] {
+        // SAFETY: new() wrote the first `len` floats.
+        unsafe { core::slice::from_raw_parts(self.buf.as_ptr() as *const f32, self.len) }
+    }
+}
+
+/// A prepared correlation, forward or input gradient: its geometry and packed weights.
+pub struct Plan {
+    p: Corr,
+    w: Packed,
+}
+
+impl Plan {
+    /// y = conv(x, kernel); None when the packed kernel does not fit the stack buffer or
+    /// the padded frame does not fit `scratch` floats.
+    pub fn forward(g: &Conv2dGeometry, kernel: &[f32], scratch: usize) -> Option<Plan> {
+        let p = Corr::forward(g);
+        let oc = g.out_c;
+        Plan::new(p, scratch, |t, j| kernel[t * oc + j])
+    }
+
+    /// dx = ∂<y, dy>/∂x: dy correlated with the kernel flipped in space and transposed
+    /// in channels.
+    pub fn backward_input(g: &Conv2dGeometry, kernel: &[f32], scratch: usize) -> Option<Plan> {
+        let p = Corr::backward_input(g);
+        let (kh, kw, ic, oc) = (g.kernel_h, g.kernel_w, g.in_c, g.out_c);
+        // Row T' = (kh', kw', co) of W', column ci: K[kh - 1 - kh', kw - 1 - kw', ci, co].
+        Plan::new(p, scratch, |t, ci| {
+            let (tap, co) = (t / oc, t % oc);
+            let (r, s) = (kh - 1 - tap / kw, kw - 1 - tap % kw);
+            kernel[((r * kw + s) * ic + ci) * oc + co]
+        })
+    }
+
+    fn new(p: Corr, scratch: usize, weight: impl Fn(usize, usize) -> f32) -> Option<Plan> {
+        if p.src_len() == 0 || p.out_len() == 0 || (!p.unpadded() && scratch < p.frame_len()) {
+            return None;
+        }
+        Some(Plan { p, w: Packed::new(&p, weight)? })
+    }
+
+    /// One sample: `out` (overwritten) from `src`, with `scratch` for the padded frame.
+    pub fn run(&self, src: &[f32], out: &mut [f32], scratch: &mut [f32]) {
+        let frame = self.p.frame(src, scratch);
+        correlate(&self.p, frame, self.w.as_slice(), out);
+    }
+}
+
+/// The prepared kernel gradient: handles out_c a multiple of 8, or below 8 with
+/// kw·in_c a multiple of 4.
+pub struct KernelGrad {
+    p: Corr,
+    wide: bool,
+}
+
+impl KernelGrad {
+    pub fn new(g: &Conv2dGeometry, scratch: usize) -> Option<KernelGrad> {
+        let p = Corr::forward(g);
+        let wide = p.n.is_multiple_of(NR);
+        let narrow = p.n < NR && p.run().is_multiple_of(4);
+        let fits = p.unpadded() || scratch >= p.frame_len();
+        (p.src_len() > 0 && p.out_len() > 0 && (wide || narrow) && fits).then_some(KernelGrad { p, wide })
+    }
+
+    /// One sample: dkernel += ∂<y, dy>/∂kernel.
+    pub fn run(&self, x: &[f32], dy: &[f32], dkernel: &mut [f32], scratch: &mut [f32]) {
+        let frame = self.p.frame(x, scratch);
+        if self.wide {
+            kernel_grad_wide(&self.p, frame, dy, dkernel);
+        } else {
+            kernel_grad_narrow(&self.p, frame, dy, dkernel);
+        }
+    }
+}

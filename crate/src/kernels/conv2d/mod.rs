@@ -1,0 +1,249 @@
+//! 2-D convolution (Keras `Conv2D`, stride 1, cross-correlation, no bias) over NHWC.
+//!
+//! Fast path (`direct`), per sample, no im2col: forward and input gradient are one
+//! correlation engine over the sample copied into a zero-padded frame in the caller's
+//! scratch (skipped when no padding is needed), with the kernel packed once per call into
+//! 8-column panels on the stack; the kernel gradient is that correlation's weight gradient.
+//! Its micro-kernels hold R output pixels × 8 channels (or R dot products for a single
+//! output channel) in registers, like the GEMM's, and read the frame in place.
+//!
+//! Fallback (a packed kernel over 64 KiB, dy's padded frame larger than the scratch, or a
+//! kernel gradient with out_c neither a multiple of 8 nor below 8 with kw·in_c a multiple
+//! of 4): im2col + GEMM, the convolution as one matrix product per sample.
+//!
+//! Besides the three kernels the layers call, [`conv2d_forward_bias_activation`] and
+//! [`conv2d_backward`] run a whole Conv2D layer's forward or backward sample by sample, so
+//! the bias, activation and bias gradient touch each sample while it is in cache instead
+//! of making extra passes over the whole batch.
+//!
+//! Here: the geometry, the public entry points and the per-sample dispatch. The direct
+//! path is in `direct` (its correlation engine and its kernel gradient, over the four-lane
+//! vector of `v4`), the fallback in `im2col`, the definitions in `reference`, their
+//! comparison in `tests`.
+
+mod direct;
+mod im2col;
+mod reference;
+#[cfg(test)]
+mod tests;
+mod v4;
+
+pub use reference::{conv2d_backward_input_reference, conv2d_backward_kernel_reference, conv2d_forward_reference};
+
+use super::activation::{activation_backward, Activation};
+use super::bias::{bias_activation_forward, bias_grad_accumulate};
+use super::{Padding, Window2d};
+
+/// Shape of a convolution: one sample's input, the kernel and the padding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv2dGeometry {
+    pub in_h: usize,
+    pub in_w: usize,
+    pub in_c: usize,
+    pub kernel_h: usize,
+    pub kernel_w: usize,
+    pub out_c: usize,
+    pub padding: Padding,
+}
+
+impl Conv2dGeometry {
+    fn window(&self) -> Window2d {
+        Window2d { padding: self.padding, input: [self.in_h, self.in_w], window: [self.kernel_h, self.kernel_w], stride: [1, 1], what: "conv2d: kernel" }
+    }
+
+    pub fn out_h(&self) -> usize {
+        self.window().rows().0
+    }
+
+    pub fn out_w(&self) -> usize {
+        self.window().cols().0
+    }
+
+    pub fn pad_top(&self) -> usize {
+        self.window().rows().1
+    }
+
+    pub fn pad_left(&self) -> usize {
+        self.window().cols().1
+    }
+
+    /// Elements per input sample.
+    pub fn input_len(&self) -> usize {
+        self.in_h * self.in_w * self.in_c
+    }
+
+    /// Elements per output sample.
+    pub fn output_len(&self) -> usize {
+        self.out_h() * self.out_w() * self.out_c
+    }
+
+    /// Elements of the kernel, [kernel_h, kernel_w, in_c, out_c].
+    pub fn kernel_len(&self) -> usize {
+        self.kernel_h * self.kernel_w * self.in_c * self.out_c
+    }
+
+    /// Scratch per sample for im2col: out_h·out_w rows of kernel_h·kernel_w·in_c.
+    pub fn cols_len(&self) -> usize {
+        self.out_h() * self.out_w() * self.patch_len()
+    }
+
+    /// One row of `cols`: a receptive field.
+    fn patch_len(&self) -> usize {
+        self.kernel_h * self.kernel_w * self.in_c
+    }
+
+    /// A 1×1 kernel (stride 1, no padding under either mode): cols would equal x.
+    fn pointwise(&self) -> bool {
+        self.kernel_h == 1 && self.kernel_w == 1
+    }
+
+    fn check(&self, batch: usize, x: usize, kernel: usize, y: usize) {
+        assert_eq!(x, batch * self.input_len(), "conv2d: input length is not batch × input_len");
+        assert_eq!(kernel, self.kernel_len(), "conv2d: kernel length is not kernel_len");
+        assert_eq!(y, batch * self.output_len(), "conv2d: output length is not batch × output_len");
+    }
+
+    fn check_scratch(&self, cols: usize) {
+        assert!(self.pointwise() || cols >= self.cols_len(), "conv2d: scratch shorter than cols_len");
+    }
+
+    /// For output column `ow`, the kernel columns whose input column lies inside the
+    /// image: `[lo, hi)`. Those form one contiguous run of x (NHWC keeps a row's pixels
+    /// and their channels together), so each (output pixel, kernel row) is one copy.
+    fn kw_range(&self, ow: usize, pad_left: usize) -> (usize, usize) {
+        let lo = pad_left.saturating_sub(ow).min(self.kernel_w);
+        let hi = (self.in_w + pad_left).saturating_sub(ow).min(self.kernel_w);
+        (lo, hi.max(lo))
+    }
+}
+
+/// y = conv(x, kernel), overwriting y. `cols` is scratch of at least `g.cols_len()`.
+pub fn conv2d_forward(g: &Conv2dGeometry, batch: usize, x: &[f32], kernel: &[f32], y: &mut [f32], cols: &mut [f32]) {
+    g.check(batch, x.len(), kernel.len(), y.len());
+    g.check_scratch(cols.len());
+    let plan = direct::Plan::forward(g, kernel, cols.len());
+    let (il, ol) = (g.input_len(), g.output_len());
+    for b in 0..batch {
+        forward_sample(g, plan.as_ref(), &x[b * il..][..il], kernel, &mut y[b * ol..][..ol], cols);
+    }
+}
+
+/// y = act(conv(x, kernel) + bias), overwriting y: [`conv2d_forward`] followed by
+/// [`bias_activation_forward`] over `batch·out_h·out_w` rows of `out_c`, but sample by
+/// sample, while each sample's output is still in cache (one pass over y instead of two).
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_forward_bias_activation(
+    g: &Conv2dGeometry,
+    batch: usize,
+    x: &[f32],
+    kernel: &[f32],
+    bias: &[f32],
+    act: Activation,
+    y: &mut [f32],
+    cols: &mut [f32],
+) {
+    g.check(batch, x.len(), kernel.len(), y.len());
+    g.check_scratch(cols.len());
+    assert_eq!(bias.len(), g.out_c, "conv2d: bias length is not out_c");
+    let plan = direct::Plan::forward(g, kernel, cols.len());
+    let (il, ol, pixels) = (g.input_len(), g.output_len(), g.out_h() * g.out_w());
+    for b in 0..batch {
+        let yb = &mut y[b * ol..][..ol];
+        forward_sample(g, plan.as_ref(), &x[b * il..][..il], kernel, yb, cols);
+        bias_activation_forward(pixels, g.out_c, yb, bias, act);
+    }
+}
+
+/// dx = ∂<y, dy>/∂x, overwriting dx. `dcols` is scratch of at least `g.cols_len()`.
+pub fn conv2d_backward_input(g: &Conv2dGeometry, batch: usize, dy: &[f32], kernel: &[f32], dx: &mut [f32], dcols: &mut [f32]) {
+    g.check(batch, dx.len(), kernel.len(), dy.len());
+    g.check_scratch(dcols.len());
+    let plan = direct::Plan::backward_input(g, kernel, dcols.len());
+    let (il, ol) = (g.input_len(), g.output_len());
+    for b in 0..batch {
+        backward_input_sample(g, plan.as_ref(), &dy[b * ol..][..ol], kernel, &mut dx[b * il..][..il], dcols);
+    }
+}
+
+/// dkernel = Σ over the batch of ∂<y, dy>/∂kernel, overwriting dkernel. `cols` is scratch
+/// of at least `g.cols_len()`.
+pub fn conv2d_backward_kernel(g: &Conv2dGeometry, batch: usize, x: &[f32], dy: &[f32], dkernel: &mut [f32], cols: &mut [f32]) {
+    g.check(batch, x.len(), dkernel.len(), dy.len());
+    g.check_scratch(cols.len());
+    dkernel.fill(0.0);
+    let plan = direct::KernelGrad::new(g, cols.len());
+    let (il, ol) = (g.input_len(), g.output_len());
+    for b in 0..batch {
+        backward_kernel_sample(g, plan.as_ref(), &x[b * il..][..il], &dy[b * ol..][..ol], dkernel, cols);
+    }
+}
+
+/// The whole backward pass of a Conv2D layer y = act(conv(x, K) + b), sample by sample so
+/// that each sample's gradient stays in cache across its four uses:
+/// `dy` ← act'(y)·dy (in place: dy is consumed), `dbias` = Σ dy over pixels and batch,
+/// `dkernel` = Σ ∂<y, dy>/∂K, and when `dx` is given, dx = ∂<y, dy>/∂x. The same results
+/// as [`activation_backward`], [`bias_grad`](super::bias::bias_grad), [`conv2d_backward_kernel`] and
+/// [`conv2d_backward_input`] called in turn on the whole batch (up to summation order).
+/// `cols` is scratch of at least `g.cols_len()`.
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_backward(
+    g: &Conv2dGeometry,
+    batch: usize,
+    x: &[f32],
+    y: &[f32],
+    dy: &mut [f32],
+    kernel: &[f32],
+    act: Activation,
+    dkernel: &mut [f32],
+    dbias: &mut [f32],
+    mut dx: Option<&mut [f32]>,
+    cols: &mut [f32],
+) {
+    g.check(batch, x.len(), kernel.len(), dy.len());
+    g.check_scratch(cols.len());
+    assert_eq!(y.len(), dy.len(), "conv2d: y and dy lengths differ");
+    assert_eq!(dkernel.len(), g.kernel_len(), "conv2d: dkernel length is not kernel_len");
+    assert_eq!(dbias.len(), g.out_c, "conv2d: dbias length is not out_c");
+    if let Some(dx) = dx.as_deref() {
+        assert_eq!(dx.len(), x.len(), "conv2d: dx length differs from x");
+    }
+    let grad = direct::KernelGrad::new(g, cols.len());
+    let input = if dx.is_some() { direct::Plan::backward_input(g, kernel, cols.len()) } else { None };
+    let (il, ol, pixels) = (g.input_len(), g.output_len(), g.out_h() * g.out_w());
+    dkernel.fill(0.0);
+    dbias.fill(0.0);
+    for b in 0..batch {
+        let (xb, yb, dyb) = (&x[b * il..][..il], &y[b * ol..][..ol], &mut dy[b * ol..][..ol]);
+        activation_backward(act, yb, dyb);
+        bias_grad_accumulate(pixels, g.out_c, dyb, dbias);
+        backward_kernel_sample(g, grad.as_ref(), xb, dyb, dkernel, cols);
+        if let Some(dx) = dx.as_deref_mut() {
+            backward_input_sample(g, input.as_ref(), dyb, kernel, &mut dx[b * il..][..il], cols);
+        }
+    }
+}
+
+/// One sample's forward: the direct path when prepared, else im2col + GEMM.
+fn forward_sample(g: &Conv2dGeometry, plan: Option<&direct::Plan>, xb: &[f32], kernel: &[f32], yb: &mut [f32], cols: &mut [f32]) {
+    match plan {
+        Some(plan) => plan.run(xb, yb, cols),
+        None => im2col::forward_sample(g, xb, kernel, yb, cols),
+    }
+}
+
+/// One sample's input gradient: the direct path when prepared, else GEMM + col2im.
+fn backward_input_sample(g: &Conv2dGeometry, plan: Option<&direct::Plan>, dyb: &[f32], kernel: &[f32], dxb: &mut [f32], dcols: &mut [f32]) {
+    match plan {
+        Some(plan) => plan.run(dyb, dxb, dcols),
+        None => im2col::backward_input_sample(g, dyb, kernel, dxb, dcols),
+    }
+}
+
+/// One sample's kernel gradient, added to dkernel: the direct path when prepared, else
+/// im2col + GEMM.
+fn backward_kernel_sample(g: &Conv2dGeometry, plan: Option<&direct::KernelGrad>, xb: &[f32], dyb: &[f32], dkernel: &mut [f32], cols: &mut [f32]) {
+    match plan {
+        Some(plan) => plan.run(xb, dyb, dkernel, cols),
+        None => im2col::backward_kernel_sample(g, xb, dyb, dkernel, cols),
+    }
+}
