@@ -1,9 +1,7 @@
 //! Conv2D, stride 1: y = act(conv(x, K) + b), K stored [kh, kw, in, out] like Keras.
 
 use super::{image_shape, init::glorot_uniform, Layer, ShapeError};
-use crate::kernels::activation::activation_backward;
-use crate::kernels::bias::{bias_activation_forward, bias_grad};
-use crate::kernels::conv2d::{conv2d_backward_input, conv2d_backward_kernel, conv2d_forward, Conv2dGeometry};
+use crate::kernels::conv2d::{conv2d_backward, conv2d_forward_bias_activation, Conv2dGeometry};
 use crate::kernels::{Activation, Padding};
 use crate::parallel::{block, parallel_for, reduce_into, tasks_for, threads, Disjoint};
 use crate::rng::Rng;
@@ -13,7 +11,7 @@ pub struct Conv2d {
     input: [usize; 3],
     output: [usize; 3],
     activation: Activation,
-    /// im2col scratch for one sample per pool thread (one with one thread), reused by every call.
+    /// Kernel scratch for one sample per pool thread (one with one thread), reused by every call.
     cols: Vec<f32>,
     /// Threads build: per-task gradient partials (tasks 1.., kernel then bias each).
     partials: Vec<f32>,
@@ -81,30 +79,28 @@ impl Layer for Conv2d {
         }
     }
 
+    /// Image blocks (one with one thread): disjoint outputs, scratch per thread. The fused
+    /// kernel adds the bias and applies the activation while each image is still in cache.
     fn forward(&mut self, batch: usize, params: &[f32], x: &[f32], y: &mut [f32]) {
         self.prepare(batch);
         let g = self.geometry;
         let (kernel, bias) = params.split_at(g.kernel_len());
         let tasks = Self::tasks(batch);
-        if tasks == 1 {
-            conv2d_forward(&g, batch, x, kernel, y, &mut self.cols);
-            bias_activation_forward(batch * g.out_h() * g.out_w(), g.out_c, y, bias, self.activation);
-            return;
-        }
-        // Image blocks: disjoint outputs; im2col scratch per thread.
-        let (il, ol, cl, pixels) = (g.input_len(), g.output_len(), g.cols_len(), g.out_h() * g.out_w());
+        let (il, ol, cl) = (g.input_len(), g.output_len(), g.cols_len());
         let (y, cols) = (Disjoint::new(y), Disjoint::new(&mut self.cols));
         let activation = self.activation;
         parallel_for(tasks, |t, thread| {
             let images = block(batch, tasks, t);
-            let n = images.len();
             // SAFETY: image blocks are disjoint per task, scratch slots per thread.
             let (yb, cols) = unsafe { (y.part(images.start * ol..images.end * ol), cols.part(thread * cl..(thread + 1) * cl)) };
-            conv2d_forward(&g, n, &x[images.start * il..images.end * il], kernel, yb, cols);
-            bias_activation_forward(n * pixels, g.out_c, yb, bias, activation);
+            conv2d_forward_bias_activation(&g, images.len(), &x[images.start * il..images.end * il], kernel, bias, activation, yb, cols);
         });
     }
 
+    /// Each image block scales its dy by act'(y) and computes its partial ∂L/∂K, ∂L/∂b (task 0
+    /// straight into `grads`, the others into `partials`) and its images' dx, in one fused
+    /// kernel call; the partials are then added in task order, so the result depends on the
+    /// thread count only, never on scheduling.
     fn backward(
         &mut self,
         batch: usize,
@@ -117,44 +113,8 @@ impl Layer for Conv2d {
     ) {
         self.prepare(batch);
         let tasks = Self::tasks(batch);
-        if tasks > 1 {
-            self.backward_split(tasks, batch, params, x, y, dy, grads, dx);
-            return;
-        }
         let g = self.geometry;
-        activation_backward(self.activation, y, dy);
-        let (dkernel, dbias) = grads.split_at_mut(g.kernel_len());
-        conv2d_backward_kernel(&g, batch, x, dy, dkernel, &mut self.cols);
-        bias_grad(batch * g.out_h() * g.out_w(), g.out_c, dy, dbias);
-        if let Some(dx) = dx {
-            conv2d_backward_input(&g, batch, dy, &params[..g.kernel_len()], dx, &mut self.cols);
-        }
-    }
-}
-
-impl Conv2d {
-    /// Tasks for a batch: image blocks, 4 per thread (1 with one thread).
-    fn tasks(batch: usize) -> usize {
-        tasks_for(batch, 4)
-    }
-
-    /// Backward over `tasks` image blocks: each task scales its block of dy, computes its
-    /// partial ∂L/∂K, ∂L/∂b (task 0 straight into `grads`, the others into `partials`)
-    /// and its images' dx, with its thread's scratch; the partials are then added in task order.
-    #[allow(clippy::too_many_arguments)]
-    fn backward_split(
-        &mut self,
-        tasks: usize,
-        batch: usize,
-        params: &[f32],
-        x: &[f32],
-        y: &[f32],
-        dy: &mut [f32],
-        grads: &mut [f32],
-        dx: Option<&mut [f32]>,
-    ) {
-        let g = self.geometry;
-        let (il, ol, cl, pixels) = (g.input_len(), g.output_len(), g.cols_len(), g.out_h() * g.out_w());
+        let (il, ol, cl) = (g.input_len(), g.output_len(), g.cols_len());
         let kernel_len = g.kernel_len();
         let grad_len = kernel_len + g.out_c;
         let needed = (tasks - 1) * grad_len;
@@ -171,21 +131,21 @@ impl Conv2d {
         let partials = Disjoint::new(&mut self.partials[..needed]);
         parallel_for(tasks, |t, thread| {
             let images = block(batch, tasks, t);
-            let n = images.len();
             // SAFETY: image blocks and gradient buffers are disjoint per task, scratch per thread.
             let (dyb, cols) = unsafe { (dy.part(images.start * ol..images.end * ol), cols.part(thread * cl..(thread + 1) * cl)) };
-            let grad = unsafe {
-                if t == 0 { task0.part(0..grad_len) } else { partials.part((t - 1) * grad_len..t * grad_len) }
-            };
+            let grad = unsafe { if t == 0 { task0.part(0..grad_len) } else { partials.part((t - 1) * grad_len..t * grad_len) } };
             let (dkernel, dbias) = grad.split_at_mut(kernel_len);
-            activation_backward(activation, &y[images.start * ol..images.end * ol], dyb);
-            conv2d_backward_kernel(&g, n, &x[images.start * il..images.end * il], dyb, dkernel, cols);
-            bias_grad(n * pixels, g.out_c, dyb, dbias);
-            if want_dx {
-                let dxb = unsafe { dx.part(images.start * il..images.end * il) };
-                conv2d_backward_input(&g, n, dyb, kernel, dxb, cols);
-            }
+            let dxb = if want_dx { Some(unsafe { dx.part(images.start * il..images.end * il) }) } else { None };
+            let (xb, yb) = (&x[images.start * il..images.end * il], &y[images.start * ol..images.end * ol]);
+            conv2d_backward(&g, images.len(), xb, yb, dyb, kernel, activation, dkernel, dbias, dxb, cols);
         });
         reduce_into(grads, &self.partials[..needed], tasks - 1);
+    }
+}
+
+impl Conv2d {
+    /// Tasks for a batch: image blocks, 4 per thread (1 with one thread).
+    fn tasks(batch: usize) -> usize {
+        tasks_for(batch, 4)
     }
 }
