@@ -6,6 +6,7 @@
 #   2. cargo test (native)   cargo test --workspace on the host
 #   3. cargo test (wasm32)   the SIMD path: tests compiled for wasm32 +simd128,
 #                            run in Node by wasm-bindgen-test-runner (.cargo/config.toml)
+#   3b. cargo test (threads) the same tests compiled with atomics + shared memory
 #   4. build                 scripts/build.sh (wasm-pack, wasm-opt, tsup)
 #   5. vitest                npx vitest run (Node and headless Chromium projects)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -22,6 +23,10 @@ if [[ -z "${CHROMIUM_PATH:-}" ]] && CHROMIUM_PATH=$(find_chromium); then export 
 step "cargo test (native)" cargo test --workspace
 step "cargo test (wasm32 +simd128, toolchain $TC)" \
   cargo_tc "$TC" test -p wasm-autoencoders --target "$WASM_TARGET"
+# The threads build's crate (atomics, shared memory) passes the same Rust tests.
+if [[ "${THREADS:-1}" != 0 ]]; then
+  step "cargo test (wasm32 threads build, toolchain $TC)" threads_cargo "$TC" test -p wasm-autoencoders --lib
+fi
 step "build" bash "$ROOT/scripts/build.sh"
 step "vitest" npx --no-install vitest run
 
