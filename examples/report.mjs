@@ -3,7 +3,7 @@
 // model: seconds per epoch, validation MSE per epoch, test MSE (denoising: output vs clean
 // next to the noisy input's own MSE) and peak memory. A script, not a test.
 //
-//   node examples/report.mjs [--epochs 1] [--models vanilla,deep,convolutional,denoising] [--json out.json]
+//   node examples/report.mjs [--epochs 1] [--models vanilla,deep,convolutional,denoising] [--threads 1] [--json out.json]
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import * as ae from '../dist/index.js';
@@ -15,6 +15,7 @@ const { values } = parseArgs({
     'batch-size': { type: 'string', default: '256' },
     seed: { type: 'string', default: '2' },
     json: { type: 'string' },
+    threads: { type: 'string', default: '1' },
   },
 });
 const epochs = Number(values.epochs);
@@ -29,7 +30,7 @@ let peakRss = process.memoryUsage().rss;
 const sampleMemory = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss));
 const memoryTimer = setInterval(sampleMemory, 100);
 
-await ae.init();
+await ae.init({ threads: Number(values.threads) });
 const mnist = await ae.loadMnist();
 const flat = (t) => ae.tensor(t.data, [t.shape[0], 784]);
 const NOISE_STD = 0.25; // the tutorial's noise_factor
@@ -37,7 +38,7 @@ const noisyTrain = ae.addGaussianNoise(mnist.train, NOISE_STD, { seed: seed + 10
 const noisyTest = ae.addGaussianNoise(mnist.test, NOISE_STD, { seed: seed + 200 });
 
 console.log(`wasm-autoencoders report: ${epochs} epoch(s), batch ${batchSize}, 48,000 train / 12,000 validation / 10,000 test, seed ${seed}`);
-console.log(`node ${process.version}, ${process.platform}/${process.arch}\n`);
+console.log(`node ${process.version}, ${process.platform}/${process.arch}, ${ae.threadCount()} thread(s)\n`);
 
 const results = [];
 for (const name of models) {
