@@ -3,19 +3,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { convolutional, deep, denoising, init, layers, sequential, tensor, vanilla, type Autoencoder } from '../ts/index.js';
 import { ReferenceModel, randomArray, type LayerSpec as RefSpec } from './reference64.js';
+import { expectClose } from './assertions.js';
 
 beforeAll(() => init());
 
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, abs: number, rel: number) {
-  expect(actual.length).toBe(expected.length);
-  let worst = 0;
-  let at = -1;
-  for (let i = 0; i < actual.length; i++) {
-    const err = Math.abs(actual[i] - expected[i]) - rel * Math.abs(expected[i]);
-    if (err > worst) [worst, at] = [err, i];
-  }
-  expect(worst, `index ${at}: ${actual[at]} vs ${expected[at]}`).toBeLessThanOrEqual(abs);
-}
 
 /** Small random weights, the same in both models. */
 function randomWeights(model: Autoencoder, seed: number) {

@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ReferenceModel, randomArray, type LayerSpec as RefSpec } from './reference64.js';
+import { expectClose } from './assertions.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist');
@@ -74,16 +75,6 @@ function worstDiff(a: ArrayLike<number>[], b: ArrayLike<number>[]): number {
   return worst;
 }
 
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, abs: number, rel: number) {
-  expect(actual.length).toBe(expected.length);
-  let worst = 0;
-  let at = -1;
-  for (let i = 0; i < actual.length; i++) {
-    const err = Math.abs(actual[i] - expected[i]) - rel * Math.abs(expected[i]);
-    if (err > worst) [worst, at] = [err, i];
-  }
-  expect(worst, `index ${at}: ${actual[at]} vs ${expected[at]}`).toBeLessThanOrEqual(abs);
-}
 
 describe('init({ threads }) options', () => {
   it('rejects bad thread counts and unknown options with ValueError, before loading anything', () => {

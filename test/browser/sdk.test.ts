@@ -26,6 +26,7 @@ import {
   type Trainer,
 } from '../../ts/index.js';
 import { ReferenceModel, randomArray, type LayerSpec as RefSpec } from '../reference64.js';
+import { expectClose } from '../assertions.js';
 
 type Preset = 'vanilla' | 'deep' | 'convolutional' | 'denoising';
 
@@ -105,16 +106,6 @@ function firstDifference(a: Float32Array, b: Float32Array): number {
   return -1;
 }
 
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, abs: number, rel: number) {
-  expect(actual.length).toBe(expected.length);
-  let worst = 0;
-  let at = -1;
-  for (let i = 0; i < actual.length; i++) {
-    const err = Math.abs(actual[i] - expected[i]) - rel * Math.abs(expected[i]);
-    if (err > worst) [worst, at] = [err, i];
-  }
-  expect(worst, `index ${at}: ${actual[at]} vs ${expected[at]}`).toBeLessThanOrEqual(abs);
-}
 
 const CONV_SPECS: RefSpec[] = [
   { kind: 'conv2d', filters: 4, kernelSize: [3, 3], padding: 'same', activation: 'relu' },
