@@ -42,7 +42,9 @@ const isNode = (): boolean =>
 
 /** Beside the bundle (dist/), then the build output (source checkouts). */
 function candidates(distName: string, pkgName: string): URL[] {
-  return [new URL(`./${distName}`, import.meta.url), new URL(`../pkg-threads/${pkgName}`, import.meta.url)];
+  // The source-checkout fallback goes through a variable base so bundlers leave it alone.
+  const here = import.meta.url;
+  return [new URL(`./${distName}`, import.meta.url), new URL(`../pkg-threads/${pkgName}`, here)];
 }
 
 async function exists(url: URL): Promise<boolean> {

@@ -49,11 +49,16 @@ const isNode = (): boolean =>
 
 /** Candidate locations of the `.wasm`: beside the bundle (dist/), then the wasm-pack output (source checkouts). */
 function defaultLocations(): URL[] {
-  return [new URL(`./${WASM_FILE}`, import.meta.url), new URL(`../pkg/${WASM_FILE}`, import.meta.url)];
+  // The first is a literal so bundlers (Vite, webpack) emit the .wasm as an asset. The
+  // source-checkout fallback goes through a variable base so that bundlers leave it alone
+  // (an installed package has no pkg/ folder for them to resolve).
+  const here = import.meta.url;
+  return [new URL('./wasm_autoencoders_bg.wasm', import.meta.url), new URL(`../pkg/${WASM_FILE}`, here)];
 }
 
 async function readInNode(source: string | URL): Promise<Uint8Array> {
-  const { readFile } = await import('node:fs/promises');
+  // Hidden from bundlers: this only runs in Node.
+  const { readFile } = (await import(/* @vite-ignore */ /* webpackIgnore: true */ 'node:fs/promises' as string)) as typeof import('node:fs/promises');
   const bytes = await readFile(source);
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
