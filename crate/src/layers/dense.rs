@@ -63,12 +63,7 @@ impl Layer for Dense {
         let (inputs, units) = (self.input[0], self.output[0]);
         let (kernel, bias) = params.split_at(self.kernel_len());
         let tasks = Self::tasks(batch);
-        if tasks == 1 {
-            gemm(batch, units, inputs, x, false, kernel, false, y, false);
-            bias_activation_forward(batch, units, y, bias, self.activation);
-            return;
-        }
-        // Row blocks of the batch: disjoint outputs, nothing to reduce.
+        // Row blocks of the batch (one with one thread): disjoint outputs, nothing to reduce.
         let y = Disjoint::new(y);
         parallel_for(tasks, |t, _| {
             let rows = block(batch, tasks, t);
@@ -90,30 +85,18 @@ impl Layer for Dense {
         grads: &mut [f32],
         dx: Option<&mut [f32]>,
     ) {
-        let (inputs, units) = (self.input[0], self.output[0]);
         let tasks = Self::tasks(batch);
-        if tasks > 1 {
-            self.backward_split(tasks, batch, params, x, y, dy, grads, dx);
-            return;
-        }
-        activation_backward(self.activation, y, dy);
-        let (dkernel, dbias) = grads.split_at_mut(self.kernel_len());
-        // ∂L/∂W = xᵀ·dy, ∂L/∂b = Σ_rows dy, ∂L/∂x = dy·Wᵀ.
-        gemm(inputs, units, batch, x, true, dy, false, dkernel, false);
-        bias_grad(batch, units, dy, dbias);
-        if let Some(dx) = dx {
-            let kernel = &params[..self.kernel_len()];
-            gemm(batch, inputs, units, dy, false, kernel, true, dx, false);
-        }
+        self.backward_blocks(tasks, batch, params, x, y, dy, grads, dx);
     }
 }
 
 impl Dense {
-    /// Backward over `tasks` row blocks of the batch: each task scales its block of dy,
-    /// writes its rows of dx and its partial ∂L/∂W, ∂L/∂b (task 0 straight into `grads`,
-    /// the others into `partials`), which are then added in task order.
+    /// Backward over `tasks` row blocks of the batch (one with one thread): each task scales
+    /// its block of dy, writes its rows of dx and its partial ∂L/∂W = xᵀ·dy, ∂L/∂b = Σ dy
+    /// (task 0 straight into `grads`, the others into `partials`), which are then added in
+    /// task order, so the result depends on the thread count only.
     #[allow(clippy::too_many_arguments)]
-    fn backward_split(
+    fn backward_blocks(
         &mut self,
         tasks: usize,
         batch: usize,
