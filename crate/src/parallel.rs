@@ -87,6 +87,26 @@ impl<'a, T> Disjoint<'a, T> {
     }
 }
 
+/// Elementwise pieces start at multiples of this many elements (whole SIMD vectors and
+/// cache lines), so a split never changes how a SIMD kernel groups its lanes.
+const PIECE_ALIGN: usize = 16;
+
+/// Runs `f(range)` on contiguous pieces covering `0..len`, across the pool, for elementwise
+/// work (an optimizer update, a reduction of partials) whose result cannot depend on where
+/// the range is cut. Pieces hold at least `min_len` elements, so a small buffer stays on
+/// one thread: waking helpers costs microseconds.
+pub fn for_each_range<F: Fn(Range<usize>) + Sync>(len: usize, min_len: usize, f: F) {
+    let units = len.div_ceil(PIECE_ALIGN);
+    let parts = threads().min(len / min_len.max(1)).clamp(1, units.max(1));
+    parallel_for(parts, |p, _| {
+        let r = block(units, parts, p);
+        f(r.start * PIECE_ALIGN..(r.end * PIECE_ALIGN).min(len));
+    });
+}
+
+/// Smallest piece worth a thread of its own for memory-bound elementwise work.
+pub const MIN_ELEMENTWISE_PIECE: usize = 4096;
+
 /// `dst += Σ partials[p]` for p in order, split across the pool by element ranges.
 /// Element i is always summed as `((dst[i] + p0[i]) + p1[i]) + …`: the same for any split.
 pub fn reduce_into(dst: &mut [f32], partials: &[f32], count: usize) {
@@ -95,11 +115,9 @@ pub fn reduce_into(dst: &mut [f32], partials: &[f32], count: usize) {
     if count == 0 || len == 0 {
         return;
     }
-    let parts = threads().min(len.div_ceil(4096)).max(1);
     let out = Disjoint::new(dst);
-    parallel_for(parts, |t, _| {
-        let r = block(len, parts, t);
-        // SAFETY: `block` ranges are disjoint.
+    for_each_range(len, MIN_ELEMENTWISE_PIECE, |r| {
+        // SAFETY: the pieces of `for_each_range` are disjoint.
         let d = unsafe { out.part(r.clone()) };
         for p in 0..count {
             let src = &partials[p * len + r.start..p * len + r.end];
@@ -351,6 +369,31 @@ mod tests {
                     next = r.end;
                 }
                 assert_eq!(next, len);
+            }
+        }
+    }
+
+    #[test]
+    fn ranges_cover_the_buffer_once_in_aligned_pieces() {
+        for threads in [1, 2, 3] {
+            for len in [0, 1, 15, 16, 4095, 4096, 10_000, 100_003] {
+                let seen: Vec<std::sync::atomic::AtomicU8> = (0..len).map(|_| Default::default()).collect();
+                let pieces = std::sync::Mutex::new(Vec::new());
+                with_simulated_threads(threads, || {
+                    for_each_range(len, 4096, |r| {
+                        pieces.lock().unwrap().push(r.clone());
+                        r.for_each(|i| {
+                            seen[i].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        });
+                    })
+                });
+                assert!(seen.iter().all(|c| c.load(std::sync::atomic::Ordering::Relaxed) == 1), "len {len}, {threads} threads");
+                let pieces = pieces.into_inner().unwrap();
+                assert!(pieces.len() <= threads.max(1));
+                assert!(pieces.iter().all(|r| r.start % 16 == 0), "{pieces:?}");
+                if len < 8192 {
+                    assert!(pieces.len() <= 1, "a small buffer is one piece: {pieces:?}");
+                }
             }
         }
     }

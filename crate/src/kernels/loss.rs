@@ -18,16 +18,30 @@ pub enum Loss {
 const EPSILON: f32 = 1e-7;
 const ONE_MINUS_EPSILON: f32 = 1.0 - EPSILON;
 
+/// Losses are summed chunk by chunk, `LOSS_CHUNK` elements each, and the chunk sums added
+/// in order: a caller that splits the chunks across threads (the model does) gets the same
+/// sum, bit for bit, as one thread.
+pub const LOSS_CHUNK: usize = 1 << 14;
+
+/// Elements of chunk `c` of a buffer of `len` elements.
+pub fn loss_chunk(c: usize, len: usize) -> std::ops::Range<usize> {
+    c * LOSS_CHUNK..((c + 1) * LOSS_CHUNK).min(len)
+}
+
 /// The mean loss over all elements.
 pub fn loss_value(kind: Loss, pred: &[f32], target: &[f32]) -> f32 {
     assert_eq!(pred.len(), target.len(), "loss_value: pred and target lengths differ");
     if pred.is_empty() {
         return 0.0;
     }
-    let sum: f64 = match kind {
-        Loss::MeanSquaredError => squared_error_sum(pred, target, |_, _| {}),
-        Loss::BinaryCrossentropy => pred.iter().zip(target).map(|(&p, &t)| bce_term(p, t) as f64).sum(),
-    };
+    let sum: f64 = pred
+        .chunks(LOSS_CHUNK)
+        .zip(target.chunks(LOSS_CHUNK))
+        .map(|(p, t)| match kind {
+            Loss::MeanSquaredError => squared_error_sum(p, t, |_, _| {}),
+            Loss::BinaryCrossentropy => p.iter().zip(t).map(|(&p, &t)| bce_term(p, t) as f64).sum(),
+        })
+        .sum();
     (sum / pred.len() as f64) as f32
 }
 
@@ -35,11 +49,25 @@ pub fn loss_value(kind: Loss, pred: &[f32], target: &[f32]) -> f32 {
 pub fn loss_and_grad(kind: Loss, pred: &[f32], target: &[f32], grad: &mut [f32]) -> f32 {
     assert_eq!(pred.len(), target.len(), "loss_and_grad: pred and target lengths differ");
     assert_eq!(pred.len(), grad.len(), "loss_and_grad: grad length differs");
-    if pred.is_empty() {
+    let len = pred.len();
+    if len == 0 {
         return 0.0;
     }
-    let inv_n = 1.0 / pred.len() as f32;
-    let sum = match kind {
+    let mut sum = 0.0f64;
+    for c in 0..len.div_ceil(LOSS_CHUNK) {
+        let r = loss_chunk(c, len);
+        sum += loss_sum_and_grad(kind, &pred[r.clone()], &target[r.clone()], &mut grad[r], len);
+    }
+    (sum / len as f64) as f32
+}
+
+/// One chunk of [`loss_and_grad`]: returns the sum of the chunk's loss terms (f64) and writes
+/// grad = ∂(mean loss over all `total` elements of the batch)/∂pred for the chunk's elements.
+pub fn loss_sum_and_grad(kind: Loss, pred: &[f32], target: &[f32], grad: &mut [f32], total: usize) -> f64 {
+    assert!(pred.len() == target.len() && pred.len() == grad.len(), "loss_sum_and_grad: lengths differ");
+    assert!(total >= pred.len(), "loss_sum_and_grad: total smaller than the chunk");
+    let inv_n = 1.0 / total as f32;
+    match kind {
         Loss::MeanSquaredError => {
             let scale = 2.0 * inv_n;
             squared_error_sum(pred, target, |i, d| grad[i] = scale * d)
@@ -52,8 +80,7 @@ pub fn loss_and_grad(kind: Loss, pred: &[f32], target: &[f32], grad: &mut [f32])
             }
             sum
         }
-    };
-    (sum / pred.len() as f64) as f32
+    }
 }
 
 /// Independent f64 partial sums of [`squared_error_sum`].
@@ -176,6 +203,22 @@ mod tests {
                 check(kind, pred.clone(), soft.clone());
                 check(kind, pred.clone(), hard.clone());
             }
+        }
+    }
+
+    /// Longer than a chunk: the chunked sum still matches the f64 definition, and
+    /// loss_value agrees with loss_and_grad bit for bit.
+    #[wasm_bindgen_test(unsupported = test)]
+    fn several_chunks() {
+        let len = 2 * LOSS_CHUNK + 77;
+        let (pred, target) = (random_vec(3, len, 0.05, 0.95), random_vec(4, len, 0.0, 1.0));
+        for kind in [Loss::MeanSquaredError, Loss::BinaryCrossentropy] {
+            let (mut g, mut g_ref) = (vec![0.0; len], vec![0.0; len]);
+            let l = loss_and_grad(kind, &pred, &target, &mut g);
+            let l_ref = loss_and_grad_reference(kind, &pred, &target, &mut g_ref);
+            assert_close(&format!("{kind:?} loss"), &[l], &[l_ref], TOL);
+            assert_close(&format!("{kind:?} grad"), &g, &g_ref, TOL);
+            assert_eq!(l, loss_value(kind, &pred, &target));
         }
     }
 

@@ -3,6 +3,7 @@
 use super::{image_shape, Layer, ShapeError};
 use crate::kernels::pool2d::{max_pool2d_backward, max_pool2d_forward, Pool2dGeometry};
 use crate::kernels::Padding;
+use crate::parallel::{block, parallel_for, tasks_for, Disjoint};
 
 pub struct MaxPooling2d {
     geometry: Pool2dGeometry,
@@ -59,10 +60,21 @@ impl Layer for MaxPooling2d {
         }
     }
 
+    /// Image blocks (one with one thread): each window lies inside one image, so blocks
+    /// write disjoint parts of y, argmax and dx, and nothing is reduced.
     fn forward(&mut self, batch: usize, _params: &[f32], x: &[f32], y: &mut [f32]) {
         self.prepare(batch);
-        let n = batch * self.geometry.output_len();
-        max_pool2d_forward(&self.geometry, batch, x, y, &mut self.argmax[..n]);
+        let g = &self.geometry;
+        let (il, ol) = (g.input_len(), g.output_len());
+        let tasks = tasks_for(batch, 2);
+        let (y, argmax) = (Disjoint::new(y), Disjoint::new(&mut self.argmax[..batch * ol]));
+        parallel_for(tasks, |t, _| {
+            let images = block(batch, tasks, t);
+            let outputs = images.start * ol..images.end * ol;
+            // SAFETY: image blocks are disjoint.
+            let (yb, ab) = unsafe { (y.part(outputs.clone()), argmax.part(outputs)) };
+            max_pool2d_forward(g, images.len(), &x[images.start * il..images.end * il], yb, ab);
+        });
     }
 
     fn backward(
@@ -75,9 +87,17 @@ impl Layer for MaxPooling2d {
         _grads: &mut [f32],
         dx: Option<&mut [f32]>,
     ) {
-        if let Some(dx) = dx {
-            let n = batch * self.geometry.output_len();
-            max_pool2d_backward(&self.geometry, batch, dy, &self.argmax[..n], dx);
-        }
+        let Some(dx) = dx else { return };
+        let g = &self.geometry;
+        let (il, ol) = (g.input_len(), g.output_len());
+        let tasks = tasks_for(batch, 2);
+        let dx = Disjoint::new(dx);
+        parallel_for(tasks, |t, _| {
+            let images = block(batch, tasks, t);
+            let outputs = images.start * ol..images.end * ol;
+            // SAFETY: image blocks are disjoint.
+            let dxb = unsafe { dx.part(images.start * il..images.end * il) };
+            max_pool2d_backward(g, images.len(), &dy[outputs.clone()], &self.argmax[outputs], dxb);
+        });
     }
 }

@@ -1,7 +1,8 @@
 //! UpSampling2D, nearest neighbour (Keras's default interpolation).
 
-use super::{image_shape, Layer, ShapeError};
+use super::{image_shape, shape_len, Layer, ShapeError};
 use crate::kernels::upsample2d::{upsample2d_backward, upsample2d_forward};
+use crate::parallel::{block, parallel_for, tasks_for, Disjoint};
 
 pub struct UpSampling2d {
     input: [usize; 3],
@@ -31,9 +32,19 @@ impl Layer for UpSampling2d {
         Vec::new()
     }
 
+    /// Image blocks (one with one thread) write disjoint parts of y and dx.
     fn forward(&mut self, batch: usize, _params: &[f32], x: &[f32], y: &mut [f32]) {
         let [h, w, c] = self.input;
-        upsample2d_forward(batch, h, w, c, self.size[0], self.size[1], x, y);
+        let [sh, sw] = self.size;
+        let (il, ol) = (h * w * c, shape_len(&self.output));
+        let tasks = tasks_for(batch, 2);
+        let y = Disjoint::new(y);
+        parallel_for(tasks, |t, _| {
+            let images = block(batch, tasks, t);
+            // SAFETY: image blocks are disjoint.
+            let yb = unsafe { y.part(images.start * ol..images.end * ol) };
+            upsample2d_forward(images.len(), h, w, c, sh, sw, &x[images.start * il..images.end * il], yb);
+        });
     }
 
     fn backward(
@@ -46,9 +57,17 @@ impl Layer for UpSampling2d {
         _grads: &mut [f32],
         dx: Option<&mut [f32]>,
     ) {
-        if let Some(dx) = dx {
-            let [h, w, c] = self.input;
-            upsample2d_backward(batch, h, w, c, self.size[0], self.size[1], dy, dx);
-        }
+        let Some(dx) = dx else { return };
+        let [h, w, c] = self.input;
+        let [sh, sw] = self.size;
+        let (il, ol) = (h * w * c, shape_len(&self.output));
+        let tasks = tasks_for(batch, 2);
+        let dx = Disjoint::new(dx);
+        parallel_for(tasks, |t, _| {
+            let images = block(batch, tasks, t);
+            // SAFETY: image blocks are disjoint.
+            let dxb = unsafe { dx.part(images.start * il..images.end * il) };
+            upsample2d_backward(images.len(), h, w, c, sh, sw, &dy[images.start * ol..images.end * ol], dxb);
+        });
     }
 }

@@ -1,5 +1,6 @@
 //! The model: a sequence of layers, a loss and an optimizer, and the training step.
 
+mod objective;
 mod sequential;
 mod workspace;
 

@@ -1,7 +1,8 @@
 //! Sequential: layers in order over flat parameter/gradient buffers, one loss, one optimizer.
 
+use super::objective::loss_and_grad_split;
 use super::workspace::Workspace;
-use crate::kernels::loss::{loss_and_grad, loss_value, Loss};
+use crate::kernels::loss::{loss_value, Loss};
 use crate::layers::{self, shape_len, Layer, LayerSpec};
 use crate::optim::{Adam, Optimizer, Sgd};
 use crate::rng::Rng;
@@ -237,7 +238,13 @@ impl Sequential {
 
         let Sequential { layers, param_ranges, params, grads, workspace, optimizer, loss, .. } = self;
         let n_out = batch * out_len;
-        let loss_value = loss_and_grad(*loss, &workspace.outputs[last - 1][..n_out], y, &mut workspace.deltas[last - 1][..n_out]);
+        let loss_value = loss_and_grad_split(
+            *loss,
+            &workspace.outputs[last - 1][..n_out],
+            y,
+            &mut workspace.deltas[last - 1][..n_out],
+            &mut workspace.loss_chunk_sums,
+        );
         for i in (0..last).rev() {
             let in_len = batch * shape_len(layers[i].input_shape());
             let out_len = batch * shape_len(layers[i].output_shape());

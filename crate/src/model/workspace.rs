@@ -7,11 +7,13 @@ pub struct Workspace {
     pub outputs: Vec<Vec<f32>>,
     /// deltas[i] = ∂L/∂outputs[i]; empty until a training step needs them.
     pub deltas: Vec<Vec<f32>>,
+    /// The loss's per-chunk sums (see `objective`).
+    pub loss_chunk_sums: Vec<f64>,
 }
 
 impl Workspace {
     pub fn new(layer_count: usize) -> Self {
-        Workspace { batch: 0, outputs: vec![Vec::new(); layer_count], deltas: vec![Vec::new(); layer_count] }
+        Workspace { batch: 0, outputs: vec![Vec::new(); layer_count], deltas: vec![Vec::new(); layer_count], loss_chunk_sums: Vec::new() }
     }
 
     /// Sizes the buffers for `batch` samples. Buffers only grow (a smaller last batch uses

@@ -1,6 +1,7 @@
 //! Plain SGD without momentum: Keras's `SGD()` with its default learning rate 0.01.
 
 use crate::kernels::adam::sgd_step;
+use crate::parallel::{for_each_range, Disjoint, MIN_ELEMENTWISE_PIECE};
 
 pub struct Sgd {
     pub learning_rate: f32,
@@ -20,7 +21,12 @@ impl Sgd {
 
     pub fn step(&mut self, params: &mut [f32], grads: &[f32]) {
         self.iterations += 1;
-        sgd_step(params, grads, self.learning_rate);
+        assert_eq!(grads.len(), params.len(), "SGD: gradient and parameter counts differ");
+        let params = Disjoint::new(params);
+        for_each_range(grads.len(), MIN_ELEMENTWISE_PIECE, |r| {
+            // SAFETY: the pieces are disjoint.
+            sgd_step(unsafe { params.part(r.clone()) }, &grads[r], self.learning_rate);
+        });
     }
 }
 
