@@ -77,7 +77,23 @@ export function shapeSize(shape: readonly number[]): number {
  * finite.  A plain loop, fast enough for tens of millions of floats.
  */
 export function findNonFinite(data: ArrayLike<number>): number {
+  // Fast scan first (fit checks every value of the data set, 47M for MNIST, on each
+  // call): v * 0 is 0 for every finite v and NaN otherwise, and four independent sums let
+  // the loop run without a branch per value. Only a failed scan looks for the index.
   const n = data.length;
+  const body = n - (n % 4);
+  let a = 0;
+  let b = 0;
+  let c = 0;
+  let d = 0;
+  for (let i = 0; i < body; i += 4) {
+    a += data[i] * 0;
+    b += data[i + 1] * 0;
+    c += data[i + 2] * 0;
+    d += data[i + 3] * 0;
+  }
+  for (let i = body; i < n; i++) a += data[i] * 0;
+  if (a + b + c + d === 0) return -1;
   for (let i = 0; i < n; i++) {
     const v = data[i];
     if (!(v - v === 0)) return i;
