@@ -489,18 +489,20 @@ describe('worker lifecycle', () => {
   });
 
   it.each([
-    ['ESM', 'index.js', 'mjs'],
-    ['CommonJS', 'index.cjs', 'cjs'],
-  ])('an idle trainer does not keep a Node process alive (%s)', async (_, entry, ext) => {
+    ['ESM', 'index.js', 'mjs', 1],
+    ['CommonJS', 'index.cjs', 'cjs', 1],
+    // The worker's helper threads (nested workers) must not keep it alive either.
+    ['ESM, threads: 2', 'index.js', 'mjs', 2],
+  ])('an idle trainer does not keep a Node process alive (%s)', async (_, entry, ext, threads) => {
     await mkdir(OUT, { recursive: true });
-    const file = join(OUT, `idle-trainer.${ext}`);
+    const file = join(OUT, `idle-trainer-${threads}.${ext}`);
     const target = join(DIST, entry);
     const body = [
-      'const trainer = await spawnTrainer();',
+      `const trainer = await spawnTrainer({ threads: ${threads} });`,
       "const model = await trainer.create('vanilla', { seed: 1, encodingSize: 8 });",
       'const x = tensor(new Float32Array(32 * 784).fill(0.5), [32, 784]);',
       'const h = await model.fit(x, x, { epochs: 2, batchSize: 8 });',
-      "console.log('trained', h.loss.length);",
+      "console.log('trained', h.loss.length, 'threads', trainer.threads);",
       '// no terminate(): the process must still exit',
     ].join('\n');
     const source =
@@ -514,7 +516,7 @@ describe('worker lifecycle', () => {
       );
     });
     expect(stderr).toBe('');
-    expect(stdout.trim()).toBe('trained 2');
+    expect(stdout.trim()).toBe(`trained 2 threads ${threads}`);
     expect(code).toBe(0);
   });
 });

@@ -30,6 +30,7 @@ import {
   AutoencoderError,
   DisposedError,
   ValueError,
+  assertInteger,
   checkOptions,
   describeValue,
   errorFromSerialized,
@@ -40,7 +41,8 @@ import type { EpochLogs, FitOptions, History } from './fit.js';
 import type { LayerSpec } from './layers.js';
 import type { SequentialOptions } from './autoencoder.js';
 import type { Tensor } from './tensor.js';
-import type { WorkerApi, ModelInfo, WireFitControl, FitListener } from './worker.js';
+import { MAX_THREADS } from './wasm.js';
+import type { WorkerApi, WorkerSetup, ModelInfo, WireFitControl, FitListener } from './worker.js';
 
 // ---------------------------------------------------------------------------
 // Public types
@@ -78,6 +80,24 @@ export interface SpawnTrainerOptions {
    * Default: `init()`'s own default, the file beside the worker script.
    */
   wasmUrl?: string | URL;
+  /**
+   * Threads the worker trains with: an integer from 1 to 64 (default 1). With 2 or more,
+   * the worker calls `init({ threads })`: it loads the threads build and starts
+   * `threads - 1` helpers of its own (nested workers), which `terminate()` ends with it.
+   * In a browser page that is not cross-origin isolated the worker logs one console line
+   * and runs 1 thread; {@link Trainer.threads} tells how many run.
+   */
+  threads?: number;
+  /**
+   * Where the worker loads the threads build's `.wasm` from (`init()`'s `threadsSource`).
+   * Default: the file beside the worker script. Only used with `threads` ≥ 2.
+   */
+  threadsWasmUrl?: string | URL;
+  /**
+   * URL of the threads build's glue, `wasm_autoencoders_threads.js` (`init()`'s
+   * `threadsGlue`). Default: the file beside the worker script. Only used with `threads` ≥ 2.
+   */
+  threadsGlueUrl?: string | URL;
   /** A name for the worker (shown in browser dev tools and Node's `threadName`). */
   name?: string;
 }
@@ -348,19 +368,30 @@ let trainerCount = 0;
  * browsers: a module Web Worker. Rejects if the worker or its `.wasm` cannot be loaded.
  */
 export async function spawnTrainer(opts?: SpawnTrainerOptions): Promise<Trainer> {
-  const o = checkOptions<SpawnTrainerOptions>('spawnTrainer options', opts, ['workerUrl', 'wasmUrl', 'name']);
-  for (const key of ['workerUrl', 'wasmUrl'] as const) {
+  const urlKeys = ['workerUrl', 'wasmUrl', 'threadsWasmUrl', 'threadsGlueUrl'] as const;
+  // 'threads' before the keys it prefixes: a misspelt "thread" then suggests "threads".
+  const o = checkOptions<SpawnTrainerOptions>('spawnTrainer options', opts, ['threads', ...urlKeys, 'name']);
+  for (const key of urlKeys) {
     const v = o[key];
     if (v !== undefined && typeof v !== 'string' && !(v instanceof URL)) {
       throw new ValueError(`spawnTrainer options.${key} must be a URL or a string, got ${describeValue(v)}`);
     }
   }
+  const threads = o.threads === undefined ? 1 : assertInteger('spawnTrainer options.threads', o.threads, { min: 1, max: MAX_THREADS });
   if (o.name !== undefined && typeof o.name !== 'string') {
     throw new ValueError(`spawnTrainer options.name must be a string, got ${describeValue(o.name)}`);
   }
   const name = o.name ?? `wasm-autoencoders trainer ${++trainerCount}`;
+  // Sent as strings (a URL object does not survive structured cloning as a URL).
+  const located = (u: string | URL | undefined) => (u === undefined ? undefined : String(locate(u)));
+  const setup: WorkerSetup = {
+    wasmUrl: located(o.wasmUrl),
+    threads,
+    threadsWasmUrl: located(o.threadsWasmUrl),
+    threadsGlueUrl: located(o.threadsGlueUrl),
+  };
   const trainer = new Trainer(PRIVATE);
-  await trainer._start(o.workerUrl, o.wasmUrl, name);
+  await trainer._start(o.workerUrl, name, setup);
   return trainer;
 }
 
@@ -387,6 +418,7 @@ export class Trainer {
   #death: { forPending: (what: string) => Error; later: (what: string) => Error } | undefined;
   #terminating = false;
   #fitCount = 0;
+  #threads = 1;
   #registry =
     typeof FinalizationRegistry === 'function'
       ? new FinalizationRegistry<number>((id) => {
@@ -402,15 +434,13 @@ export class Trainer {
   }
 
   /** @internal */
-  async _start(workerUrl: string | URL | undefined, wasmUrl: string | URL | undefined, name: string): Promise<void> {
+  async _start(workerUrl: string | URL | undefined, name: string, setup: WorkerSetup): Promise<void> {
     const onDeath = (error: Error | undefined, exitCode: number | undefined) => this.#die(error, exitCode);
     try {
       this.#worker = await startWorker(workerUrl === undefined ? undefined : locate(workerUrl), name, onDeath);
       await this.#listening(this.#worker.endpoint);
       this.#api = Comlink.wrap<WorkerApi>(this.#worker.endpoint);
-      // Sent as a string (a URL object does not survive structured cloning as a URL).
-      const wasm = wasmUrl === undefined ? undefined : String(locate(wasmUrl));
-      await this.#call('spawnTrainer', (api) => api.ready(wasm));
+      this.#threads = await this.#call('spawnTrainer', (api) => api.ready(setup));
     } catch (e) {
       await this.terminate();
       if (e instanceof AutoencoderError) throw e;
@@ -547,13 +577,22 @@ export class Trainer {
     return this.#wrap(await this.#call('fromBytes', (api) => api.fromBytes(prepared)));
   }
 
+  /**
+   * Threads the worker trains with, fixed at spawn: `spawnTrainer({ threads })`, or 1 when
+   * a browser page is not cross-origin isolated (the worker then logs why).
+   */
+  get threads(): number {
+    return this.#threads;
+  }
+
   /** True once `terminate()` ran or the worker died. */
   get terminated(): boolean {
     return this.#death !== undefined;
   }
 
   /**
-   * Ends the worker and every model in it. Pending calls reject with an
+   * Ends the worker, every model in it and its helper threads (nested workers, which end
+   * with the worker that started them). Pending calls reject with an
    * `AutoencoderError` (code `'ERR_TRAINER_TERMINATED'`); later calls reject with
    * `DisposedError`. Idempotent.
    */

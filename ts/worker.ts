@@ -4,6 +4,9 @@
  * module Web Worker in browsers and as a `worker_threads` Worker in Node. Not meant to be
  * imported by applications; `spawnTrainer()` starts it.
  *
+ * With `spawnTrainer({ threads: n })` (n ≥ 2) this worker loads the threads build and starts
+ * n - 1 helpers of its own: nested workers, which end when this worker is terminated.
+ *
  * Every method catches what it throws and sends it as `{ [WIRE_ERROR]: serializeError(e) }`,
  * so that the caller rebuilds the original class, message and code.
  */
@@ -16,7 +19,7 @@ import type { LayerSpec } from './layers.js';
 import { convolutional, deep, denoising, sequential, vanilla } from './presets.js';
 import type { Tensor } from './tensor.js';
 import { WIRE_ERROR, WORKER_LISTENING, importNodeWorkerThreads, nodeEndpoint, transferablesOf, type NodeMessagePortLike } from './trainer.js';
-import { init } from './wasm.js';
+import { init, threadCount } from './wasm.js';
 
 /** What the caller learns about a model built in the worker. */
 export interface ModelInfo {
@@ -26,6 +29,18 @@ export interface ModelInfo {
   codeShape: number[];
   encoderLength: number;
   layers: LayerSpec[];
+}
+
+/** How the worker loads the SDK: `spawnTrainer()`'s options, URLs as strings. */
+export interface WorkerSetup {
+  /** The single-thread `.wasm` (init's `source`). */
+  wasmUrl?: string;
+  /** 1: the single-thread build; 2 or more: the threads build with a pool of its own. */
+  threads: number;
+  /** The threads build's `.wasm` (init's `threadsSource`). */
+  threadsWasmUrl?: string;
+  /** The threads build's glue (init's `threadsGlue`). */
+  threadsGlueUrl?: string;
 }
 
 /** Per-fit bookkeeping sent with `fit`. */
@@ -90,9 +105,14 @@ function guard<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => P
 }
 
 const api = {
-  /** Loads the WebAssembly module (once); the caller waits for this before using the trainer. */
-  ready: guard(async (wasmUrl?: string): Promise<void> => {
-    await init(wasmUrl);
+  /**
+   * Loads the WebAssembly module (once) and starts the thread pool, if any; the caller waits
+   * for this before using the trainer. Resolves to the threads that run (fewer than asked
+   * only in a browser page that is not cross-origin isolated).
+   */
+  ready: guard(async ({ wasmUrl, threads, threadsWasmUrl, threadsGlueUrl }: WorkerSetup): Promise<number> => {
+    await init({ threads, source: wasmUrl, threadsSource: threadsWasmUrl, threadsGlue: threadsGlueUrl });
+    return threadCount();
   }),
 
   create: guard((preset: string, opts?: Record<string, unknown>): ModelInfo => {

@@ -26,7 +26,7 @@ import {
   type Trainer,
 } from '../../ts/index.js';
 import { ReferenceModel, randomArray, type LayerSpec as RefSpec } from '../reference64.js';
-import { expectClose } from '../assertions.js';
+import { expectClose, firstDifference } from '../assertions.js';
 
 type Preset = 'vanilla' | 'deep' | 'convolutional' | 'denoising';
 
@@ -97,14 +97,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await trainer?.terminate();
 });
-
-function firstDifference(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) return Math.min(a.length, b.length);
-  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return i;
-  return -1;
-}
 
 
 const CONV_SPECS: RefSpec[] = [
