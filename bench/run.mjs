@@ -5,8 +5,8 @@
 //
 //   npm run bench -- [--quick] [--models vanilla,deep,convolutional,denoising]
 //                    [--with-native] [--with-torch] [--native-epochs 1] [--native-threads 1,2]
-//                    [--peers ours,ours-threads,tfjs-wasm,tfjs-cpu] [--threads 2] [--no-gemm]
-//                    [--seed 1] [--json bench/results/latest.json] [--markdown docs/benchmarks.md]
+//                    [--peers ours,ours-threads,tfjs-wasm,tfjs-cpu] [--threads 2] [--no-gemm] [--no-profile]
+//                    [--seed 2] [--json bench/results/latest.json] [--markdown docs/benchmarks.md]
 //   node bench/run.mjs --render bench/results/latest.json [--markdown docs/benchmarks.md]
 //                    (re-renders the tables of a finished run, measures nothing)
 import { spawn, spawnSync } from 'node:child_process';
@@ -35,7 +35,8 @@ const { values: opts } = parseArgs({
     'native-epochs': { type: 'string', default: '1' },
     'native-threads': { type: 'string', default: '1,2' },
     'no-gemm': { type: 'boolean', default: false },
-    seed: { type: 'string', default: '1' },
+    'no-profile': { type: 'boolean', default: false },
+    seed: { type: 'string', default: '2' },
     threads: { type: 'string', default: String(Math.max(2, os.cpus().length)) },
     render: { type: 'string' },
     json: { type: 'string', default: join(root, 'bench', 'results', 'latest.json') },
@@ -231,6 +232,38 @@ for (const model of models) {
       results.failures.push(r.error);
     }
     entry.peers[peer] = r;
+  }
+}
+
+// ------------------------------------------------- ours, 1 vs N threads --
+// The per-model rows above time 1 and N threads in separate processes, one after the
+// other, so a burst of load from other users can tilt the ratio. crate/dev/threads_speed.mjs
+// also alternates paused (1 thread) and running (N) pool batch by batch in one process,
+// which shares such load out evenly: the fairest ratio a shared machine gives.
+if (results.oursThreads.available) {
+  say(`\n== Ours, 1 vs ${wantThreads} threads, alternating batches in one process (crate/dev/threads_speed.mjs)`);
+  const out = join(dataDir, 'threads-speed.json');
+  const r = spawnSync(process.execPath, [join(root, 'crate', 'dev', 'threads_speed.mjs'), '--threads', String(wantThreads), '--rounds', quick ? '1' : '2', '--batches', quick ? '6' : '16', '--json', out], { cwd: root, encoding: 'utf8', timeout: 900_000 });
+  if (r.status === 0 && existsSync(out)) {
+    results.threadsSpeed = JSON.parse(readFileSync(out, 'utf8'));
+    say(r.stdout.trim().split('\n').map((l) => `  ${l}`).join('\n'));
+  } else {
+    results.threadsSpeed = { error: `threads_speed.mjs exited ${r.status ?? r.signal}: ${String(r.stderr).trim().split('\n').slice(-2).join(' | ')}` };
+    results.failures.push(results.threadsSpeed.error);
+  }
+}
+
+// ---------------------------------------------------------------- profile --
+// Where a training step's time goes, layer by layer (crate/dev/model_profile.rs, wasm, 1 thread).
+if (!opts['no-profile']) {
+  say('\n== Training-step profile (bash crate/dev/bench.sh profile 7)');
+  const r = spawnSync('bash', [join(root, 'crate', 'dev', 'bench.sh'), 'profile', '7'], { cwd: root, encoding: 'utf8', timeout: 900_000 });
+  if (r.status === 0) {
+    results.profile = { command: 'bash crate/dev/bench.sh profile 7', text: r.stdout.trim() };
+    say(results.profile.text);
+  } else {
+    results.profile = { error: `crate/dev/bench.sh profile exited ${r.status ?? r.signal}: ${String(r.stderr).trim().split('\n').slice(-2).join(' | ')}` };
+    results.failures.push(results.profile.error);
   }
 }
 

@@ -14,6 +14,8 @@
 #[allow(dead_code, unused_imports)]
 #[path = "../src/kernels/mod.rs"]
 mod kernels;
+#[allow(dead_code)]
+mod ceiling;
 
 #[cfg(baseline)]
 #[allow(dead_code, unused_imports)]
@@ -210,41 +212,18 @@ fn convs(g: &Conv2dGeometry) -> Vec<(Conv, usize)> {
     v
 }
 
-/// The ceiling: f32x4 mul + add on 8 register accumulators with no memory traffic, the
-/// loop every GEMM micro-kernel here approaches (V8 has no fused multiply-add without
-/// relaxed SIMD). GFLOP/s; compare kernels to it, since the clock of a shared machine varies.
+/// The ceiling (see ceiling.rs), GFLOP/s; compare kernels to it, since the clock of a shared
+/// machine varies. Natively LLVM sees through a register-only loop (and the target has FMA
+/// and wider vectors): no meaningful ceiling, NaN.
 fn peak_gflops() -> f64 {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    #[inline(never)]
-    fn kernel(n: usize, x: f32) -> f32 {
-        use core::arch::wasm32::*;
-        #[inline(never)]
-        fn run(n: usize, x: v128, y: v128) -> v128 {
-            let mut acc = [f32x4_splat(0.0); 8];
-            let mut b = [x, y];
-            for _ in 0..n {
-                for (i, a) in acc.iter_mut().enumerate() {
-                    *a = f32x4_add(*a, f32x4_mul(b[i & 1], b[(i >> 1) & 1]));
-                }
-                b[0] = f32x4_add(b[0], b[1]);
-            }
-            acc.iter().fold(f32x4_splat(0.0), |s, a| f32x4_add(s, *a))
-        }
-        let x = std::hint::black_box(f32x4_splat(x));
-        f32x4_extract_lane::<0>(std::hint::black_box(run(std::hint::black_box(n), x, x)))
+    {
+        let n = 10_000_000;
+        let x = std::hint::black_box(1e-9f32);
+        rate(|| { std::hint::black_box(ceiling::run(n, x)); }, 3, 0.1) * (n * ceiling::FLOPS_PER_ITERATION) as f64 / 1e9
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    fn kernel(_n: usize, _x: f32) -> f32 {
-        // Natively LLVM sees through a register-only loop (and the target has FMA and
-        // wider vectors): no meaningful ceiling from this probe.
-        f32::NAN
-    }
-    if !cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
-        return f64::NAN;
-    }
-    let n = 10_000_000;
-    let x = std::hint::black_box(1e-9f32);
-    rate(|| { std::hint::black_box(kernel(n, x)); }, 3, 0.1) * (n * 64) as f64 / 1e9
+    f64::NAN
 }
 
 /// `flags`: bit 0 = GEMM shapes, bit 1 = conv layers, bit 2 = also time `gemm_reference`.

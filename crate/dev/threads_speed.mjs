@@ -7,7 +7,7 @@
 // (1 thread, the layers' single-thread path) and resumed on alternate batches
 // (threadPoolPause), which shares out fluctuating load from other users most fairly.
 //
-//   npm run build && node crate/dev/threads_speed.mjs [--threads 2] [--rounds 3] [--batches 12]
+//   npm run build && node crate/dev/threads_speed.mjs [--threads 2] [--rounds 3] [--batches 12] [--json out.json]
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { cpus } from 'node:os';
@@ -152,3 +152,14 @@ for (const m of MODELS) {
   );
 }
 console.log(`load average at the end: ${(await import('node:os')).loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+
+const jsonAt = args.indexOf('--json');
+if (jsonAt >= 0) {
+  const { writeFileSync } = await import('node:fs');
+  const result = { threads, rounds, batches, batch: BATCH, perProcess: {}, alternating: {} };
+  for (const m of MODELS) {
+    result.perProcess[m] = { one: best[1][m], n: best[threads][m], oneFastest: best[1][`${m}Fastest`], nFastest: best[threads][`${m}Fastest`] };
+    result.alternating[m] = { oneMedian: median(alt[m][1]), nMedian: median(alt[m][threads]), oneFastest: Math.min(...alt[m][1]), nFastest: Math.min(...alt[m][threads]) };
+  }
+  writeFileSync(args[jsonAt + 1], JSON.stringify(result, null, 2));
+}
