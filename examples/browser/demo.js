@@ -29,6 +29,7 @@ const demo = {
   history: null,
   gridDrawn: false,
   padPredictions: 0,
+  threads: 0, // threads the trainer's worker runs
   error: null,
 };
 window.demo = demo;
@@ -480,12 +481,16 @@ async function main() {
   drawCurve();
   try {
     // The worker and its WebAssembly start while MNIST downloads.
-    const [t, data] = await Promise.all([spawnTrainer(), loadData()]);
+    // Served cross-origin isolated (npm run demo:web), the worker trains on up to 4 threads
+    // (the threads build); elsewhere on 1, without asking for more than the page can have.
+    const threads = self.crossOriginIsolated ? Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 4)) : 1;
+    const [t, data] = await Promise.all([spawnTrainer({ threads }), loadData()]);
     trainer = t;
     mnist = data;
+    demo.threads = trainer.threads;
     demo.state = 'ready';
     ui.train.disabled = false;
-    setStatus(`Ready: ${mnist.train.shape[0].toLocaleString('en-US')} training and ${mnist.test.shape[0].toLocaleString('en-US')} test images loaded. Choose a model and press Train.`);
+    setStatus(`Ready: ${mnist.train.shape[0].toLocaleString('en-US')} training and ${mnist.test.shape[0].toLocaleString('en-US')} test images loaded; training runs in a worker on ${trainer.threads} thread${trainer.threads === 1 ? '' : 's'}. Choose a model and press Train.`);
     if (autostart) void train();
   } catch (e) {
     fail(e);

@@ -49,7 +49,10 @@ const demoOpen: BrowserCommand<[query?: string]> = async (ctx, query = '') => {
     if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.request().method()} ${r.url()}`);
   });
   page.on('request', (r) => {
-    if (!r.url().startsWith(server.url.replace(/\/examples\/browser\/$/, '/'))) problems.push(`external request: ${r.url()}`);
+    // blob: URLs are the page's own objects (the threads build starts its helper workers
+    // from a Blob), not requests that leave the page's origin.
+    const local = r.url().startsWith(server.url.replace(/\/examples\/browser\/$/, '/')) || r.url().startsWith('blob:');
+    if (!local) problems.push(`external request: ${r.url()}`);
   });
   sessions.set(ctx.sessionId, {
     page,

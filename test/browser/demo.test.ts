@@ -36,6 +36,11 @@ it('trains in the demo page, stops, shows reconstructions, and the pad works whi
   // A small subset and many epochs: the Stop button has something to stop.
   await commands.demoOpen('?model=convolutional&subset=1000&epochs=100&batch=64&seed=2');
   await commands.demoWaitFor('window.demo && window.demo.state === "ready"', 90_000);
+  // The demo server sends COOP/COEP: the worker runs the threads build, as many threads as
+  // the machine has cores, up to 4.
+  expect(await commands.demoEval('self.crossOriginIsolated')).toBe(true);
+  const cores = (await commands.demoEval('navigator.hardwareConcurrency')) as number;
+  expect(await commands.demoEval('window.demo.threads')).toBe(Math.max(1, Math.min(cores, 4)));
   await commands.demoClick('#train');
   await commands.demoWaitFor('window.demo.state === "training" && window.demo.batchesDone >= 2', 60_000);
 
