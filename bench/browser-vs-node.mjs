@@ -4,9 +4,9 @@
 // in Node (dist/) and in headless Chromium (dist/browser/, served on 127.0.0.1), alternating
 // the two several times so both see the same machine load; prints median ms per batch.
 //
-//   npm run build && node bench/browser-vs-node.mjs [--batches 8] [--rounds 3] [--models vanilla,deep,convolutional]
+//   npm run build && node bench/browser-vs-node.mjs [--batches 8] [--rounds 3] [--models vanilla,deep,convolutional] [--json out.json]
 import { createServer } from 'node:http';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -17,6 +17,7 @@ const { values } = parseArgs({
     batches: { type: 'string', default: '8' },
     rounds: { type: 'string', default: '3' },
     models: { type: 'string', default: 'vanilla,deep,convolutional' },
+    json: { type: 'string' },
   },
 });
 const batches = Number(values.batches);
@@ -73,6 +74,7 @@ try {
   console.log(`Node ${process.version} vs Chromium ${browserVersion}; ${batches} timed batches of 256, ${rounds} alternating rounds; median ms per batch\n`);
   console.log('| model | Node | Chromium | Chromium / Node |');
   console.log('|---|---|---|---|');
+  const result = { node: process.version, chromium: browserVersion, batches, rounds, models: {} };
   for (const name of models) {
     const inNode = [];
     const inBrowser = [];
@@ -83,7 +85,9 @@ try {
     const best = (v) => Math.min(...v);
     const [a, b] = [best(inNode), best(inBrowser)];
     console.log(`| ${name} | ${a.toFixed(1)} | ${b.toFixed(1)} | ${(b / a).toFixed(2)} |`);
+    result.models[name] = { nodeMs: a, chromiumMs: b, nodeRounds: inNode, chromiumRounds: inBrowser };
   }
+  if (values.json) await writeFile(values.json, JSON.stringify(result, null, 2));
 } finally {
   await browser.close();
   server.close();

@@ -5,7 +5,7 @@
 //
 //   npm run bench -- [--quick] [--models vanilla,deep,convolutional,denoising]
 //                    [--with-native] [--with-torch] [--native-epochs 1] [--native-threads 1,2]
-//                    [--peers ours,ours-threads,tfjs-wasm,tfjs-cpu] [--threads 2] [--no-gemm] [--no-profile]
+//                    [--peers ours,ours-threads,tfjs-wasm,tfjs-cpu] [--threads 2] [--no-gemm] [--no-profile] [--no-browser]
 //                    [--seed 2] [--json bench/results/latest.json] [--markdown docs/benchmarks.md]
 //   node bench/run.mjs --render bench/results/latest.json [--markdown docs/benchmarks.md]
 //                    (re-renders the tables of a finished run, measures nothing)
@@ -36,6 +36,7 @@ const { values: opts } = parseArgs({
     'native-threads': { type: 'string', default: '1,2' },
     'no-gemm': { type: 'boolean', default: false },
     'no-profile': { type: 'boolean', default: false },
+    'no-browser': { type: 'boolean', default: false },
     seed: { type: 'string', default: '2' },
     threads: { type: 'string', default: String(Math.max(2, os.cpus().length)) },
     render: { type: 'string' },
@@ -250,6 +251,23 @@ if (results.oursThreads.available) {
   } else {
     results.threadsSpeed = { error: `threads_speed.mjs exited ${r.status ?? r.signal}: ${String(r.stderr).trim().split('\n').slice(-2).join(' | ')}` };
     results.failures.push(results.threadsSpeed.error);
+  }
+}
+
+// ------------------------------------------------------ Chromium vs Node --
+// Issue 3: the same run in the browser within 15 % of Node (bench/browser-vs-node.mjs:
+// headless Chromium and Node alternate on the same data, 1 thread each).
+if (!opts['no-browser']) {
+  say('\n== Chromium vs Node, the same training run (bench/browser-vs-node.mjs)');
+  const out = join(dataDir, 'browser-vs-node.json');
+  const browserModels = models.filter((m) => m !== 'denoising').join(',');
+  const r = spawnSync(process.execPath, [join(here, 'browser-vs-node.mjs'), '--rounds', quick ? '2' : '4', '--batches', quick ? '4' : '8', '--models', browserModels, '--json', out], { cwd: root, encoding: 'utf8', timeout: 900_000 });
+  if (r.status === 0 && existsSync(out)) {
+    results.browser = JSON.parse(readFileSync(out, 'utf8'));
+    say(r.stdout.trim().split('\n').map((l) => `  ${l}`).join('\n'));
+  } else {
+    results.browser = { error: `browser-vs-node.mjs exited ${r.status ?? r.signal}: ${String(r.stderr).trim().split('\n').slice(-2).join(' | ')}` };
+    results.failures.push(results.browser.error);
   }
 }
 

@@ -161,6 +161,18 @@ export function tables(results) {
   } else if (results.gemm?.error) {
     out.push({ id: 'gemm', title: 'GEMM', text: `failed: ${results.gemm.error}` });
   }
+  if (results.browser?.models) {
+    const b = results.browser;
+    out.push({
+      id: 'browser',
+      title: `Chromium vs Node, the same training run: ms per batch of 256 (best of ${b.rounds} alternating rounds of ${b.batches} timed batches)`,
+      head: ['model', `Node ${b.node}`, `Chromium ${b.chromium}`, 'Chromium / Node', 'rounds, Node', 'rounds, Chromium'],
+      rows: Object.entries(b.models).map(([m, r]) => [m, num(r.nodeMs, 2), num(r.chromiumMs, 2), (r.chromiumMs / r.nodeMs).toFixed(2), r.nodeRounds.map((v) => v.toFixed(1)).join(', '), r.chromiumRounds.map((v) => v.toFixed(1)).join(', ')]),
+      note: 'bench/browser-vs-node.mjs: the same function trains each model on the same synthetic data in Node (dist/) and in headless Chromium (dist/browser/, served on 127.0.0.1), the two alternating, 1 thread each; median ms per batch after two warm-up batches, best round.',
+    });
+  } else if (results.browser?.error) {
+    out.push({ id: 'browser', title: 'Chromium vs Node', text: `failed: ${results.browser.error}` });
+  }
   if (results.threadsSpeed?.alternating) {
     const t = results.threadsSpeed;
     out.push({
@@ -313,6 +325,10 @@ function targetsTable(results) {
       rows.push([`GEMM, scaled to this machine: ≥ 55/63 = 87 % of the measured ceiling (${(0.873 * c).toFixed(1)} GFLOP/s)`, `${(100 * dense / c).toFixed(0)} % of ${c.toFixed(1)}`, status(dense >= 0.873 * c)]);
       rows.push([`Convolution, scaled to this machine: ≥ 40/49 = 82 % of the measured ceiling (${(0.816 * c).toFixed(1)} GFLOP/s)`, `${(100 * conv / c).toFixed(0)} % of ${c.toFixed(1)}`, status(conv >= 0.816 * c)]);
     }
+  }
+  for (const [m, b] of Object.entries(results.browser?.models ?? {})) {
+    const r = b.chromiumMs / b.nodeMs;
+    rows.push([`${m}: Chromium within 15 % of Node for the same run (1 thread)`, `${r.toFixed(2)}× Node's time per batch`, status(r <= 1.15)]);
   }
   const alt = results.threadsSpeed?.alternating;
   for (const [m, a] of Object.entries(alt ?? {})) {
