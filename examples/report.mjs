@@ -3,7 +3,7 @@
 // model: seconds per epoch, validation MSE per epoch, test MSE (denoising: output vs clean
 // next to the noisy input's own MSE) and peak memory. A script, not a test.
 //
-//   node examples/report.mjs [--epochs 1] [--models vanilla,deep,convolutional,denoising] [--threads 1] [--json out.json]
+//   node examples/report.mjs [--epochs 1] [--models vanilla,deep,convolutional,denoising] [--threads 1|N|auto] [--json out.json]
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import * as ae from '../dist/index.js';
@@ -30,7 +30,7 @@ let peakRss = process.memoryUsage().rss;
 const sampleMemory = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss));
 const memoryTimer = setInterval(sampleMemory, 100);
 
-await ae.init({ threads: Number(values.threads) });
+await ae.init({ threads: values.threads === 'auto' ? 'auto' : Number(values.threads) });
 const mnist = await ae.loadMnist();
 const flat = (t) => ae.tensor(t.data, [t.shape[0], 784]);
 const NOISE_STD = 0.25; // the tutorial's noise_factor

@@ -5,7 +5,7 @@
  *   - `init({ threads: 2 })` on the page's main thread: shared memory, one Web Worker
  *     helper, the driver spinning instead of sleeping (browsers forbid atomics.wait there);
  *   - `spawnTrainer({ threads: 2 })`: the same inside a trainer's Web Worker, its helper a
- *     nested worker;
+ *     nested worker (and `threads: 'auto'` there: one thread per core);
  *
  * and trains the runs of test/fit-runs.ts in both. Each must match, bit for bit, the same
  * runs on the main thread of a Node process with init({ threads: 2 }): one Wasm module,
@@ -37,6 +37,8 @@ interface PageResult {
   isolated: boolean;
   mainThreads: number;
   trainerThreads: number;
+  autoThreads: number;
+  cores: number;
   main: Trained[];
   worker: Trained[];
 }
@@ -67,6 +69,10 @@ try {
     await model.dispose();
   }
   await trainer.terminate();
+  const auto = await spawnTrainer({ threads: 'auto' });
+  result.autoThreads = auto.threads;
+  result.cores = navigator.hardwareConcurrency;
+  await auto.terminate();
 } catch (e) {
   result.error = String((e && e.stack) || e);
 }
@@ -114,6 +120,7 @@ describe(`the threads build in cross-origin-isolated Chromium, ${THREADS} thread
     expect(reference.threads).toBe(THREADS);
     expect(page.result.mainThreads).toBe(THREADS);
     expect(page.result.trainerThreads).toBe(THREADS);
+    expect(page.result.autoThreads, "spawnTrainer({ threads: 'auto' })").toBe(Math.min(page.result.cores, 64));
   });
 
   for (const where of ['main', 'worker'] as const) {

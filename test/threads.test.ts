@@ -8,6 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ReferenceModel, randomArray, type LayerSpec as RefSpec } from './reference64.js';
 import { expectClose } from './assertions.js';
+import { runNode } from './harness.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist');
@@ -78,9 +79,10 @@ function worstDiff(a: ArrayLike<number>[], b: ArrayLike<number>[]): number {
 
 describe('init({ threads }) options', () => {
   it('rejects bad thread counts and unknown options with ValueError, before loading anything', () => {
-    for (const threads of [0, -1, 1.5, 65, Number.NaN, Infinity, '2', null, true]) {
+    for (const threads of [0, -1, 1.5, 65, Number.NaN, Infinity, '2', 'Auto', null, true]) {
       expect(() => sdk.init({ threads } as never), String(threads)).toThrow(sdk.ValueError);
     }
+    expect(() => sdk.init({ threads: 'all' } as never)).toThrow(`init options.threads must be an integer in [1, 64] or 'auto', got "all" (string)`);
     expect(() => sdk.init({ thread: 2 } as never)).toThrow(/unknown option "thread"; did you mean "threads"/);
     expect(() => sdk.init({ threads: 2, threadsGlue: 3 } as never)).toThrow(sdk.ValueError);
     expect(sdk.isInitialized()).toBe(false);
@@ -93,6 +95,9 @@ describe('init({ threads }) options', () => {
     expect(sdk.threadCount()).toBe(2);
     await sdk.init({ threads: 2 });
     await sdk.init();
+    // 'auto' after an init takes whatever that loaded.
+    await sdk.init({ threads: 'auto' });
+    expect(sdk.threadCount()).toBe(2);
     expect(() => sdk.init({ threads: 3 })).toThrow(sdk.ValueError);
     // The threaded module trains and predicts like the single-thread one.
     const model = sdk.vanilla({ encodingSize: 8, seed: 1 });
@@ -101,6 +106,26 @@ describe('init({ threads }) options', () => {
     expect(history.loss[1]).toBeLessThan(history.loss[0]);
     expect(model.predict(x).shape).toEqual([16, 784]);
     model.dispose();
+  });
+});
+
+describe("init({ threads: 'auto' }) in a fresh process", () => {
+  // Also a regression test: under --input-type=module the helpers' eval code is ES module code.
+  it('runs as many threads as os.availableParallelism() reports, and trains (node --input-type=module)', async () => {
+    const script = [
+      "import { availableParallelism } from 'node:os';",
+      `const sdk = await import(${JSON.stringify(pathToFileURL(join(DIST, 'index.js')).href)});`,
+      "await sdk.init({ threads: 'auto' });",
+      'const model = sdk.vanilla({ encodingSize: 4, seed: 1 });',
+      'const x = sdk.tensor(new Float32Array(8 * 784).fill(0.5), [8, 784]);',
+      'const history = await model.fit(x, x, { epochs: 1, batchSize: 4 });',
+      'console.log(JSON.stringify({ threads: sdk.threadCount(), cores: availableParallelism(), loss: history.loss[0] }));',
+    ].join('\n');
+    const { code, stdout, stderr } = await runNode(['--input-type=module', '-e', script], { cwd: ROOT });
+    expect(code, stderr).toBe(0);
+    const out = JSON.parse(stdout) as { threads: number; cores: number; loss: number };
+    expect(out.threads).toBe(Math.min(out.cores, 64));
+    expect(Number.isFinite(out.loss)).toBe(true);
   });
 });
 

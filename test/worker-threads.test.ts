@@ -54,6 +54,13 @@ describe('spawnTrainer({ threads }) options', () => {
     }
   });
 
+  it("threads: 'auto' runs one thread per core (os.availableParallelism())", async () => {
+    const { availableParallelism } = await import('node:os');
+    const trainer = await spawnTrainer({ threads: 'auto' });
+    expect(trainer.threads).toBe(Math.min(availableParallelism(), 64));
+    await trainer.terminate();
+  });
+
   it('a threads build that cannot be loaded rejects spawnTrainer, naming the file', async () => {
     const missing = join(OUT, 'no-such-threads.wasm');
     const error = await spawnTrainer({ threads: 2, threadsWasmUrl: missing }).then(

@@ -18,6 +18,7 @@ import {
   describeValue,
 } from './errors.js';
 import type { Tensor } from './tensor.js';
+import { importNodeBuiltin, isNode } from './runtime.js';
 
 /** The MNIST train/test split. Images are NHWC `[N, 28, 28, 1]` in [0, 1]; labels 0..9. */
 export interface MnistData {
@@ -188,15 +189,6 @@ function assemble(
 // Environment helpers
 // ---------------------------------------------------------------------------
 
-function isNode(): boolean {
-  const p = (globalThis as { process?: { versions?: { node?: unknown } } }).process;
-  return typeof p?.versions?.node === 'string';
-}
-
-/** Dynamic import through a variable so browser bundlers leave Node builtins alone. */
-async function importNode<T>(specifier: string): Promise<T> {
-  return (await import(/* @vite-ignore */ /* webpackIgnore: true */ specifier)) as T;
-}
 
 type NodeZlib = typeof import('node:zlib');
 type NodeFs = typeof import('node:fs/promises');
@@ -212,7 +204,7 @@ type NodeUrl = typeof import('node:url');
 async function gunzip(bytes: Uint8Array, what: string, preferZlib: boolean): Promise<Uint8Array> {
   try {
     if (isNode() && (preferZlib || typeof DecompressionStream === 'undefined')) {
-      const zlib = await importNode<NodeZlib>('node:zlib');
+      const zlib = await importNodeBuiltin<NodeZlib>('node:zlib');
       const out = zlib.gunzipSync(bytes);
       return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
     }
@@ -305,15 +297,15 @@ export interface LoadMnistOptions {
 }
 
 async function mnistDataDir(): Promise<string> {
-  const { createRequire } = await importNode<NodeModule>('node:module');
-  const path = await importNode<NodePath>('node:path');
+  const { createRequire } = await importNodeBuiltin<NodeModule>('node:module');
+  const path = await importNodeBuiltin<NodePath>('node:path');
   const bases: string[] = [];
   try {
     if (typeof import.meta?.url === 'string' && import.meta.url !== '') bases.push(import.meta.url);
   } catch {
     /* import.meta unavailable (e.g. some CJS builds) */
   }
-  const { pathToFileURL } = await importNode<NodeUrl>('node:url');
+  const { pathToFileURL } = await importNodeBuiltin<NodeUrl>('node:url');
   bases.push(pathToFileURL(path.join(process.cwd(), 'noop.js')).href);
   let lastError: unknown;
   for (const base of bases) {
@@ -354,8 +346,8 @@ export async function loadMnist(opts?: LoadMnistOptions): Promise<MnistData> {
       { code: 'ERR_UNSUPPORTED_ENVIRONMENT' },
     );
   }
-  const fs = await importNode<NodeFs>('node:fs/promises');
-  const path = await importNode<NodePath>('node:path');
+  const fs = await importNodeBuiltin<NodeFs>('node:fs/promises');
+  const path = await importNodeBuiltin<NodePath>('node:path');
   const dir = o.dir !== undefined ? path.resolve(o.dir) : await mnistDataDir();
 
   let st;

@@ -14,6 +14,7 @@
  * pkg-threads/ in a source checkout) rather than bundled: helpers load the very same file.
  */
 import { AutoencoderError, NotInitializedError } from './errors.js';
+import { importNodeBuiltin, isNode } from './runtime.js';
 
 /** What init() needs from the threads glue (pkg-threads/wasm_autoencoders.js). */
 interface ThreadsGlue {
@@ -37,8 +38,6 @@ export interface ThreadsStarted {
 export const THREADS_WASM_FILE = 'wasm_autoencoders_threads_bg.wasm';
 export const THREADS_GLUE_FILE = 'wasm_autoencoders_threads.js';
 
-const isNode = (): boolean =>
-  typeof process !== 'undefined' && typeof process.versions === 'object' && typeof process.versions.node === 'string';
 
 /** Beside the bundle (dist/), then the build output (source checkouts). */
 function candidates(distName: string, pkgName: string): URL[] {
@@ -49,7 +48,7 @@ function candidates(distName: string, pkgName: string): URL[] {
 
 async function exists(url: URL): Promise<boolean> {
   if (isNode()) {
-    const { access } = await import(/* @vite-ignore */ /* webpackIgnore: true */ 'node:fs/promises' as string);
+    const { access } = await importNodeBuiltin<typeof import('node:fs/promises')>('node:fs/promises');
     try {
       await access(url);
       return true;
@@ -80,7 +79,7 @@ async function compile(source: string | URL | BufferSource | WebAssembly.Module 
   if (isNode()) {
     const asUrl = typeof url === 'string' && !/^[a-z]+:/i.test(url) ? url : new URL(url);
     if (typeof asUrl === 'string' || asUrl.protocol === 'file:') {
-      const { readFile } = (await import(/* @vite-ignore */ /* webpackIgnore: true */ 'node:fs/promises' as string)) as typeof import('node:fs/promises');
+      const { readFile } = await importNodeBuiltin<typeof import('node:fs/promises')>('node:fs/promises');
       return WebAssembly.compile(await readFile(asUrl));
     }
   }
@@ -92,31 +91,37 @@ async function compile(source: string | URL | BufferSource | WebAssembly.Module 
 /** Message a helper posts: ready (in its pool loop), or why it failed to start. */
 type HelperMessage = { ready: true } | { error: string };
 
-// A helper, in Node: a CommonJS eval worker that imports the glue by URL.
-const NODE_HELPER = `
-const { parentPort, workerData } = require('node:worker_threads');
-import(workerData.glue).then((glue) => {
-  const wasm = glue.initSync({ module: workerData.module, memory: workerData.memory });
-  parentPort.postMessage({ ready: true });
-  glue.threadPoolHelper();
-  if (typeof wasm.__wbindgen_thread_destroy === 'function') wasm.__wbindgen_thread_destroy();
-  process.exit(0);
-}).catch((e) => parentPort.postMessage({ error: String((e && e.stack) || e) }));
-`;
-
-// A helper, in browsers: a module worker from a Blob URL.
-const WEB_HELPER = `
-self.onmessage = async ({ data }) => {
+// A helper's life, the same in Node and in browsers: load the glue over the shared memory,
+// say it is ready, run the pool's loop until the pool stops, then free its thread state.
+const HELPER_MAIN = `
+async function helperMain(glueUrl, module, memory, post) {
   try {
-    const glue = await import(data.glue);
-    const wasm = glue.initSync({ module: data.module, memory: data.memory });
-    self.postMessage({ ready: true });
+    const glue = await import(glueUrl);
+    const wasm = glue.initSync({ module, memory });
+    post({ ready: true });
     glue.threadPoolHelper();
     if (typeof wasm.__wbindgen_thread_destroy === 'function') wasm.__wbindgen_thread_destroy();
-    self.close();
   } catch (e) {
-    self.postMessage({ error: String((e && e.stack) || e) });
+    post({ error: String((e && e.stack) || e) });
   }
+}
+`;
+
+// In Node: an eval worker. Only dynamic import(), no require() or static import: a worker
+// inherits the parent's execArgv, and with or without --input-type=module the code must run.
+const NODE_HELPER = `${HELPER_MAIN}
+(async () => {
+  const { parentPort, workerData } = await import('node:worker_threads');
+  await helperMain(workerData.glue, workerData.module, workerData.memory, (m) => parentPort.postMessage(m));
+  process.exit(0);
+})();
+`;
+
+// In browsers: a module worker from a Blob URL.
+const WEB_HELPER = `${HELPER_MAIN}
+self.onmessage = async ({ data }) => {
+  await helperMain(data.glue, data.module, data.memory, (m) => self.postMessage(m));
+  self.close();
 };
 `;
 
@@ -126,7 +131,7 @@ interface Helper {
 }
 
 async function spawnNodeHelper(index: number, glue: string, module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<Helper> {
-  const { Worker } = (await import(/* @vite-ignore */ /* webpackIgnore: true */ 'node:worker_threads' as string)) as typeof import('node:worker_threads');
+  const { Worker } = await importNodeBuiltin<typeof import('node:worker_threads')>('node:worker_threads');
   const worker = new Worker(NODE_HELPER, {
     eval: true,
     name: `wasm-autoencoders thread ${index}`,

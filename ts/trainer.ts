@@ -30,7 +30,6 @@ import {
   AutoencoderError,
   DisposedError,
   ValueError,
-  assertInteger,
   checkOptions,
   describeValue,
   errorFromSerialized,
@@ -41,7 +40,8 @@ import type { EpochLogs, FitOptions, History } from './fit.js';
 import type { LayerSpec } from './layers.js';
 import type { SequentialOptions } from './autoencoder.js';
 import type { Tensor } from './tensor.js';
-import { MAX_THREADS } from './wasm.js';
+import { assertThreads } from './wasm.js';
+import { importNodeBuiltin, isNode } from './runtime.js';
 import type { WorkerApi, WorkerSetup, ModelInfo, WireFitControl, FitListener } from './worker.js';
 
 // ---------------------------------------------------------------------------
@@ -81,13 +81,14 @@ export interface SpawnTrainerOptions {
    */
   wasmUrl?: string | URL;
   /**
-   * Threads the worker trains with: an integer from 1 to 64 (default 1). With 2 or more,
-   * the worker calls `init({ threads })`: it loads the threads build and starts
-   * `threads - 1` helpers of its own (nested workers), which `terminate()` ends with it.
-   * In a browser page that is not cross-origin isolated the worker logs one console line
-   * and runs 1 thread; {@link Trainer.threads} tells how many run.
+   * Threads the worker trains with: an integer from 1 to 64 (default 1), or `'auto'` (every
+   * core where shared memory is available, else 1; see `init()`). With 2 or more, the worker
+   * calls `init({ threads })`: it loads the threads build and starts `threads - 1` helpers
+   * of its own (nested workers), which `terminate()` ends with it. In a browser page that is
+   * not cross-origin isolated the worker logs one console line (not for `'auto'`) and runs
+   * 1 thread; {@link Trainer.threads} tells how many run.
    */
-  threads?: number;
+  threads?: number | 'auto';
   /**
    * Where the worker loads the threads build's `.wasm` from (`init()`'s `threadsSource`).
    * Default: the file beside the worker script. Only used with `threads` ≥ 2.
@@ -163,21 +164,6 @@ export function transferablesOf(views: readonly unknown[]): Transferable[] {
   }
   return [...out];
 }
-
-/**
- * `node:worker_threads`, imported through a variable so that browser bundlers leave it
- * alone (this code path only runs in Node).
- */
-export async function importNodeWorkerThreads(): Promise<typeof import('node:worker_threads')> {
-  const specifier = 'node:worker_threads';
-  return (await import(/* @vite-ignore */ /* webpackIgnore: true */ specifier)) as typeof import('node:worker_threads');
-}
-
-const isNode = (): boolean =>
-  typeof process !== 'undefined' &&
-  typeof process.versions === 'object' &&
-  process.versions !== null &&
-  typeof process.versions.node === 'string';
 
 /** Rebuilds an error that crossed the boundary. */
 function fromWire(e: unknown, what: string): Error {
@@ -326,7 +312,7 @@ async function startWorker(
   onDeath: (error: Error | undefined, exitCode: number | undefined) => void,
 ): Promise<WorkerHandle> {
   if (isNode()) {
-    const { Worker } = await importNodeWorkerThreads();
+    const { Worker } = await importNodeBuiltin<typeof import('node:worker_threads')>('node:worker_threads');
     // Not written as `new Worker(new URL(...))`: bundlers must not take this branch for a Web Worker.
     const file = './worker.js';
     const worker = new Worker(url ?? new URL(file, import.meta.url), { name });
@@ -377,7 +363,7 @@ export async function spawnTrainer(opts?: SpawnTrainerOptions): Promise<Trainer>
       throw new ValueError(`spawnTrainer options.${key} must be a URL or a string, got ${describeValue(v)}`);
     }
   }
-  const threads = o.threads === undefined ? 1 : assertInteger('spawnTrainer options.threads', o.threads, { min: 1, max: MAX_THREADS });
+  const threads = o.threads === undefined || o.threads === 'auto' ? (o.threads ?? 1) : assertThreads('spawnTrainer options.threads', o.threads);
   if (o.name !== undefined && typeof o.name !== 'string') {
     throw new ValueError(`spawnTrainer options.name must be a string, got ${describeValue(o.name)}`);
   }

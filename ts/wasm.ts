@@ -8,6 +8,7 @@
  */
 import wasmInit, { ModelHandle } from '../pkg/wasm_autoencoders.js';
 import { NotInitializedError, ValueError, checkOptions, describeValue, isPlainObject, assertInteger } from './errors.js';
+import { availableCores, importNodeBuiltin, isNode } from './runtime.js';
 
 /** Where the `.wasm` comes from: a URL or path, its bytes, a compiled module, or a fetch Response. */
 export type InitSource = string | URL | Response | BufferSource | WebAssembly.Module;
@@ -18,13 +19,16 @@ export const MAX_THREADS = 64;
 /** `init(options)`: the object form. */
 export interface InitOptions {
   /**
-   * Threads that training splits each batch across: an integer from 1 to 64 (default 1).
-   * With 2 or more, the threads build (wasm_autoencoders_threads_bg.wasm, shared memory)
-   * is loaded and `threads - 1` helpers start: Node worker_threads, or Web Workers when the
-   * page is cross-origin isolated (otherwise one line on the console and 1 thread). Results
-   * are deterministic for a given thread count; different counts agree to float rounding.
+   * Threads that training splits each batch across: an integer from 1 to 64 (default 1), or
+   * `'auto'`. With 2 or more, the threads build (wasm_autoencoders_threads_bg.wasm, shared
+   * memory) is loaded and `threads - 1` helpers start: Node worker_threads, or Web Workers
+   * when the page is cross-origin isolated (otherwise one line on the console and 1 thread).
+   * `'auto'`: as many threads as cores (`os.availableParallelism()`, `navigator.hardwareConcurrency`)
+   * where shared memory is available, else 1 without a warning; after an earlier init, whatever
+   * that loaded. Results are deterministic for a given thread count; different counts agree to
+   * float rounding (so the default stays 1: a seeded run gives the same weights on any machine).
    */
-  threads?: number;
+  threads?: number | 'auto';
   /** The single-thread `.wasm` (what `init(source)` takes); used when threads is 1. */
   source?: InitSource;
   /** The threads build's `.wasm` (URL, path, bytes or module); default: beside the SDK. */
@@ -44,8 +48,6 @@ let Handle: typeof ModelHandle = ModelHandle;
 let requestedThreads = 1;
 let activeThreads = 1;
 
-const isNode = (): boolean =>
-  typeof process !== 'undefined' && typeof process.versions === 'object' && typeof process.versions.node === 'string';
 
 /** Candidate locations of the `.wasm`: beside the bundle (dist/), then the wasm-pack output (source checkouts). */
 function defaultLocations(): URL[] {
@@ -58,7 +60,7 @@ function defaultLocations(): URL[] {
 
 async function readInNode(source: string | URL): Promise<Uint8Array> {
   // Hidden from bundlers: this only runs in Node.
-  const { readFile } = (await import(/* @vite-ignore */ /* webpackIgnore: true */ 'node:fs/promises' as string)) as typeof import('node:fs/promises');
+  const { readFile } = await importNodeBuiltin<typeof import('node:fs/promises')>('node:fs/promises');
   const bytes = await readFile(source);
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
@@ -105,9 +107,26 @@ function assertSource(source: unknown): asserts source is InitSource {
   }
 }
 
+/** A thread count option: an integer in 1..MAX_THREADS or 'auto' (checked by the caller). */
+export function assertThreads(name: string, value: unknown): number {
+  if (typeof value === 'string') {
+    throw new ValueError(`${name} must be an integer in [1, ${MAX_THREADS}] or 'auto', got ${describeValue(value)}`);
+  }
+  return assertInteger(name, value, { min: 1, max: MAX_THREADS });
+}
+
+/**
+ * What `threads: 'auto'` means here: every core, when this thread can share memory with
+ * workers (Node; a cross-origin-isolated page or its workers), else 1.
+ */
+async function autoThreads(): Promise<number> {
+  const { canShareMemory } = await import('./threads.js');
+  return canShareMemory() ? Math.min(await availableCores(), MAX_THREADS) : 1;
+}
+
 function parseOptions(options: Record<string, unknown>): InitOptions {
   const o = checkOptions<InitOptions>('init options', options, ['threads', 'source', 'threadsSource', 'threadsGlue']);
-  if (o.threads !== undefined) assertInteger('init options.threads', o.threads, { min: 1, max: MAX_THREADS });
+  if (o.threads !== undefined && o.threads !== 'auto') assertThreads('init options.threads', o.threads);
   if (o.source !== undefined) assertSource(o.source);
   if (o.threadsSource !== undefined) {
     assertSource(o.threadsSource);
@@ -132,6 +151,11 @@ function parseOptions(options: Record<string, unknown>): InitOptions {
 export function init(source?: InitSource | InitOptions): Promise<void> {
   if (isPlainObject(source)) {
     const options = parseOptions(source);
+    if (options.threads === 'auto') {
+      if (ready) return ready;
+      // Another init may have started while the cores were counted: 'auto' takes it.
+      return autoThreads().then((threads) => ready ?? init({ ...options, threads }));
+    }
     const threads = options.threads ?? 1;
     if (ready) {
       if (options.threads !== undefined && threads !== requestedThreads) {

@@ -18,7 +18,8 @@ import type { EpochLogs, FitOptions, History } from './fit.js';
 import type { LayerSpec } from './layers.js';
 import { convolutional, deep, denoising, sequential, vanilla } from './presets.js';
 import type { Tensor } from './tensor.js';
-import { WIRE_ERROR, WORKER_LISTENING, importNodeWorkerThreads, nodeEndpoint, transferablesOf, type NodeMessagePortLike } from './trainer.js';
+import { WIRE_ERROR, WORKER_LISTENING, nodeEndpoint, transferablesOf, type NodeMessagePortLike } from './trainer.js';
+import { importNodeBuiltin } from './runtime.js';
 import { init, threadCount } from './wasm.js';
 
 /** What the caller learns about a model built in the worker. */
@@ -35,8 +36,8 @@ export interface ModelInfo {
 export interface WorkerSetup {
   /** The single-thread `.wasm` (init's `source`). */
   wasmUrl?: string;
-  /** 1: the single-thread build; 2 or more: the threads build with a pool of its own. */
-  threads: number;
+  /** 1: the single-thread build; 2 or more: the threads build with a pool of its own; 'auto': see init(). */
+  threads: number | 'auto';
   /** The threads build's `.wasm` (init's `threadsSource`). */
   threadsWasmUrl?: string;
   /** The threads build's glue (init's `threadsGlue`). */
@@ -220,7 +221,7 @@ function serve(ep: Comlink.Endpoint): void {
 if (inWebWorker) {
   serve(globalThis as unknown as Comlink.Endpoint);
 } else if (typeof process !== 'undefined' && typeof process.versions?.node === 'string') {
-  void importNodeWorkerThreads().then(({ parentPort }) => {
+  void importNodeBuiltin<typeof import('node:worker_threads')>('node:worker_threads').then(({ parentPort }) => {
     if (parentPort) serve(nodeEndpoint(parentPort as unknown as NodeMessagePortLike));
   });
 }

@@ -70,4 +70,14 @@ describe('spawnTrainer({ threads: 2 }) on a page that is not cross-origin isolat
     here.dispose();
     await there.dispose();
   });
+
+  it("threads: 'auto' quietly runs 1 thread where memory cannot be shared", async () => {
+    const before = warnings.length;
+    const auto = await spawnTrainer({ threads: 'auto', workerUrl: warningForwardingWorker() });
+    expect(auto.threads).toBe(1);
+    const model = await auto.create('vanilla', { encodingSize: 4, seed: 1 });
+    await model.fit(tensor(new Float32Array(8 * 784).fill(0.5), [8, 784]), tensor(new Float32Array(8 * 784).fill(0.5), [8, 784]), { epochs: 1, batchSize: 4 });
+    await auto.terminate();
+    expect(warnings.length).toBe(before);
+  });
 });

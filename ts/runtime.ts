@@ -1,0 +1,34 @@
+/**
+ * What the SDK needs to know about the JavaScript runtime it runs in (Node or a browser, on
+ * the main thread or in a worker), in one place.
+ */
+
+/** True in Node (and in its worker_threads). */
+export function isNode(): boolean {
+  const p = (globalThis as { process?: { versions?: { node?: unknown } } }).process;
+  return typeof p?.versions?.node === 'string';
+}
+
+/**
+ * Imports a Node builtin (`node:fs/promises`, `node:worker_threads`, ...). The specifier
+ * goes through a variable, and the comments tell Vite and webpack to leave the import alone,
+ * so browser bundles neither resolve nor include it; it only runs in Node.
+ */
+export async function importNodeBuiltin<T>(specifier: string): Promise<T> {
+  return (await import(/* @vite-ignore */ /* webpackIgnore: true */ specifier)) as T;
+}
+
+/**
+ * Cores this program may use: `os.availableParallelism()` in Node (which respects CPU
+ * affinity), `navigator.hardwareConcurrency` in browsers; 1 when the runtime does not say.
+ */
+export async function availableCores(): Promise<number> {
+  let cores: number | undefined;
+  if (isNode()) {
+    const os = await importNodeBuiltin<typeof import('node:os')>('node:os');
+    cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  } else {
+    cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+  }
+  return Number.isInteger(cores) && (cores as number) >= 1 ? (cores as number) : 1;
+}
