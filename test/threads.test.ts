@@ -3,7 +3,8 @@
 // process (test/threads-run.mjs); this process checks option validation and init itself.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { cp, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ReferenceModel, randomArray, type LayerSpec as RefSpec } from './reference64.js';
@@ -126,6 +127,86 @@ describe("init({ threads: 'auto' }) in a fresh process", () => {
     const out = JSON.parse(stdout) as { threads: number; cores: number; loss: number };
     expect(out.threads).toBe(Math.min(out.cores, 64));
     expect(Number.isFinite(out.loss)).toBe(true);
+  });
+});
+
+/** Runs an ES module script in a fresh Node process; resolves with what it printed as JSON. */
+async function inFreshProcess<T>(lines: string[]): Promise<T> {
+  const sdkUrl = JSON.stringify(pathToFileURL(join(DIST, 'index.js')).href);
+  const script = [`const sdk = await import(${sdkUrl});`, ...lines].join('\n');
+  const { code, stdout, stderr } = await runNode(['--input-type=module', '-e', script], { cwd: ROOT, timeoutMs: 60_000 });
+  expect(code, stderr).toBe(0);
+  return JSON.parse(stdout) as T;
+}
+
+/** `await promise` in the script: its rejection as { name, code, message }, or null. */
+const outcome = (promise: string) =>
+  `await (${promise}).then(() => null, (e) => ({ name: e?.constructor?.name, code: e?.code, message: String(e?.message ?? e) }))`;
+
+describe('failures of the threads build do not hang or lie', () => {
+  it('a trap on a helper fails that job with a RuntimeError, and the pool goes on serially', async () => {
+    const out = await inFreshProcess<{ before: number; error: { name: string } | null; after: number; loss: number }>([
+      'await sdk.init({ threads: 2 });',
+      'const before = sdk.threadCount();',
+      `const glue = await import(${JSON.stringify(pathToFileURL(join(DIST, 'wasm_autoencoders_threads.js')).href)});`,
+      // The driver's tasks wait until the helper has taken one, which traps.
+      `const error = ${outcome('Promise.resolve().then(() => glue.threadPoolTrapOnHelpers(64, 2_000_000_000))')};`,
+      'const model = sdk.vanilla({ encodingSize: 4, seed: 1 });',
+      'const x = sdk.tensor(new Float32Array(8 * 784).fill(0.5), [8, 784]);',
+      'const history = await model.fit(x, x, { epochs: 1, batchSize: 4 });',
+      'console.log(JSON.stringify({ before, error, after: sdk.threadCount(), loss: history.loss[0] }));',
+    ]);
+    expect(out.before).toBe(2);
+    expect(out.error?.name).toBe('RuntimeError');
+    expect(out.after).toBe(1);
+    expect(Number.isFinite(out.loss)).toBe(true);
+  });
+
+  it('a helper that cannot start rejects init, and a retry says the pool cannot restart', async () => {
+    // A glue that refuses to load in worker threads: the main thread starts the pool, the helper fails.
+    const glueUrl = pathToFileURL(join(DIST, 'wasm_autoencoders_threads.js')).href;
+    const refusing = `data:text/javascript,${encodeURIComponent(
+      `import { isMainThread } from 'node:worker_threads';\n` +
+        `if (!isMainThread) throw new Error('no helpers in this test');\n` +
+        `export * from ${JSON.stringify(glueUrl)};\nexport { default } from ${JSON.stringify(glueUrl)};\n`,
+    )}`;
+    const out = await inFreshProcess<{ first: { name: string; message: string }; retry: { name: string; message: string }; single: null; threads: number }>([
+      `const glue = ${JSON.stringify(refusing)};`,
+      `const first = ${outcome("sdk.init({ threads: 2, threadsGlue: glue })")};`,
+      `const retry = ${outcome("sdk.init({ threads: 2, threadsGlue: glue })")};`,
+      `const single = ${outcome('sdk.init()')};`,
+      'console.log(JSON.stringify({ first, retry, single, threads: sdk.threadCount() }));',
+    ]);
+    expect(out.first.name).toBe('AutoencoderError');
+    expect(out.first.message).toMatch(/helper thread 1 could not start: .*no helpers in this test/);
+    expect(out.retry.name).toBe('AutoencoderError');
+    expect(out.retry.message).toMatch(/cannot restart in this process/);
+    expect(out.single).toBeNull();
+    expect(out.threads).toBe(1);
+  });
+
+  it("'auto' without the threads build's files quietly runs 1 thread; a count asks for them", async () => {
+    // dist/ without wasm_autoencoders_threads*: a THREADS=0 build, or a bundle that left them out.
+    const bare = join(ROOT, 'test-output', 'dist-without-threads');
+    await rm(bare, { recursive: true, force: true });
+    await cp(DIST, bare, { recursive: true, filter: (f) => !basename(f).startsWith('wasm_autoencoders_threads') });
+    const sdkUrl = JSON.stringify(pathToFileURL(join(bare, 'index.js')).href);
+    const run = async (threads: string) => {
+      const script = [
+        `const sdk = await import(${sdkUrl});`,
+        `const error = ${outcome(`sdk.init({ threads: ${threads} })`)};`,
+        'console.log(JSON.stringify({ error, threads: sdk.threadCount(), initialized: sdk.isInitialized() }));',
+      ].join('\n');
+      const { code, stdout, stderr } = await runNode(['--input-type=module', '-e', script], { cwd: ROOT });
+      expect(code, stderr).toBe(0);
+      expect(stderr).toBe('');
+      return JSON.parse(stdout) as { error: { name: string; message: string } | null; threads: number; initialized: boolean };
+    };
+    expect(await run("'auto'")).toEqual({ error: null, threads: 1, initialized: true });
+    const two = await run('2');
+    expect(two.error?.name).toBe('NotInitializedError');
+    expect(two.error?.message).toMatch(/could not find the threads module/);
+    expect(two.initialized).toBe(false);
   });
 });
 

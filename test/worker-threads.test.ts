@@ -31,11 +31,11 @@ describe('spawnTrainer({ threads }) options', () => {
   const missingWorker = pathToFileURL(join(OUT, 'no-such-worker.mjs'));
 
   it('rejects bad thread counts and URLs with ValueError, before starting a worker', async () => {
-    for (const threads of [0, -1, 1.5, 65, Number.NaN, Infinity, '2', null, true]) {
+    for (const threads of [0, -1, 1.5, 65, Number.NaN, Infinity, '2', 'Auto', null, true]) {
       await expect(spawnTrainer({ threads, workerUrl: missingWorker } as never), String(threads)).rejects.toThrow(ValueError);
     }
     await expect(spawnTrainer({ threads: 65, workerUrl: missingWorker })).rejects.toThrow(
-      'spawnTrainer options.threads must be an integer in [1, 64], got 65',
+      "spawnTrainer options.threads must be an integer in [1, 64] or 'auto', got 65",
     );
     await expect(spawnTrainer({ thread: 2, workerUrl: missingWorker } as never)).rejects.toThrow(/unknown option "thread"; did you mean "threads"\?/);
     for (const key of ['threadsWasmUrl', 'threadsGlueUrl']) {

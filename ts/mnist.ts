@@ -189,7 +189,6 @@ function assemble(
 // Environment helpers
 // ---------------------------------------------------------------------------
 
-
 type NodeZlib = typeof import('node:zlib');
 type NodeFs = typeof import('node:fs/promises');
 type NodePath = typeof import('node:path');

@@ -32,3 +32,26 @@ export async function availableCores(): Promise<number> {
   }
   return Number.isInteger(cores) && (cores as number) >= 1 ? (cores as number) : 1;
 }
+
+/**
+ * Whether a string is a URL (`https:`, `file:`, `blob:`, ...) rather than a file path. A
+ * scheme has at least two characters, so a Windows path such as `C:\models\x.wasm` is a path.
+ */
+export function hasUrlScheme(s: string): boolean {
+  return /^[a-z][a-z0-9+.-]+:/i.test(s);
+}
+
+/**
+ * A module URL given by the user, resolved the way `init()` resolves the `.wasm` it is given:
+ * in Node a path is relative to the current directory (and becomes a file: URL); in browsers
+ * a relative URL is relative to the page (or the worker's script).
+ */
+export async function resolveUserUrl(source: string | URL): Promise<URL> {
+  if (source instanceof URL) return source;
+  if (isNode() && !hasUrlScheme(source)) {
+    const { pathToFileURL } = await importNodeBuiltin<typeof import('node:url')>('node:url');
+    const { resolve } = await importNodeBuiltin<typeof import('node:path')>('node:path');
+    return pathToFileURL(resolve(source));
+  }
+  return new URL(source, (globalThis as { location?: { href: string } }).location?.href);
+}

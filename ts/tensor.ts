@@ -74,7 +74,8 @@ export function shapeSize(shape: readonly number[]): number {
 
 /**
  * Index of the first element that is NaN or ±Infinity, or -1 if all are
- * finite.  A plain loop, fast enough for tens of millions of floats.
+ * finite.  A branch-free scan first (about memory speed on tens of millions of floats),
+ * then a plain loop for the index only when something is not finite.
  */
 export function findNonFinite(data: ArrayLike<number>): number {
   // Fast scan first (fit checks every value of the data set, 47M for MNIST, on each

@@ -14,7 +14,7 @@
  * pkg-threads/ in a source checkout) rather than bundled: helpers load the very same file.
  */
 import { AutoencoderError, NotInitializedError } from './errors.js';
-import { importNodeBuiltin, isNode } from './runtime.js';
+import { hasUrlScheme, importNodeBuiltin, isNode, resolveUserUrl } from './runtime.js';
 
 /** What init() needs from the threads glue (pkg-threads/wasm_autoencoders.js). */
 interface ThreadsGlue {
@@ -23,21 +23,19 @@ interface ThreadsGlue {
   threadPoolStart(helpers: number, driverCanBlock: boolean): void;
   threadPoolSize(): number;
   threadPoolStop(): void;
+  threadPoolHelperFailed(): void;
 }
 
 export interface ThreadsStarted {
   ModelHandle: unknown;
   memory: WebAssembly.Memory;
-  /** Threads the layers split work across (helpers + this one). */
-  threads: number;
-  /** Tells the helpers to finish and lets their workers exit. */
-  stop(): void;
+  /** Threads the layers split work across now: helpers + this one, or 1 once a helper failed. */
+  threads(): number;
 }
 
 /** Where the threads module's files are found when init() is given none. */
 export const THREADS_WASM_FILE = 'wasm_autoencoders_threads_bg.wasm';
 export const THREADS_GLUE_FILE = 'wasm_autoencoders_threads.js';
-
 
 /** Beside the bundle (dist/), then the build output (source checkouts). */
 function candidates(distName: string, pkgName: string): URL[] {
@@ -77,7 +75,7 @@ async function compile(source: string | URL | BufferSource | WebAssembly.Module 
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return WebAssembly.compile(source);
   const url = source === undefined ? await locate(THREADS_WASM_FILE, 'wasm_autoencoders_bg.wasm') : source;
   if (isNode()) {
-    const asUrl = typeof url === 'string' && !/^[a-z]+:/i.test(url) ? url : new URL(url);
+    const asUrl = typeof url === 'string' && !hasUrlScheme(url) ? url : new URL(url);
     if (typeof asUrl === 'string' || asUrl.protocol === 'file:') {
       const { readFile } = await importNodeBuiltin<typeof import('node:fs/promises')>('node:fs/promises');
       return WebAssembly.compile(await readFile(asUrl));
@@ -93,15 +91,22 @@ type HelperMessage = { ready: true } | { error: string };
 
 // A helper's life, the same in Node and in browsers: load the glue over the shared memory,
 // say it is ready, run the pool's loop until the pool stops, then free its thread state.
+// A trap inside the pool's loop (a task failed: a bug) is reported to the pool, which then
+// fails the running job on the driver instead of waiting for this helper forever.
 const HELPER_MAIN = `
 async function helperMain(glueUrl, module, memory, post) {
+  let glue;
+  let running = false;
   try {
-    const glue = await import(glueUrl);
+    glue = await import(glueUrl);
     const wasm = glue.initSync({ module, memory });
     post({ ready: true });
+    running = true;
     glue.threadPoolHelper();
+    running = false;
     if (typeof wasm.__wbindgen_thread_destroy === 'function') wasm.__wbindgen_thread_destroy();
   } catch (e) {
+    if (running) glue.threadPoolHelperFailed();
     post({ error: String((e && e.stack) || e) });
   }
 }
@@ -158,6 +163,13 @@ function spawnWebHelper(index: number, glue: string, module: WebAssembly.Module,
   return { ready, terminate: () => worker.terminate() };
 }
 
+/**
+ * Glue URLs whose pool was stopped after a helper failed to start. The module instance (and
+ * its pool's state) outlives the failed init: import() caches it, so a retry would get the
+ * stopped pool back and run on one thread while reporting several.
+ */
+const stoppedPools = new Set<string>();
+
 /** In browsers: can this page share memory with workers? */
 export function canShareMemory(): boolean {
   if (isNode()) return true;
@@ -173,7 +185,13 @@ export async function startThreads(
   wasmSource: string | URL | BufferSource | WebAssembly.Module | undefined,
   glueSource: string | URL | undefined,
 ): Promise<ThreadsStarted> {
-  const glueUrl = glueSource === undefined ? await locate(THREADS_GLUE_FILE, 'wasm_autoencoders.js') : new URL(String(glueSource), import.meta.url);
+  const glueUrl = glueSource === undefined ? await locate(THREADS_GLUE_FILE, 'wasm_autoencoders.js') : await resolveUserUrl(glueSource);
+  if (stoppedPools.has(glueUrl.href)) {
+    throw new AutoencoderError(
+      `init({ threads: ${threads} }): an earlier init started this threads module's pool and a helper failed, ` +
+        'which stopped the pool for good; it cannot restart in this process (page). Restart it, or use 1 thread.',
+    );
+  }
   const glue = (await import(/* @vite-ignore */ /* webpackIgnore: true */ glueUrl.href)) as ThreadsGlue;
   const module = await compile(wasmSource);
   const exports = await glue.default({ module_or_path: module });
@@ -192,13 +210,13 @@ export async function startThreads(
     })));
   } catch (e) {
     glue.threadPoolStop();
+    stoppedPools.add(glueUrl.href);
     for (const h of helpers) h.terminate();
     throw e;
   }
   return {
     ModelHandle: glue.ModelHandle,
     memory,
-    threads: glue.threadPoolSize(),
-    stop: () => glue.threadPoolStop(),
+    threads: () => glue.threadPoolSize(),
   };
 }

@@ -41,7 +41,7 @@ import type { LayerSpec } from './layers.js';
 import type { SequentialOptions } from './autoencoder.js';
 import type { Tensor } from './tensor.js';
 import { assertThreads } from './wasm.js';
-import { importNodeBuiltin, isNode } from './runtime.js';
+import { hasUrlScheme, importNodeBuiltin, isNode } from './runtime.js';
 import type { WorkerApi, WorkerSetup, ModelInfo, WireFitControl, FitListener } from './worker.js';
 
 // ---------------------------------------------------------------------------
@@ -363,18 +363,28 @@ export async function spawnTrainer(opts?: SpawnTrainerOptions): Promise<Trainer>
       throw new ValueError(`spawnTrainer options.${key} must be a URL or a string, got ${describeValue(v)}`);
     }
   }
-  const threads = o.threads === undefined || o.threads === 'auto' ? (o.threads ?? 1) : assertThreads('spawnTrainer options.threads', o.threads);
+  let threads: number | 'auto' = 1;
+  if (o.threads === 'auto') threads = 'auto';
+  else if (o.threads !== undefined) threads = assertThreads('spawnTrainer options.threads', o.threads);
   if (o.name !== undefined && typeof o.name !== 'string') {
     throw new ValueError(`spawnTrainer options.name must be a string, got ${describeValue(o.name)}`);
   }
   const name = o.name ?? `wasm-autoencoders trainer ${++trainerCount}`;
   // Sent as strings (a URL object does not survive structured cloning as a URL).
-  const located = (u: string | URL | undefined) => (u === undefined ? undefined : String(locate(u)));
+  const located = (key: (typeof urlKeys)[number]) => {
+    const u = o[key];
+    if (u === undefined) return undefined;
+    try {
+      return String(locate(u));
+    } catch (e) {
+      throw new ValueError(`spawnTrainer options.${key} is not a valid URL or path: ${describeValue(u)} (${(e as Error)?.message ?? e})`);
+    }
+  };
   const setup: WorkerSetup = {
-    wasmUrl: located(o.wasmUrl),
+    wasmUrl: located('wasmUrl'),
     threads,
-    threadsWasmUrl: located(o.threadsWasmUrl),
-    threadsGlueUrl: located(o.threadsGlueUrl),
+    threadsWasmUrl: located('threadsWasmUrl'),
+    threadsGlueUrl: located('threadsGlueUrl'),
   };
   const trainer = new Trainer(PRIVATE);
   await trainer._start(o.workerUrl, name, setup);
@@ -389,7 +399,7 @@ const PRIVATE = Symbol('Trainer');
  * (relative ones resolve against the page).
  */
 function locate(u: string | URL): string | URL {
-  const hasScheme = typeof u === 'string' && /^[a-z][a-z0-9+.-]*:/i.test(u) && !/^[a-z]:[\\/]/i.test(u);
+  const hasScheme = typeof u === 'string' && hasUrlScheme(u);
   if (isNode()) return typeof u === 'string' && hasScheme ? new URL(u) : u;
   if (u instanceof URL || hasScheme) return String(u);
   const base = (globalThis as { location?: { href: string } }).location?.href;

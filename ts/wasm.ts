@@ -7,8 +7,8 @@
  * API, with training split across n threads.
  */
 import wasmInit, { ModelHandle } from '../pkg/wasm_autoencoders.js';
-import { NotInitializedError, ValueError, checkOptions, describeValue, isPlainObject, assertInteger } from './errors.js';
-import { availableCores, importNodeBuiltin, isNode } from './runtime.js';
+import { NotInitializedError, ValueError, checkOptions, describeValue, isPlainObject } from './errors.js';
+import { availableCores, hasUrlScheme, importNodeBuiltin, isNode } from './runtime.js';
 
 /** Where the `.wasm` comes from: a URL or path, its bytes, a compiled module, or a fetch Response. */
 export type InitSource = string | URL | Response | BufferSource | WebAssembly.Module;
@@ -46,8 +46,8 @@ let memory: WebAssembly.Memory | undefined;
 let Handle: typeof ModelHandle = ModelHandle;
 /** Threads asked of the first init() call, and threads running once it finished. */
 let requestedThreads = 1;
-let activeThreads = 1;
-
+/** The running pool's size (1 after a helper failed); undefined without a pool. */
+let poolThreads: (() => number) | undefined;
 
 /** Candidate locations of the `.wasm`: beside the bundle (dist/), then the wasm-pack output (source checkouts). */
 function defaultLocations(): URL[] {
@@ -109,10 +109,8 @@ function assertSource(source: unknown): asserts source is InitSource {
 
 /** A thread count option: an integer in 1..MAX_THREADS or 'auto' (checked by the caller). */
 export function assertThreads(name: string, value: unknown): number {
-  if (typeof value === 'string') {
-    throw new ValueError(`${name} must be an integer in [1, ${MAX_THREADS}] or 'auto', got ${describeValue(value)}`);
-  }
-  return assertInteger(name, value, { min: 1, max: MAX_THREADS });
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_THREADS) return value;
+  throw new ValueError(`${name} must be an integer in [1, ${MAX_THREADS}] or 'auto', got ${describeValue(value)}`);
 }
 
 /**
@@ -151,44 +149,68 @@ function parseOptions(options: Record<string, unknown>): InitOptions {
 export function init(source?: InitSource | InitOptions): Promise<void> {
   if (isPlainObject(source)) {
     const options = parseOptions(source);
-    if (options.threads === 'auto') {
-      if (ready) return ready;
-      // Another init may have started while the cores were counted: 'auto' takes it.
-      return autoThreads().then((threads) => ready ?? init({ ...options, threads }));
-    }
+    if (options.threads === 'auto') return initAuto(options);
     const threads = options.threads ?? 1;
     if (ready) {
-      if (options.threads !== undefined && threads !== requestedThreads) {
+      // The count asked first, or the one running (a page that fell back to 1 thread).
+      if (options.threads !== undefined && threads !== requestedThreads && threads !== threadCount()) {
         throw new ValueError(`init was already called for ${requestedThreads} thread(s); it cannot switch to ${threads}`);
       }
       return ready;
     }
     if (threads === 1) return init(options.source);
     requestedThreads = threads;
-    ready = initThreads(threads, options).catch((e: unknown) => {
-      ready = undefined;
-      requestedThreads = 1;
+    const attempt: Promise<void> = initThreads(threads, options).catch((e: unknown) => {
+      // Only this attempt's state: a retry may already have started another.
+      if (ready === attempt) {
+        ready = undefined;
+        requestedThreads = 1;
+      }
       throw e;
     });
-    return ready;
+    ready = attempt;
+    return attempt;
   }
   if (ready) return ready;
   if (source !== undefined) assertSource(source);
-  ready = (async () => {
-    let input: InitSource | Uint8Array | URL = source ?? (await defaultBytesOrUrl());
-    // In Node, fetch() cannot read file: URLs or plain paths: read them ourselves.
-    if (isNode() && (typeof input === 'string' || input instanceof URL)) {
-      const asUrl = typeof input === 'string' && !/^[a-z]+:/i.test(input) ? input : new URL(input);
-      if (typeof asUrl === 'string' || asUrl.protocol === 'file:') input = await readInNode(asUrl);
-    }
-    const exports = await wasmInit({ module_or_path: input as never });
-    memory = exports.memory;
-    initialized = true;
-  })().catch((e: unknown) => {
-    ready = undefined;
+  const attempt: Promise<void> = loadSingleThread(source).catch((e: unknown) => {
+    if (ready === attempt) ready = undefined;
     throw e;
   });
-  return ready;
+  ready = attempt;
+  return attempt;
+}
+
+/** Instantiates the single-thread module from `source` (default: beside the SDK). */
+async function loadSingleThread(source: InitSource | undefined): Promise<void> {
+  let input: InitSource | Uint8Array | URL = source ?? (await defaultBytesOrUrl());
+  // In Node, fetch() cannot read file: URLs or plain paths: read them ourselves.
+  if (isNode() && (typeof input === 'string' || input instanceof URL)) {
+    const asUrl = typeof input === 'string' && !hasUrlScheme(input) ? input : new URL(input);
+    if (typeof asUrl === 'string' || asUrl.protocol === 'file:') input = await readInNode(asUrl);
+  }
+  const exports = await wasmInit({ module_or_path: input as never });
+  memory = exports.memory;
+  initialized = true;
+}
+
+/**
+ * `init({ threads: 'auto' })`: after an earlier init, whatever that loaded; otherwise one
+ * thread per core where memory can be shared, and 1 where it cannot or where the threads
+ * build's files are missing (a THREADS=0 build, a bundle that left them out), quietly.
+ */
+async function initAuto(options: InitOptions): Promise<void> {
+  if (ready) return ready;
+  const threads = await autoThreads();
+  // Another init may have started while the cores were counted: 'auto' takes it.
+  if (ready) return ready;
+  if (threads === 1) return init(options.source);
+  try {
+    return await init({ ...options, threads });
+  } catch (e) {
+    if (e instanceof NotInitializedError && !ready) return init(options.source);
+    throw e;
+  }
 }
 
 async function initThreads(threads: number, options: InitOptions): Promise<void> {
@@ -199,23 +221,23 @@ async function initThreads(threads: number, options: InitOptions): Promise<void>
         '(needs COOP/COEP headers for shared memory), so training runs on 1 thread',
     );
     // Still "the init for `threads`": asking again for the same count is no error.
-    ready = undefined;
-    await init(options.source);
+    await loadSingleThread(options.source);
     return;
   }
   const started = await startThreads(threads, options.threadsSource, options.threadsGlue);
   Handle = started.ModelHandle as typeof ModelHandle;
   memory = started.memory;
-  activeThreads = started.threads;
+  poolThreads = started.threads;
   initialized = true;
 }
 
 /**
  * Threads training uses: 1 until `init({ threads: n })` has started a pool of n (also 1
- * when a browser page is not cross-origin isolated and init fell back to one thread).
+ * when a browser page is not cross-origin isolated and init fell back to one thread, and
+ * after a helper thread failed: the pool then runs serially).
  */
 export function threadCount(): number {
-  return activeThreads;
+  return poolThreads?.() ?? 1;
 }
 
 /** True once `init()` has finished. */

@@ -249,6 +249,18 @@ mod threads {
         pool::stop();
     }
 
+    /// Called by the SDK on a helper whose loop trapped; see `parallel::pool::helper_failed`.
+    #[wasm_bindgen(js_name = threadPoolHelperFailed)]
+    pub fn thread_pool_helper_failed() {
+        pool::helper_failed();
+    }
+
+    /// Tests only: a job whose tasks trap on every helper; see `parallel::pool::trap_on_helpers`.
+    #[wasm_bindgen(js_name = threadPoolTrapOnHelpers)]
+    pub fn thread_pool_trap_on_helpers(tasks: u32, driver_spins: u32) {
+        pool::trap_on_helpers(tasks as usize, driver_spins);
+    }
+
     /// Benchmarks only: pause (1 thread) or resume the pool; see `parallel::pool::pause`.
     #[wasm_bindgen(js_name = threadPoolPause)]
     pub fn thread_pool_pause(paused: bool) {

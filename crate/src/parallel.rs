@@ -93,8 +93,9 @@ const PIECE_ALIGN: usize = 16;
 
 /// Runs `f(range)` on contiguous pieces covering `0..len`, across the pool, for elementwise
 /// work (an optimizer update, a reduction of partials) whose result cannot depend on where
-/// the range is cut. Pieces hold at least `min_len` elements, so a small buffer stays on
-/// one thread: waking helpers costs microseconds.
+/// the range is cut. There are at most `len / min_len` pieces (so a small buffer stays on one
+/// thread: waking helpers costs microseconds); being aligned, a piece may be up to 15
+/// elements short of `min_len`.
 pub fn for_each_range<F: Fn(Range<usize>) + Sync>(len: usize, min_len: usize, f: F) {
     let units = len.div_ceil(PIECE_ALIGN);
     let parts = threads().min(len / min_len.max(1)).clamp(1, units.max(1));
@@ -206,6 +207,9 @@ pub mod pool {
     static PAUSED: AtomicBool = AtomicBool::new(false);
     /// Helpers entered so far, to number them 1, 2, ...
     static ENTERED: AtomicU32 = AtomicU32::new(0);
+    /// A helper trapped inside a task (a bug: the SDK validates inputs before any work, but a
+    /// trap must not hang the driver). From then on the pool is serial; see `helper_failed`.
+    static FAILED: AtomicBool = AtomicBool::new(false);
 
     thread_local! {
         /// This thread's index in the pool: 0 for the driver (and any other thread).
@@ -229,10 +233,22 @@ pub mod pool {
     const DRIVER_SPINS: u32 = 1 << 12;
 
     pub fn threads() -> usize {
-        if PAUSED.load(SeqCst) {
+        if PAUSED.load(SeqCst) || FAILED.load(SeqCst) {
             1
         } else {
             HELPERS.load(SeqCst) as usize + 1
+        }
+    }
+
+    /// Called (by the SDK, from JavaScript) on a helper whose `helper_loop` trapped. A trap
+    /// can only happen inside a task, where the helper is counted in `ACTIVE`: uncount it so
+    /// the driver stops waiting, and mark the pool failed. The driver then fails the job
+    /// (its results are incomplete) with a trap of its own instead of waiting forever, and
+    /// every later job runs serially on the driver.
+    pub fn helper_failed() {
+        FAILED.store(true, SeqCst);
+        if ACTIVE.fetch_sub(1, SeqCst) == 1 {
+            unsafe { memory_atomic_notify(ACTIVE.as_ptr(), 1) };
         }
     }
 
@@ -350,6 +366,26 @@ pub mod pool {
         }
         unsafe { *JOB.0.get() = None };
         BUSY.store(false, SeqCst);
+        if FAILED.load(SeqCst) {
+            panic!("a helper thread trapped during this job; its results are incomplete, and the pool now runs on one thread");
+        }
+    }
+
+    /// Tests of the failure path (test/threads.test.ts): a job of `tasks` tasks in which a
+    /// task that runs on a helper traps. The driver's tasks wait (up to `driver_spins`
+    /// iterations each) until a helper has taken one, so that one surely does.
+    pub fn trap_on_helpers(tasks: usize, driver_spins: u32) {
+        static HELPER_TOOK_ONE: AtomicBool = AtomicBool::new(false);
+        super::parallel_for(tasks, |_, thread| {
+            if thread != 0 {
+                HELPER_TOOK_ONE.store(true, SeqCst);
+                core::arch::wasm32::unreachable();
+            }
+            let mut spins = 0;
+            while !HELPER_TOOK_ONE.load(SeqCst) && spins < driver_spins {
+                spins = std::hint::black_box(spins + 1);
+            }
+        });
     }
 }
 

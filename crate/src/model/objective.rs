@@ -8,17 +8,21 @@
 use crate::kernels::loss::{loss_chunk, loss_sum_and_grad, Loss, LOSS_CHUNK};
 use crate::parallel::{block, parallel_for, tasks_for, Disjoint};
 
-/// `grad = ∂loss/∂pred`; returns the mean loss. `chunk_sums` is scratch, grown as needed.
-pub fn loss_and_grad_split(kind: Loss, pred: &[f32], target: &[f32], grad: &mut [f32], chunk_sums: &mut Vec<f64>) -> f32 {
+/// Scratch slots [`loss_and_grad_split`] needs for `len` outputs.
+pub fn chunk_count(len: usize) -> usize {
+    len.div_ceil(LOSS_CHUNK)
+}
+
+/// `grad = ∂loss/∂pred`; returns the mean loss. `chunk_sums` is scratch of at least
+/// [`chunk_count`]`(pred.len())` slots.
+pub fn loss_and_grad_split(kind: Loss, pred: &[f32], target: &[f32], grad: &mut [f32], chunk_sums: &mut [f64]) -> f32 {
     let len = pred.len();
     assert!(target.len() == len && grad.len() == len, "loss_and_grad_split: lengths differ");
     if len == 0 {
         return 0.0;
     }
-    let chunks = len.div_ceil(LOSS_CHUNK);
-    if chunk_sums.len() < chunks {
-        chunk_sums.resize(chunks, 0.0);
-    }
+    let chunks = chunk_count(len);
+    assert!(chunk_sums.len() >= chunks, "loss_and_grad_split: chunk_sums too short");
     let tasks = tasks_for(chunks, 1);
     let (sums, grad) = (Disjoint::new(&mut chunk_sums[..chunks]), Disjoint::new(grad));
     parallel_for(tasks, |t, _| {
@@ -49,7 +53,7 @@ mod tests {
                 let mut serial = vec![0.0; len];
                 let expected = loss_and_grad(kind, &pred, &target, &mut serial);
                 for threads in [1, 2, 3] {
-                    let (mut g, mut scratch) = (vec![0.0; len], Vec::new());
+                    let (mut g, mut scratch) = (vec![0.0; len], vec![0.0; chunk_count(len)]);
                     let l = with_simulated_threads(threads, || loss_and_grad_split(kind, &pred, &target, &mut g, &mut scratch));
                     assert_eq!(l, expected, "{kind:?}, len {len}, {threads} threads");
                     assert_eq!(g, serial, "{kind:?}, len {len}, {threads} threads");

@@ -1,6 +1,8 @@
 //! Activation and gradient buffers for one batch size, kept between steps so a training
 //! step allocates nothing once the batch size has been seen.
 
+use super::objective::chunk_count;
+
 pub struct Workspace {
     batch: usize,
     /// outputs[i] = output of layer i for the current batch.
@@ -19,6 +21,7 @@ impl Workspace {
     /// Sizes the buffers for `batch` samples. Buffers only grow (a smaller last batch uses
     /// a prefix), so alternating batch sizes does not reallocate.
     pub fn ensure(&mut self, batch: usize, output_lens: impl Iterator<Item = usize>, with_deltas: bool) {
+        let mut last = 0;
         for (i, per_sample) in output_lens.enumerate() {
             let needed = batch * per_sample;
             if self.outputs[i].len() < needed {
@@ -27,6 +30,11 @@ impl Workspace {
             if with_deltas && self.deltas[i].len() < needed {
                 self.deltas[i].resize(needed, 0.0);
             }
+            last = needed;
+        }
+        let chunks = chunk_count(last);
+        if with_deltas && self.loss_chunk_sums.len() < chunks {
+            self.loss_chunk_sums.resize(chunks, 0.0);
         }
         self.batch = batch;
     }
