@@ -444,7 +444,8 @@ fn memory_kernels() {
         std::hint::black_box(&mut dxs);
     });
     let pg = kernels::pool2d::Pool2dGeometry { in_h: 28, in_w: 28, channels: 32, pool_h: 2, pool_w: 2, stride_h: 2, stride_w: 2, padding: Padding::Same };
-    let mut arg = vec![0u32; xs.len()];
+    // Window-cell indices as the layer keeps them for 2×2 windows: one byte each.
+    let mut arg = vec![0u8; xs.len()];
     let mut pooled = vec![0.0; xs.len()];
     let t_pool = time_median(reps, || {
         kernels::pool2d::max_pool2d_forward(&pg, BATCH, &ys, &mut pooled, &mut arg);

@@ -27,6 +27,25 @@ pub fn activation_backward(act: Activation, y: &[f32], dy: &mut [f32]) {
     }
 }
 
+/// `f(slope)` with the SIMD slope of `act` (dy·act'(y) from y and dy, four lanes), for
+/// kernels that fuse it into another pass over dy; None for Linear (the identity).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub(crate) fn with_slope<R>(act: Activation, f: impl SlopeUser<R>) -> R {
+    match act {
+        Activation::Linear => f.call(None::<fn(core::arch::wasm32::v128, core::arch::wasm32::v128) -> core::arch::wasm32::v128>),
+        Activation::Relu => f.call(Some(imp::relu_grad)),
+        Activation::Sigmoid => f.call(Some(imp::sigmoid_grad)),
+        Activation::Tanh => f.call(Some(imp::tanh_grad)),
+    }
+}
+
+/// A computation generic over the slope [`with_slope`] hands it (monomorphized per
+/// activation, so the slope inlines into its loop).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub(crate) trait SlopeUser<R> {
+    fn call<F: Fn(core::arch::wasm32::v128, core::arch::wasm32::v128) -> core::arch::wasm32::v128>(self, slope: Option<F>) -> R;
+}
+
 /// The definition, in f64.
 pub fn activation_forward_reference(act: Activation, x: &mut [f32]) {
     for v in x.iter_mut() {

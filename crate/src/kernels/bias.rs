@@ -39,6 +39,26 @@ pub fn bias_grad_accumulate(rows: usize, cols: usize, dy: &[f32], dbias: &mut [f
     imp::column_sums(rows, cols, dy, dbias, true);
 }
 
+/// dy ← act'(y)·dy, then dbias[c] += Σ_r dy[r, c]: [`activation_backward`] and
+/// [`bias_grad_accumulate`] in one pass over dy (the same results: each element's slope,
+/// then the same column sums in the same order). With SIMD128 and a column count that is
+/// a multiple of 4 (channels per pixel of a Conv2D), each dy vector is scaled and summed
+/// while loaded; otherwise the two passes.
+///
+/// [`activation_backward`]: super::activation::activation_backward
+pub fn activation_backward_bias_grad_accumulate(act: Activation, rows: usize, cols: usize, y: &[f32], dy: &mut [f32], dbias: &mut [f32]) {
+    assert_eq!(dy.len(), rows * cols, "activation_backward_bias_grad_accumulate: dy is not rows×cols");
+    assert_eq!(y.len(), dy.len(), "activation_backward_bias_grad_accumulate: y and dy lengths differ");
+    assert_eq!(dbias.len(), cols, "activation_backward_bias_grad_accumulate: dbias is not cols long");
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if cols.is_multiple_of(4) && act != Activation::Linear {
+        imp::scaled_column_sums(act, rows, cols, y, dy, dbias);
+        return;
+    }
+    super::activation::activation_backward(act, y, dy);
+    imp::column_sums(rows, cols, dy, dbias, true);
+}
+
 /// The definition, summed in f64.
 pub fn bias_grad_reference(rows: usize, cols: usize, dy: &[f32], dbias: &mut [f32]) {
     assert_eq!(dy.len(), rows * cols);
@@ -50,6 +70,7 @@ pub fn bias_grad_reference(rows: usize, cols: usize, dy: &[f32], dbias: &mut [f3
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod imp {
+    use super::super::activation::{with_slope, Activation, SlopeUser};
     use core::arch::wasm32::*;
 
     /// Column blocks of up to 32 (8 vectors) summed down all rows in one sweep each, so a
@@ -105,22 +126,81 @@ mod imp {
     #[inline(always)]
     fn block<const V: usize>(rows: usize, cols: usize, c0: usize, dy: &[f32], dbias: &mut [f32], accumulate: bool) {
         assert!(rows == 0 || (rows - 1) * cols + c0 + 4 * V <= dy.len());
+        // SAFETY: the assert above bounds every read.
+        unsafe { sweep::<V>(rows, cols, c0, dy.as_ptr(), |_, d| d, dbias, accumulate) }
+    }
+
+    /// The column sweep of [`block`], each dy vector (at element offset o) first mapped
+    /// by `map(o, d)`.
+    ///
+    /// # Safety
+    /// Rows r < rows of `dy` must have floats c0..c0+4V readable at r·cols, and `map`
+    /// must accept those offsets.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn sweep<const V: usize>(rows: usize, cols: usize, c0: usize, dy: *const f32, map: impl Fn(usize, v128) -> v128, dbias: &mut [f32], accumulate: bool) {
         assert!(c0 + 4 * V <= dbias.len());
         let mut acc = [f32x4_splat(0.0); V];
-        // SAFETY: row r reads dy[r·cols + c0 .. + 4V], bounded by the assert above.
-        unsafe {
-            let mut p = dy.as_ptr().add(c0);
-            for _ in 0..rows {
-                for (v, acc) in acc.iter_mut().enumerate() {
-                    *acc = f32x4_add(*acc, v128_load(p.add(4 * v) as *const v128));
-                }
-                p = p.add(cols);
+        let mut o = c0;
+        for _ in 0..rows {
+            for (v, acc) in acc.iter_mut().enumerate() {
+                *acc = f32x4_add(*acc, map(o + 4 * v, v128_load(dy.add(o + 4 * v) as *const v128)));
             }
-            for (v, acc) in acc.iter().enumerate() {
-                let dst = dbias.as_mut_ptr().add(c0 + 4 * v) as *mut v128;
-                v128_store(dst, if accumulate { f32x4_add(v128_load(dst), *acc) } else { *acc });
+            o += cols;
+        }
+        for (v, acc) in acc.iter().enumerate() {
+            let dst = dbias.as_mut_ptr().add(c0 + 4 * v) as *mut v128;
+            v128_store(dst, if accumulate { f32x4_add(v128_load(dst), *acc) } else { *acc });
+        }
+    }
+
+    /// [`super::activation_backward_bias_grad_accumulate`] for cols a multiple of 4:
+    /// column blocks as in [`column_sums`], each dy vector replaced by its slope as it is
+    /// summed.
+    pub fn scaled_column_sums(act: Activation, rows: usize, cols: usize, y: &[f32], dy: &mut [f32], dbias: &mut [f32]) {
+        struct Sums<'a> {
+            rows: usize,
+            cols: usize,
+            y: &'a [f32],
+            dy: &'a mut [f32],
+            dbias: &'a mut [f32],
+        }
+        impl SlopeUser<()> for Sums<'_> {
+            fn call<F: Fn(v128, v128) -> v128>(self, slope: Option<F>) {
+                let Sums { rows, cols, y, dy, dbias } = self;
+                let Some(slope) = slope else { return column_sums(rows, cols, dy, dbias, true) };
+                assert!(cols.is_multiple_of(4) && y.len() == rows * cols && dy.len() == rows * cols);
+                let (yp, dp) = (y.as_ptr(), dy.as_mut_ptr());
+                // Offsets o below rows·cols (sweep's rows and blocks): in y and dy.
+                let map = |o: usize, d: v128| {
+                    // SAFETY: o + 4 <= rows·cols, see above.
+                    unsafe {
+                        let g = slope(v128_load(yp.add(o) as *const v128), d);
+                        v128_store(dp.add(o) as *mut v128, g);
+                        g
+                    }
+                };
+                let mut c0 = 0;
+                while c0 < cols {
+                    let v = ((cols - c0) / 4).min(MAXV);
+                    // SAFETY: row r, block c0..c0+4v is inside rows·cols.
+                    unsafe {
+                        match v {
+                            8 => sweep::<8>(rows, cols, c0, dp, map, dbias, true),
+                            7 => sweep::<7>(rows, cols, c0, dp, map, dbias, true),
+                            6 => sweep::<6>(rows, cols, c0, dp, map, dbias, true),
+                            5 => sweep::<5>(rows, cols, c0, dp, map, dbias, true),
+                            4 => sweep::<4>(rows, cols, c0, dp, map, dbias, true),
+                            3 => sweep::<3>(rows, cols, c0, dp, map, dbias, true),
+                            2 => sweep::<2>(rows, cols, c0, dp, map, dbias, true),
+                            _ => sweep::<1>(rows, cols, c0, dp, map, dbias, true),
+                        }
+                    }
+                    c0 += 4 * v;
+                }
             }
         }
+        with_slope(act, Sums { rows, cols, y, dy, dbias });
     }
 
     /// cols not a multiple of 4: dy summed flat in `period`-long chunks (a whole number of
@@ -243,6 +323,37 @@ mod tests {
                 *r += s;
             }
             assert_close(&format!("bias_grad_accumulate {rows}x{cols}"), &fast, &reference, Tolerance::new(1e-5 * (rows as f64).sqrt(), 1e-5));
+        }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn fused_activation_backward_and_bias_grad_match_the_two_passes() {
+        // Bit for bit: the same slope per element and the same column sums in the same
+        // order. Column counts a multiple of 4 (one block, several, a short last block)
+        // and not (the two-pass fallback).
+        for act in [Activation::Linear, Activation::Relu, Activation::Sigmoid, Activation::Tanh] {
+            for &(rows, cols) in &[(0, 8), (784, 32), (196, 8), (9, 36), (5, 4), (40, 44), (7, 3), (10, 1)] {
+                let y = random_vec(13, rows * cols, -1.0, 1.0);
+                let dy = random_vec(14, rows * cols, -1.0, 1.0);
+                let start = random_vec(15, cols, -1.0, 1.0);
+                let (mut dy_fused, mut db_fused) = (dy.clone(), start.clone());
+                activation_backward_bias_grad_accumulate(act, rows, cols, &y, &mut dy_fused, &mut db_fused);
+                let (mut dy_two, mut db_two) = (dy.clone(), start.clone());
+                activation_backward(act, &y, &mut dy_two);
+                bias_grad_accumulate(rows, cols, &dy_two, &mut db_two);
+                assert_eq!(dy_fused, dy_two, "{act:?} {rows}x{cols}: dy");
+                assert_eq!(db_fused, db_two, "{act:?} {rows}x{cols}: dbias");
+                // And against the definitions.
+                let mut dy_ref = dy.clone();
+                activation_backward_reference(act, &y, &mut dy_ref);
+                let mut db_ref = vec![0.0; cols];
+                bias_grad_reference(rows, cols, &dy_ref, &mut db_ref);
+                for (r, s) in db_ref.iter_mut().zip(&start) {
+                    *r += s;
+                }
+                assert_close(&format!("{act:?} {rows}x{cols}: dy vs reference"), &dy_fused, &dy_ref, Tolerance::new(1e-6, 1e-5));
+                assert_close(&format!("{act:?} {rows}x{cols}: dbias vs reference"), &db_fused, &db_ref, Tolerance::new(1e-5 * (rows as f64).sqrt(), 1e-5));
+            }
         }
     }
 

@@ -14,7 +14,9 @@
 //! Besides the three kernels the layers call, [`conv2d_forward_bias_activation`] and
 //! [`conv2d_backward`] run a whole Conv2D layer's forward or backward sample by sample, so
 //! the bias, activation and bias gradient touch each sample while it is in cache instead
-//! of making extra passes over the whole batch.
+//! of making extra passes over the whole batch. On the direct path the forward's bias and
+//! ReLU (or no activation) are applied as the micro-kernels store, and the backward's
+//! activation derivative and bias gradient share one pass over the sample's dy.
 //!
 //! Here: the geometry, the public entry points and the per-sample dispatch. The direct
 //! path is in `direct` (its correlation engine and its kernel gradient, over the four-lane
@@ -30,8 +32,8 @@ mod v4;
 
 pub use reference::{conv2d_backward_input_reference, conv2d_backward_kernel_reference, conv2d_forward_reference};
 
-use super::activation::{activation_backward, Activation};
-use super::bias::{bias_activation_forward, bias_grad_accumulate};
+use super::activation::Activation;
+use super::bias::{activation_backward_bias_grad_accumulate, bias_activation_forward};
 use super::{Padding, Window2d};
 
 /// Shape of a convolution: one sample's input, the kernel and the padding.
@@ -145,12 +147,22 @@ pub fn conv2d_forward_bias_activation(
     g.check(batch, x.len(), kernel.len(), y.len());
     g.check_scratch(cols.len());
     assert_eq!(bias.len(), g.out_c, "conv2d: bias length is not out_c");
-    let plan = direct::Plan::forward(g, kernel, cols.len());
+    // The direct path adds the bias and applies a ReLU as it stores y; other activations
+    // (and the im2col path) take a pass over each sample's y after it.
+    let epilogue = matches!(act, Activation::Relu | Activation::Linear);
+    let plan = if epilogue {
+        direct::Plan::forward_epilogue(g, kernel, Some(bias), act == Activation::Relu, cols.len())
+    } else {
+        direct::Plan::forward(g, kernel, cols.len())
+    };
+    let done = epilogue && plan.is_some();
     let (il, ol, pixels) = (g.input_len(), g.output_len(), g.out_h() * g.out_w());
     for b in 0..batch {
         let yb = &mut y[b * ol..][..ol];
         forward_sample(g, plan.as_ref(), &x[b * il..][..il], kernel, yb, cols);
-        bias_activation_forward(pixels, g.out_c, yb, bias, act);
+        if !done {
+            bias_activation_forward(pixels, g.out_c, yb, bias, act);
+        }
     }
 }
 
@@ -182,7 +194,7 @@ pub fn conv2d_backward_kernel(g: &Conv2dGeometry, batch: usize, x: &[f32], dy: &
 /// that each sample's gradient stays in cache across its four uses:
 /// `dy` ← act'(y)·dy (in place: dy is consumed), `dbias` = Σ dy over pixels and batch,
 /// `dkernel` = Σ ∂<y, dy>/∂K, and when `dx` is given, dx = ∂<y, dy>/∂x. The same results
-/// as [`activation_backward`], [`bias_grad`](super::bias::bias_grad), [`conv2d_backward_kernel`] and
+/// as [`activation_backward`](super::activation::activation_backward), [`bias_grad`](super::bias::bias_grad), [`conv2d_backward_kernel`] and
 /// [`conv2d_backward_input`] called in turn on the whole batch (up to summation order).
 /// `cols` is scratch of at least `g.cols_len()`.
 #[allow(clippy::too_many_arguments)]
@@ -214,8 +226,7 @@ pub fn conv2d_backward(
     dbias.fill(0.0);
     for b in 0..batch {
         let (xb, yb, dyb) = (&x[b * il..][..il], &y[b * ol..][..ol], &mut dy[b * ol..][..ol]);
-        activation_backward(act, yb, dyb);
-        bias_grad_accumulate(pixels, g.out_c, dyb, dbias);
+        activation_backward_bias_grad_accumulate(act, pixels, g.out_c, yb, dyb, dbias);
         backward_kernel_sample(g, grad.as_ref(), xb, dyb, dkernel, cols);
         if let Some(dx) = dx.as_deref_mut() {
             backward_input_sample(g, input.as_ref(), dyb, kernel, &mut dx[b * il..][..il], cols);

@@ -123,8 +123,9 @@ fn layer_sized_shapes() {
             }
         }
     }
-    // The autoencoder's first layer on a full image.
+    // The autoencoder's first and last layers on a full image.
     check(geom(28, 28, 1, (3, 3), 32, Padding::Same), 1);
+    check(geom(28, 28, 32, (3, 3), 1, Padding::Same), 1);
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -140,6 +141,10 @@ fn every_path() {
         check(geom(9, 9, 16, (3, 3), 16, padding), 3);
         check(geom(9, 6, 1, (3, 2), 24, padding), 2);
         check(geom(8, 8, 40, (3, 3), 2, padding), 2);
+        // The 3-wide kernel gradient (below 8 output channels) over images shorter or
+        // narrower than the kernel's reach: kernel rows with no source row, one column.
+        check(geom(2, 5, 16, (3, 3), 3, Padding::Same), 2);
+        check(geom(5, 3, 8, (3, 3), 1, padding), 3);
     }
 }
 

@@ -45,6 +45,20 @@ mod simd128 {
         pub fn add(self, o: V4) -> V4 {
             V4(f32x4_add(self.0, o.0))
         }
+        /// max(self, 0) as the activation kernels compute ReLU (pmax).
+        #[inline(always)]
+        pub fn relu(self) -> V4 {
+            V4(f32x4_pmax(self.0, f32x4_splat(0.0)))
+        }
+        /// [`V4::relu`] of one float.
+        #[inline(always)]
+        pub fn relu1(x: f32) -> f32 {
+            if x < 0.0 {
+                0.0
+            } else {
+                x
+            }
+        }
         #[inline(always)]
         pub fn lanes(self) -> [f32; 4] {
             [f32x4_extract_lane::<0>(self.0), f32x4_extract_lane::<1>(self.0), f32x4_extract_lane::<2>(self.0), f32x4_extract_lane::<3>(self.0)]
@@ -99,6 +113,16 @@ mod portable {
         #[inline(always)]
         pub fn add(self, o: V4) -> V4 {
             V4(core::array::from_fn(|l| self.0[l] + o.0[l]))
+        }
+        /// max(self, 0) as the portable activation kernels compute ReLU.
+        #[inline(always)]
+        pub fn relu(self) -> V4 {
+            V4(core::array::from_fn(|l| self.0[l].max(0.0)))
+        }
+        /// [`V4::relu`] of one float.
+        #[inline(always)]
+        pub fn relu1(x: f32) -> f32 {
+            x.max(0.0)
         }
         #[inline(always)]
         pub fn lanes(self) -> [f32; 4] {

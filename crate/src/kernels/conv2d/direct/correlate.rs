@@ -4,14 +4,20 @@
 
 use super::{Corr, NR};
 
-/// One sample: out = frame ⋆ W.
+/// One sample: out = frame ⋆ W, with EPILOGUE + bias and then max(·, 0) when `relu`
+/// (`bias` as [`super::Packed`] holds it: one float when n == 1, else whole panels).
+/// Two copies, not one per epilogue: four (bias × relu as const parameters), which
+/// wasm-opt inlines into their one caller, made every correlation ~40% slower in V8;
+/// without EPILOGUE (input gradients, plain forwards) the stores add nothing.
 #[inline(never)]
-pub(super) fn correlate(p: &Corr, frame: &[f32], w: &[f32], out: &mut [f32]) {
+pub(super) fn correlate<const EPILOGUE: bool>(p: &Corr, frame: &[f32], w: &[f32], bias: &[f32], relu: bool, out: &mut [f32]) {
     let (c, n, run, kh) = (p.c, p.n, p.run(), p.kh);
     let seg = p.frame_w() * c;
     // Every frame read is below frame_h·frame_w·c: the last tap of the last pixel is
     // (out_h-1+kh-1, out_w-1+kw-1, c-1). Every write is inside out.
     assert!(frame.len() >= p.frame_len() && out.len() == p.out_len() && p.out_len() > 0);
+    assert_eq!(bias.len(), if n == 1 { 1 } else { p.panels() * NR });
+    let b = bias.as_ptr();
     let (f, o) = (frame.as_ptr(), out.as_mut_ptr());
     // Frame rows outside [pad_t, pad_t + src_h) are zeros: kernel rows that would only
     // read them are skipped (a 'same' layer's first and last rows, and more for the
@@ -32,14 +38,14 @@ pub(super) fn correlate(p: &Corr, frame: &[f32], w: &[f32], out: &mut [f32]) {
                 if n == 1 && p.kw == 3 && c.is_multiple_of(4) && left >= 4 {
                     // Each frame vector serves the three taps of its kernel row.
                     let w = w.as_ptr();
-                    ow += if left >= 8 { micro::dot_k3::<8>(a, c, seg, kh, w, y) } else { micro::dot_k3::<4>(a, c, seg, kh, w, y) };
+                    ow += if left >= 8 { micro::dot_k3::<8, EPILOGUE>(a, c, seg, kh, w, b, relu, y) } else { micro::dot_k3::<4, EPILOGUE>(a, c, seg, kh, w, b, relu, y) };
                 } else if n == 1 {
                     let w = w.as_ptr();
                     ow += match left {
-                        8.. => micro::dot::<8>(a, c, seg, kh, run, w, y),
-                        4..=7 => micro::dot::<4>(a, c, seg, kh, run, w, y),
-                        2 | 3 => micro::dot::<2>(a, c, seg, kh, run, w, y),
-                        _ => micro::dot::<1>(a, c, seg, kh, run, w, y),
+                        8.. => micro::dot::<8, EPILOGUE>(a, c, seg, kh, run, w, b, relu, y),
+                        4..=7 => micro::dot::<4, EPILOGUE>(a, c, seg, kh, run, w, b, relu, y),
+                        2 | 3 => micro::dot::<2, EPILOGUE>(a, c, seg, kh, run, w, b, relu, y),
+                        _ => micro::dot::<1, EPILOGUE>(a, c, seg, kh, run, w, b, relu, y),
                     };
                 } else {
                     let taps = p.taps();
@@ -52,14 +58,14 @@ pub(super) fn correlate(p: &Corr, frame: &[f32], w: &[f32], out: &mut [f32]) {
                         if c == 1 && p.kw == 3 && r == 4 {
                             // One input channel: the four pixels' three taps per kernel
                             // row read six distinct frame values, each loaded once.
-                            micro::tile_c1k3::<4>(a, seg, kh, panel, y, n, nr);
+                            micro::tile_c1k3::<4, EPILOGUE>(a, seg, kh, panel, b.add(q * NR), relu, y, n, nr);
                             continue;
                         }
                         match r {
-                            4 => micro::tile::<4>(a, c, seg, kh, run, panel, y, n, nr),
-                            3 => micro::tile::<3>(a, c, seg, kh, run, panel, y, n, nr),
-                            2 => micro::tile::<2>(a, c, seg, kh, run, panel, y, n, nr),
-                            _ => micro::tile::<1>(a, c, seg, kh, run, panel, y, n, nr),
+                            4 => micro::tile::<4, EPILOGUE>(a, c, seg, kh, run, panel, b.add(q * NR), relu, y, n, nr),
+                            3 => micro::tile::<3, EPILOGUE>(a, c, seg, kh, run, panel, b.add(q * NR), relu, y, n, nr),
+                            2 => micro::tile::<2, EPILOGUE>(a, c, seg, kh, run, panel, b.add(q * NR), relu, y, n, nr),
+                            _ => micro::tile::<1, EPILOGUE>(a, c, seg, kh, run, panel, b.add(q * NR), relu, y, n, nr),
                         }
                     }
                     ow += r;
@@ -82,7 +88,7 @@ mod micro {
     /// and out rows r < R must have nr writable floats.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    pub unsafe fn tile<const R: usize>(a: *const f32, c: usize, seg: usize, kh: usize, run: usize, panel: *const f32, out: *mut f32, ldo: usize, nr: usize) {
+    pub unsafe fn tile<const R: usize, const EPILOGUE: bool>(a: *const f32, c: usize, seg: usize, kh: usize, run: usize, panel: *const f32, bias: *const f32, relu: bool, out: *mut f32, ldo: usize, nr: usize) {
         let mut acc = [[V4::zero(); 2]; R];
         let rows: [*const f32; R] = core::array::from_fn(|r| a.add(r * c));
         let mut bp = panel;
@@ -99,7 +105,7 @@ mod micro {
                 bp = bp.add(NR);
             }
         }
-        store_rows(acc, out, ldo, nr);
+        store_rows::<R, EPILOGUE>(acc, bias, relu, out, ldo, nr);
     }
 
     /// out[r·ldo] = Σ_{s<kh} Σ_{t<run} a[s·seg + r·c + t] · w[s·run + t] for R pixels,
@@ -109,7 +115,7 @@ mod micro {
     /// As [`tile`], with `w` holding kh·run floats and out[r·ldo] writable for r < R.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    pub unsafe fn dot<const R: usize>(a: *const f32, c: usize, seg: usize, kh: usize, run: usize, w: *const f32, out: *mut f32) -> usize {
+    pub unsafe fn dot<const R: usize, const EPILOGUE: bool>(a: *const f32, c: usize, seg: usize, kh: usize, run: usize, w: *const f32, bias: *const f32, relu: bool, out: *mut f32) -> usize {
         let ldo = 1;
         let mut acc = [V4::zero(); R];
         let mut tail = [0.0f32; R];
@@ -133,7 +139,12 @@ mod micro {
             }
         }
         for r in 0..R {
-            *out.add(r * ldo) = acc[r].hsum() + tail[r];
+            let v = acc[r].hsum() + tail[r];
+            *out.add(r * ldo) = match (EPILOGUE, relu) {
+                (false, _) => v,
+                (true, false) => v + *bias,
+                (true, true) => V4::relu1(v + *bias),
+            };
         }
         R
     }
@@ -145,7 +156,7 @@ mod micro {
     /// As [`tile`] with c = 1, run = 3.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    pub unsafe fn tile_c1k3<const R: usize>(a: *const f32, seg: usize, kh: usize, panel: *const f32, out: *mut f32, ldo: usize, nr: usize) {
+    pub unsafe fn tile_c1k3<const R: usize, const EPILOGUE: bool>(a: *const f32, seg: usize, kh: usize, panel: *const f32, bias: *const f32, relu: bool, out: *mut f32, ldo: usize, nr: usize) {
         let mut acc = [[V4::zero(); 2]; R];
         let mut bp = panel;
         let mut row = a;
@@ -162,27 +173,34 @@ mod micro {
             bp = bp.add(3 * NR);
             row = row.add(seg);
         }
-        store_rows(acc, out, ldo, nr);
+        store_rows::<R, EPILOGUE>(acc, bias, relu, out, ldo, nr);
     }
 
-    /// Row r of out (at out + r·ldo) = the first nr lanes of acc[r].
+    /// Row r of out (at out + r·ldo) = the first nr lanes of acc[r], with EPILOGUE
+    /// + bias and then max(·, 0) when `relu`.
     ///
     /// # Safety
-    /// Rows r < R of out must have nr writable floats.
+    /// Rows r < R of out must have nr writable floats; bias, NR readable.
     #[inline(always)]
-    unsafe fn store_rows<const R: usize>(acc: [[V4; 2]; R], out: *mut f32, ldo: usize, nr: usize) {
-    for (r, acc) in acc.iter().enumerate() {
-        let dst = out.add(r * ldo);
-        if nr == NR {
-            acc[0].store(dst);
-            acc[1].store(dst.add(4));
-        } else {
-            let lanes = [acc[0].lanes(), acc[1].lanes()];
-            for j in 0..nr {
-                *dst.add(j) = lanes[j / 4][j % 4];
+    unsafe fn store_rows<const R: usize, const EPILOGUE: bool>(acc: [[V4; 2]; R], bias: *const f32, relu: bool, out: *mut f32, ldo: usize, nr: usize) {
+        let b = if EPILOGUE { [V4::load(bias), V4::load(bias.add(4))] } else { [V4::zero(); 2] };
+        for (r, acc) in acc.iter().enumerate() {
+            let dst = out.add(r * ldo);
+            let v: [V4; 2] = core::array::from_fn(|h| match (EPILOGUE, relu) {
+                (false, _) => acc[h],
+                (true, false) => acc[h].add(b[h]),
+                (true, true) => acc[h].add(b[h]).relu(),
+            });
+            if nr == NR {
+                v[0].store(dst);
+                v[1].store(dst.add(4));
+            } else {
+                let lanes = [v[0].lanes(), v[1].lanes()];
+                for j in 0..nr {
+                    *dst.add(j) = lanes[j / 4][j % 4];
+                }
             }
         }
-    }
     }
 
     /// out[r] = Σ_{s<kh} Σ_{kw<3} Σ_{ch<c} a[s·seg + (r + kw)·c + ch] · w[(s·3 + kw)·c + ch] for
@@ -192,8 +210,9 @@ mod micro {
     ///
     /// # Safety
     /// Frame reads up to (kh-1)·seg + (R+2)·c, w reads up to kh·3·c, R outputs.
+    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    pub unsafe fn dot_k3<const R: usize>(a: *const f32, c: usize, seg: usize, kh: usize, w: *const f32, out: *mut f32) -> usize {
+    pub unsafe fn dot_k3<const R: usize, const EPILOGUE: bool>(a: *const f32, c: usize, seg: usize, kh: usize, w: *const f32, bias: *const f32, relu: bool, out: *mut f32) -> usize {
         let mut acc = [V4::zero(); R];
         for s in 0..kh {
             let (row, ws) = (a.add(s * seg), w.add(s * 3 * c));
@@ -221,7 +240,13 @@ mod micro {
         }
         let mut r = 0;
         while r + 4 <= R {
-            V4::hsum4([acc[r], acc[r + 1], acc[r + 2], acc[r + 3]]).store(out.add(r));
+            let v = V4::hsum4([acc[r], acc[r + 1], acc[r + 2], acc[r + 3]]);
+            let v = match (EPILOGUE, relu) {
+                (false, _) => v,
+                (true, false) => v.add(V4::splat_load(bias)),
+                (true, true) => v.add(V4::splat_load(bias)).relu(),
+            };
+            v.store(out.add(r));
             r += 4;
         }
         R

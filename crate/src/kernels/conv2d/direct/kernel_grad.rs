@@ -33,6 +33,12 @@ pub(super) fn kernel_grad_wide(p: &Corr, frame: &[f32], gy: &[f32], dw: &mut [f3
                     let g = gy.as_ptr().add(oh0 * p.out_w * n + q * NR);
                     let d = dw.as_mut_ptr().add(t0 * n + q * NR);
                     let (c, h, w) = (p.c, oh1 - oh0, p.out_w);
+                    if c == 1 && p.kw == 3 && rows == 3 {
+                        // One input channel: the tile is the kernel row, whose three taps
+                        // read three consecutive frame values; each is loaded once.
+                        micro::grad_tile_c1k3(f, seg, h, w, g, n, d);
+                        continue;
+                    }
                     match rows {
                         4 => micro::grad_tile::<4>(f, c, seg, h, w, g, n, d),
                         3 => micro::grad_tile::<3>(f, c, seg, h, w, g, n, d),
@@ -187,6 +193,40 @@ mod micro {
                 }
                 gp = gp.add(ldg);
                 xp = xp.add(c);
+            }
+        }
+        for (r, acc) in acc.iter().enumerate() {
+            let d = dw.add(r * ldg);
+            V4::load(d).add(acc[0]).store(d);
+            V4::load(d.add(4)).add(acc[1]).store(d.add(4));
+        }
+    }
+
+    /// [`grad_tile`] with R = 3 for c = 1 and kw = 3 (the three taps of a kernel row):
+    /// pixel ow reads the frame at ow, ow + 1 and ow + 2, so the broadcasts slide along
+    /// the row, one new load per pixel instead of three.
+    ///
+    /// # Safety
+    /// As [`grad_tile`] with c = 1, R = 3.
+    #[inline(always)]
+    pub unsafe fn grad_tile_c1k3(frame: *const f32, seg: usize, out_h: usize, out_w: usize, g: *const f32, ldg: usize, dw: *mut f32) {
+        let mut acc = [[V4::zero(); 2]; 3];
+        let mut gp = g;
+        for oh in 0..out_h {
+            let xp = frame.add(oh * seg);
+            let (mut x0, mut x1) = (V4::splat_load(xp), V4::splat_load(xp.add(1)));
+            for ow in 0..out_w {
+                let x2 = V4::splat_load(xp.add(ow + 2));
+                let b0 = V4::load(gp);
+                let b1 = V4::load(gp.add(4));
+                acc[0][0] = acc[0][0].mul_add(x0, b0);
+                acc[0][1] = acc[0][1].mul_add(x0, b1);
+                acc[1][0] = acc[1][0].mul_add(x1, b0);
+                acc[1][1] = acc[1][1].mul_add(x1, b1);
+                acc[2][0] = acc[2][0].mul_add(x2, b0);
+                acc[2][1] = acc[2][1].mul_add(x2, b1);
+                (x0, x1) = (x1, x2);
+                gp = gp.add(ldg);
             }
         }
         for (r, acc) in acc.iter().enumerate() {

@@ -144,23 +144,26 @@ impl Corr {
 }
 
 /// Weights packed for the micro-kernels: NR-column panels (taps × NR each, zero past
-/// n) when n > 1, or one contiguous column when n == 1.
+/// n) when n > 1, or one contiguous column when n == 1; then the bias the micro-kernels
+/// add as they store (zeros without one), padded to whole panels.
 struct Packed {
     buf: MaybeUninit<[f32; WCAP]>,
+    /// Floats of weights; the bias follows.
     len: usize,
+    bias_len: usize,
 }
 
 impl Packed {
-    /// Packs W(T, j) = `weight(T, j)`, or None when it does not fit.
-    fn new(p: &Corr, weight: impl Fn(usize, usize) -> f32) -> Option<Packed> {
+    /// Packs W(T, j) = `weight(T, j)` and `bias`, or None when they do not fit.
+    fn new(p: &Corr, weight: impl Fn(usize, usize) -> f32, bias: Option<&[f32]>) -> Option<Packed> {
         let taps = p.taps();
-        let len = if p.n == 1 { taps } else { p.panels() * taps * NR };
-        if len > WCAP {
+        let (len, bias_len) = if p.n == 1 { (taps, 1) } else { (p.panels() * taps * NR, p.panels() * NR) };
+        if len + bias_len > WCAP {
             return None;
         }
-        let mut w = Packed { buf: MaybeUninit::uninit(), len };
+        let mut w = Packed { buf: MaybeUninit::uninit(), len, bias_len };
         let dst = w.buf.as_mut_ptr() as *mut f32;
-        // SAFETY: every index written is < len <= WCAP.
+        // SAFETY: every index written is < len + bias_len <= WCAP.
         unsafe {
             if p.n == 1 {
                 for t in 0..taps {
@@ -176,29 +179,49 @@ impl Packed {
                     }
                 }
             }
+            for j in 0..bias_len {
+                dst.add(len + j).write(bias.and_then(|b| b.get(j).copied()).unwrap_or(0.0));
+            }
         }
         Some(w)
     }
 
-    fn as_slice(&self) -> &[f32] {
+    fn weights(&self) -> &[f32] {
         // SAFETY: new() wrote the first `len` floats.
         unsafe { core::slice::from_raw_parts(self.buf.as_ptr() as *const f32, self.len) }
     }
+
+    fn bias(&self) -> &[f32] {
+        // SAFETY: new() wrote `bias_len` floats after the weights.
+        unsafe { core::slice::from_raw_parts((self.buf.as_ptr() as *const f32).add(self.len), self.bias_len) }
+    }
 }
 
-/// A prepared correlation, forward or input gradient: its geometry and packed weights.
+/// A prepared correlation, forward or input gradient: its geometry, packed weights and
+/// bias, and whether a ReLU follows.
 pub struct Plan {
     p: Corr,
     w: Packed,
+    /// Whether the stores add the bias (and apply `relu`).
+    epilogue: bool,
+    relu: bool,
 }
 
 impl Plan {
     /// y = conv(x, kernel); None when the packed kernel does not fit the stack buffer or
     /// the padded frame does not fit `scratch` floats.
     pub fn forward(g: &Conv2dGeometry, kernel: &[f32], scratch: usize) -> Option<Plan> {
+        Plan::forward_epilogue(g, kernel, None, false, scratch)
+    }
+
+    /// y = conv(x, kernel) + bias, then max(·, 0) when `relu` (`relu` needs a bias: the
+    /// epilogue runs only with one): the bias and the ReLU
+    /// applied as the micro-kernels store, while y is in registers, instead of in another
+    /// pass over y (on a 28×28×32 output that pass cost a sixth of the forward).
+    pub fn forward_epilogue(g: &Conv2dGeometry, kernel: &[f32], bias: Option<&[f32]>, relu: bool, scratch: usize) -> Option<Plan> {
         let p = Corr::forward(g);
         let oc = g.out_c;
-        Plan::new(p, scratch, |t, j| kernel[t * oc + j])
+        Plan::new(p, scratch, |t, j| kernel[t * oc + j], bias, relu)
     }
 
     /// dx = ∂<y, dy>/∂x: dy correlated with the kernel flipped in space and transposed
@@ -207,24 +230,30 @@ impl Plan {
         let p = Corr::backward_input(g);
         let (kh, kw, ic, oc) = (g.kernel_h, g.kernel_w, g.in_c, g.out_c);
         // Row T' = (kh', kw', co) of W', column ci: K[kh - 1 - kh', kw - 1 - kw', ci, co].
-        Plan::new(p, scratch, |t, ci| {
+        let weight = |t: usize, ci: usize| {
             let (tap, co) = (t / oc, t % oc);
             let (r, s) = (kh - 1 - tap / kw, kw - 1 - tap % kw);
             kernel[((r * kw + s) * ic + ci) * oc + co]
-        })
+        };
+        Plan::new(p, scratch, weight, None, false)
     }
 
-    fn new(p: Corr, scratch: usize, weight: impl Fn(usize, usize) -> f32) -> Option<Plan> {
+    fn new(p: Corr, scratch: usize, weight: impl Fn(usize, usize) -> f32, bias: Option<&[f32]>, relu: bool) -> Option<Plan> {
         if p.src_len() == 0 || p.out_len() == 0 || (!p.unpadded() && scratch < p.frame_len()) {
             return None;
         }
-        Some(Plan { p, w: Packed::new(&p, weight)? })
+        Some(Plan { p, w: Packed::new(&p, weight, bias)?, epilogue: bias.is_some(), relu })
     }
 
     /// One sample: `out` (overwritten) from `src`, with `scratch` for the padded frame.
     pub fn run(&self, src: &[f32], out: &mut [f32], scratch: &mut [f32]) {
         let frame = self.p.frame(src, scratch);
-        correlate(&self.p, frame, self.w.as_slice(), out);
+        let (w, bias) = (self.w.weights(), self.w.bias());
+        if self.epilogue {
+            correlate::<true>(&self.p, frame, w, bias, self.relu, out);
+        } else {
+            correlate::<false>(&self.p, frame, w, bias, self.relu, out);
+        }
     }
 }
 
