@@ -168,7 +168,7 @@ export function tables(results) {
       title: `Chromium vs Node, the same training run: ms per batch of 256 (best of ${b.rounds} alternating rounds of ${b.batches} timed batches)`,
       head: ['model', `Node ${b.node}`, `Chromium ${b.chromium}`, 'Chromium / Node', 'rounds, Node', 'rounds, Chromium'],
       rows: Object.entries(b.models).map(([m, r]) => [m, num(r.nodeMs, 2), num(r.chromiumMs, 2), (r.chromiumMs / r.nodeMs).toFixed(2), r.nodeRounds.map((v) => v.toFixed(1)).join(', '), r.chromiumRounds.map((v) => v.toFixed(1)).join(', ')]),
-      note: 'bench/browser-vs-node.mjs: the same function trains each model on the same synthetic data in Node (dist/) and in headless Chromium (dist/browser/, served on 127.0.0.1), the two alternating, 1 thread each; median ms per batch after two warm-up batches, best round.',
+      note: 'bench/browser-vs-node.mjs: the same function trains each model on the same synthetic data in Node (dist/) and in headless Chromium (dist/browser/, served on 127.0.0.1), the two alternating, 1 thread each; median ms per batch after two warm-up batches (vanilla: six times as many timed batches), best round.',
     });
   } else if (results.browser?.error) {
     out.push({ id: 'browser', title: 'Chromium vs Node', text: `failed: ${results.browser.error}` });
@@ -183,7 +183,7 @@ export function tables(results) {
         const p = t.perProcess[m];
         return [m, num(a.oneMedian, 2), num(a.nMedian, 2), `${(a.oneMedian / a.nMedian).toFixed(2)}×`, num(a.oneFastest, 2), num(a.nFastest, 2), `${(a.oneFastest / a.nFastest).toFixed(2)}×`, num(p.one, 2), num(p.n, 2), `${(p.one / p.n).toFixed(2)}×`];
       }),
-      note: `"Alternating": one process with the threads build, its pool paused (1 thread, the layers' single-thread path) and resumed on alternate batches, ${t.batches - 1} batches each; load from other users of the machine hits both alike. "Separate processes": an epoch of ${t.batches} batches per process, 1 and ${t.threads} threads in turn, best of ${t.rounds}.`,
+      note: `"Alternating": one process with the threads build, its pool paused (1 thread, the layers' single-thread path) and resumed on alternate batches, ${t.batches - 1} batches each (vanilla ${6 * t.batches - 1}); load from other users of the machine hits both alike. "Separate processes": an epoch of ${t.batches} batches (vanilla ${6 * t.batches}) per process, 1 and ${t.threads} threads in turn, best of ${t.rounds}.`,
     });
   }
 
