@@ -14,14 +14,10 @@ mod ceiling;
 
 use kernels::gemm::gemm;
 
-#[link(wasm_import_module = "env")]
-extern "C" {
-    fn now_ms() -> f64;
-}
-
-fn now_seconds() -> f64 {
-    unsafe { now_ms() / 1000.0 }
-}
+#[allow(dead_code)]
+#[path = "../../crate/dev/host.rs"]
+mod host;
+use host::now_seconds;
 
 /// C (m×n) = op(A)·op(B) with k the inner size, `calls` independent products per
 /// timed unit (each its own A and C, one shared B). Returns GFLOP/s counting 2·m·n·k

@@ -64,35 +64,8 @@ const CONVS: &[(usize, usize, usize, usize, Padding)] = &[
 /// Images per timed conv call.
 const CONV_BATCH: usize = 16;
 
-#[cfg(not(target_arch = "wasm32"))]
-fn now_seconds() -> f64 {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64()
-}
-
-#[cfg(target_arch = "wasm32")]
-fn now_seconds() -> f64 {
-    #[link(wasm_import_module = "env")]
-    extern "C" {
-        /// `performance.now()` in milliseconds, supplied by dev/run_wasm_bench.mjs.
-        fn now_ms() -> f64;
-    }
-    unsafe { now_ms() / 1000.0 }
-}
-
-#[cfg(target_arch = "wasm32")]
-fn emit(line: &str) {
-    #[link(wasm_import_module = "env")]
-    extern "C" {
-        fn print(ptr: *const u8, len: usize);
-    }
-    unsafe { print(line.as_ptr(), line.len()) }
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-fn emit(line: &str) {
-    println!("{line}");
-}
+mod host;
+use host::{emit, now_seconds};
 
 type Gemm = fn(usize, usize, usize, &[f32], bool, &[f32], bool, &mut [f32], bool);
 

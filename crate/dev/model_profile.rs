@@ -47,34 +47,8 @@ use kernels::conv2d::{conv2d_backward, conv2d_forward_bias_activation};
 use kernels::{Activation, Padding};
 use layers::{shape_len, LayerSpec};
 
-#[cfg(not(target_arch = "wasm32"))]
-fn now_seconds() -> f64 {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64()
-}
-
-#[cfg(target_arch = "wasm32")]
-fn now_seconds() -> f64 {
-    #[link(wasm_import_module = "env")]
-    extern "C" {
-        fn now_ms() -> f64;
-    }
-    unsafe { now_ms() / 1000.0 }
-}
-
-#[cfg(target_arch = "wasm32")]
-fn emit(line: &str) {
-    #[link(wasm_import_module = "env")]
-    extern "C" {
-        fn print(ptr: *const u8, len: usize);
-    }
-    unsafe { print(line.as_ptr(), line.len()) }
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-fn emit(line: &str) {
-    println!("{line}");
-}
+mod host;
+use host::{emit, now_seconds};
 
 const BATCH: usize = 256;
 /// Batches per epoch of 48,000 images.

@@ -37,6 +37,14 @@ function makeData(name, n) {
   return x;
 }
 
+/** The model and its training data (synthetic, the same in every process) for `batches` batches. */
+function modelAndData(sdk, name, batches) {
+  const shape = name === 'convolutional' ? [28, 28, 1] : [784];
+  const n = BATCH * batchesFor(name, batches);
+  const x = makeData(name, n);
+  return { model: sdk[name]({ seed: 1 }), x, shape, t: sdk.tensor(x, [n, ...shape]) };
+}
+
 if (args[0] === '--alternate') {
   const threads = Number(args[1]);
   const batches = Number(args[2]);
@@ -47,11 +55,7 @@ if (args[0] === '--alternate') {
   const glue = await import(new URL('wasm_autoencoders_threads.js', dist).href);
   const out = {};
   for (const name of MODELS) {
-    const shape = name === 'convolutional' ? [28, 28, 1] : [784];
-    const n = BATCH * batchesFor(name, batches);
-    const x = makeData(name, n);
-    const t = sdk.tensor(x, [n, ...shape]);
-    const model = sdk[name]({ seed: 1 });
+    const { model, t } = modelAndData(sdk, name, batches);
     const times = { 1: [], [threads]: [] };
     let paused = true;
     glue.threadPoolPause(paused);
@@ -84,11 +88,7 @@ if (args[0] === '--child') {
   await sdk.init(threads === 1 ? undefined : { threads });
   const out = { threads: sdk.threadCount() };
   for (const name of MODELS) {
-    const shape = name === 'convolutional' ? [28, 28, 1] : [784];
-    const n = BATCH * batchesFor(name, batches);
-    const x = makeData(name, n);
-    const t = sdk.tensor(x, [n, ...shape]);
-    const model = sdk[name]({ seed: 1 });
+    const { model, x, shape, t } = modelAndData(sdk, name, batches);
     // Warm-up (JIT, memory growth, per-batch buffers), then the timed epoch.
     await model.fit(sdk.tensor(x.subarray(0, 2 * BATCH * 784), [2 * BATCH, ...shape]), sdk.tensor(x.subarray(0, 2 * BATCH * 784), [2 * BATCH, ...shape]), { batchSize: BATCH, epochs: 1 });
     const times = [];

@@ -45,7 +45,7 @@ fn padding(code: u32) -> Result<Padding, JsError> {
 /// dense `[0, units, act]`, conv2d `[1, filters, kh, kw, padding, act]`,
 /// max-pooling `[2, ph, pw, sh, sw, padding]`, up-sampling `[3, sh, sw]`.
 fn decode_layers(codes: &[u32]) -> Result<Vec<LayerSpec>, JsError> {
-    if codes.is_empty() || codes.len() % LAYER_CODE_LEN != 0 {
+    if codes.is_empty() || !codes.len().is_multiple_of(LAYER_CODE_LEN) {
         return Err(value_error(format!("layer codes must be a non-empty multiple of {LAYER_CODE_LEN} numbers")));
     }
     codes

@@ -60,6 +60,22 @@ pub fn block(len: usize, parts: usize, part: usize) -> Range<usize> {
     start..start + base + usize::from(part < extra)
 }
 
+/// For layers whose samples are independent: splits a batch of `batch` samples into
+/// [`tasks_for`]`(batch, per_thread)` contiguous blocks and runs `f(samples, out_part)` for
+/// each, `out_part` being the block's own part of `out` (`out_per_sample` values per sample).
+/// Blocks write disjoint outputs, so nothing is reduced and any split gives the same result.
+pub fn for_each_sample_block<T: Send, F: Fn(Range<usize>, &mut [T]) + Sync>(batch: usize, per_thread: usize, out: &mut [T], out_per_sample: usize, f: F) {
+    assert!(out.len() >= batch * out_per_sample, "for_each_sample_block: output too short");
+    let tasks = tasks_for(batch, per_thread);
+    let out = Disjoint::new(out);
+    parallel_for(tasks, |t, _| {
+        let samples = block(batch, tasks, t);
+        // SAFETY: sample blocks are disjoint, and so are their parts of `out`.
+        let part = unsafe { out.part(samples.start * out_per_sample..samples.end * out_per_sample) };
+        f(samples, part);
+    });
+}
+
 /// A mutable slice that tasks write disjoint parts of.
 pub struct Disjoint<'a, T> {
     ptr: *mut T,

@@ -5,7 +5,7 @@ use crate::kernels::activation::activation_backward;
 use crate::kernels::bias::{bias_activation_forward, bias_grad};
 use crate::kernels::gemm::gemm;
 use crate::kernels::Activation;
-use crate::parallel::{block, parallel_for, reduce_into, tasks_for, Disjoint};
+use crate::parallel::{block, for_each_sample_block, parallel_for, reduce_into, tasks_for, Disjoint};
 use crate::rng::Rng;
 
 pub struct Dense {
@@ -33,9 +33,11 @@ impl Dense {
         self.input[0] * self.output[0]
     }
 
-    /// Tasks for a batch: row blocks, 2 per thread (1 with one thread).
+    /// Row blocks of a batch per thread (1 block in all with one thread).
+    const ROW_BLOCKS_PER_THREAD: usize = 2;
+
     fn tasks(batch: usize) -> usize {
-        tasks_for(batch, 2)
+        tasks_for(batch, Self::ROW_BLOCKS_PER_THREAD)
     }
 }
 
@@ -62,14 +64,9 @@ impl Layer for Dense {
     fn forward(&mut self, batch: usize, params: &[f32], x: &[f32], y: &mut [f32]) {
         let (inputs, units) = (self.input[0], self.output[0]);
         let (kernel, bias) = params.split_at(self.kernel_len());
-        let tasks = Self::tasks(batch);
         // Row blocks of the batch (one with one thread): disjoint outputs, nothing to reduce.
-        let y = Disjoint::new(y);
-        parallel_for(tasks, |t, _| {
-            let rows = block(batch, tasks, t);
+        for_each_sample_block(batch, Self::ROW_BLOCKS_PER_THREAD, y, units, |rows, yb| {
             let n = rows.len();
-            // SAFETY: row blocks are disjoint.
-            let yb = unsafe { y.part(rows.start * units..rows.end * units) };
             gemm(n, units, inputs, &x[rows.start * inputs..rows.end * inputs], false, kernel, false, yb, false);
             bias_activation_forward(n, units, yb, bias, self.activation);
         });

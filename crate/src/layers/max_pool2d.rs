@@ -3,7 +3,7 @@
 use super::{image_shape, Layer, ShapeError};
 use crate::kernels::pool2d::{max_pool2d_backward, max_pool2d_forward, Pool2dGeometry, WindowIndex};
 use crate::kernels::Padding;
-use crate::parallel::{block, parallel_for, tasks_for, Disjoint};
+use crate::parallel::{block, for_each_sample_block, parallel_for, tasks_for, Disjoint};
 
 pub struct MaxPooling2d {
     geometry: Pool2dGeometry,
@@ -119,14 +119,9 @@ fn forward<T: WindowIndex>(g: &Pool2dGeometry, batch: usize, x: &[f32], y: &mut 
 }
 
 fn backward<T: WindowIndex>(g: &Pool2dGeometry, batch: usize, dy: &[f32], argmax: &[T], dx: &mut [f32]) {
-    let (il, ol) = (g.input_len(), g.output_len());
-    let tasks = tasks_for(batch, 2);
-    let dx = Disjoint::new(dx);
-    parallel_for(tasks, |t, _| {
-        let images = block(batch, tasks, t);
+    let ol = g.output_len();
+    for_each_sample_block(batch, 2, dx, g.input_len(), |images, dxb| {
         let outputs = images.start * ol..images.end * ol;
-        // SAFETY: image blocks are disjoint.
-        let dxb = unsafe { dx.part(images.start * il..images.end * il) };
         max_pool2d_backward(g, images.len(), &dy[outputs.clone()], &argmax[outputs], dxb);
     });
 }

@@ -2,7 +2,7 @@
 
 use super::{image_shape, shape_len, Layer, ShapeError};
 use crate::kernels::upsample2d::{upsample2d_backward, upsample2d_forward};
-use crate::parallel::{block, parallel_for, tasks_for, Disjoint};
+use crate::parallel::for_each_sample_block;
 
 pub struct UpSampling2d {
     input: [usize; 3],
@@ -37,12 +37,7 @@ impl Layer for UpSampling2d {
         let [h, w, c] = self.input;
         let [sh, sw] = self.size;
         let (il, ol) = (h * w * c, shape_len(&self.output));
-        let tasks = tasks_for(batch, 2);
-        let y = Disjoint::new(y);
-        parallel_for(tasks, |t, _| {
-            let images = block(batch, tasks, t);
-            // SAFETY: image blocks are disjoint.
-            let yb = unsafe { y.part(images.start * ol..images.end * ol) };
+        for_each_sample_block(batch, 2, y, ol, |images, yb| {
             upsample2d_forward(images.len(), h, w, c, sh, sw, &x[images.start * il..images.end * il], yb);
         });
     }
@@ -61,12 +56,7 @@ impl Layer for UpSampling2d {
         let [h, w, c] = self.input;
         let [sh, sw] = self.size;
         let (il, ol) = (h * w * c, shape_len(&self.output));
-        let tasks = tasks_for(batch, 2);
-        let dx = Disjoint::new(dx);
-        parallel_for(tasks, |t, _| {
-            let images = block(batch, tasks, t);
-            // SAFETY: image blocks are disjoint.
-            let dxb = unsafe { dx.part(images.start * il..images.end * il) };
+        for_each_sample_block(batch, 2, dx, il, |images, dxb| {
             upsample2d_backward(images.len(), h, w, c, sh, sw, &dy[images.start * ol..images.end * ol], dxb);
         });
     }
