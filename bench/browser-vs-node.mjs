@@ -27,7 +27,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** Runs in both places: median ms per training batch after two warm-up batches. */
 async function measure(ae, name, batches) {
-  await ae.init();
+  await ae.init({ threads: 1 });
   const model = ae[name]({ seed: 1 });
   const shape = name === 'vanilla' || name === 'deep' ? [784] : [28, 28, 1];
   const n = (batches + 2) * 256;

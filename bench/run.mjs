@@ -191,7 +191,7 @@ const dataDir = mkdtempSync(join(os.tmpdir(), 'wae-bench-'));
 process.on('exit', () => rmSync(dataDir, { recursive: true, force: true }));
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 {
-  await ae.init();
+  await ae.init({ threads: 1 });
   const t = performance.now();
   const mnist = await ae.loadMnist();
   const train = mnist.train.data.slice(0, TRAIN_SAMPLES * 784);

@@ -3,7 +3,7 @@
 // model: seconds per epoch, validation MSE per epoch, test MSE (denoising: output vs clean
 // next to the noisy input's own MSE) and peak memory. A script, not a test.
 //
-//   node examples/report.mjs [--epochs 1] [--models vanilla,deep,convolutional,denoising] [--threads 1|N|auto] [--json out.json]
+//   node examples/report.mjs [--epochs 1] [--models vanilla,deep,convolutional,denoising] [--threads auto|1|N] [--json out.json]
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import * as ae from '../dist/index.js';
@@ -15,7 +15,7 @@ const { values } = parseArgs({
     'batch-size': { type: 'string', default: '256' },
     seed: { type: 'string', default: '2' },
     json: { type: 'string' },
-    threads: { type: 'string', default: '1' },
+    threads: { type: 'string', default: 'auto' },
   },
 });
 const epochs = Number(values.epochs);

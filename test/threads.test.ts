@@ -110,13 +110,13 @@ describe('init({ threads }) options', () => {
   });
 });
 
-describe("init({ threads: 'auto' }) in a fresh process", () => {
+describe("init() in a fresh process: the default, threads: 'auto'", () => {
   // Also a regression test: under --input-type=module the helpers' eval code is ES module code.
   it('runs as many threads as os.availableParallelism() reports, and trains (node --input-type=module)', async () => {
     const script = [
       "import { availableParallelism } from 'node:os';",
       `const sdk = await import(${JSON.stringify(pathToFileURL(join(DIST, 'index.js')).href)});`,
-      "await sdk.init({ threads: 'auto' });",
+      'await sdk.init();',
       'const model = sdk.vanilla({ encodingSize: 4, seed: 1 });',
       'const x = sdk.tensor(new Float32Array(8 * 784).fill(0.5), [8, 784]);',
       'const history = await model.fit(x, x, { epochs: 1, batchSize: 4 });',
@@ -162,19 +162,20 @@ describe('failures of the threads build do not hang or lie', () => {
     expect(Number.isFinite(out.loss)).toBe(true);
   });
 
+  // A glue that refuses to load in worker threads: the main thread starts the pool, the helper fails.
+  const glueUrl = pathToFileURL(join(DIST, 'wasm_autoencoders_threads.js')).href;
+  const refusing = `data:text/javascript,${encodeURIComponent(
+    `import { isMainThread } from 'node:worker_threads';\n` +
+      `if (!isMainThread) throw new Error('no helpers in this test');\n` +
+      `export * from ${JSON.stringify(glueUrl)};\nexport { default } from ${JSON.stringify(glueUrl)};\n`,
+  )}`;
+
   it('a helper that cannot start rejects init, and a retry says the pool cannot restart', async () => {
-    // A glue that refuses to load in worker threads: the main thread starts the pool, the helper fails.
-    const glueUrl = pathToFileURL(join(DIST, 'wasm_autoencoders_threads.js')).href;
-    const refusing = `data:text/javascript,${encodeURIComponent(
-      `import { isMainThread } from 'node:worker_threads';\n` +
-        `if (!isMainThread) throw new Error('no helpers in this test');\n` +
-        `export * from ${JSON.stringify(glueUrl)};\nexport { default } from ${JSON.stringify(glueUrl)};\n`,
-    )}`;
     const out = await inFreshProcess<{ first: { name: string; message: string }; retry: { name: string; message: string }; single: null; threads: number }>([
       `const glue = ${JSON.stringify(refusing)};`,
       `const first = ${outcome("sdk.init({ threads: 2, threadsGlue: glue })")};`,
       `const retry = ${outcome("sdk.init({ threads: 2, threadsGlue: glue })")};`,
-      `const single = ${outcome('sdk.init()')};`,
+      `const single = ${outcome('sdk.init({ threads: 1 })')};`,
       'console.log(JSON.stringify({ first, retry, single, threads: sdk.threadCount() }));',
     ]);
     expect(out.first.name).toBe('AutoencoderError');
@@ -183,6 +184,27 @@ describe('failures of the threads build do not hang or lie', () => {
     expect(out.retry.message).toMatch(/cannot restart in this process/);
     expect(out.single).toBeNull();
     expect(out.threads).toBe(1);
+  });
+
+  it("the default ('auto') falls back to 1 thread with one warning when a helper cannot start", async () => {
+    const script = [
+      "import { availableParallelism } from 'node:os';",
+      `const sdk = await import(${JSON.stringify(pathToFileURL(join(DIST, 'index.js')).href)});`,
+      `await sdk.init({ threadsGlue: ${JSON.stringify(refusing)} });`,
+      'const model = sdk.vanilla({ encodingSize: 4, seed: 1 });',
+      'const x = sdk.tensor(new Float32Array(8 * 784).fill(0.5), [8, 784]);',
+      'const history = await model.fit(x, x, { epochs: 1, batchSize: 4 });',
+      'console.log(JSON.stringify({ threads: sdk.threadCount(), cores: availableParallelism(), loss: history.loss[0] }));',
+    ].join('\n');
+    const { code, stdout, stderr } = await runNode(['--input-type=module', '-e', script], { cwd: ROOT, timeoutMs: 60_000 });
+    expect(code, stderr).toBe(0);
+    const out = JSON.parse(stdout) as { threads: number; cores: number; loss: number };
+    expect(out.threads).toBe(1);
+    expect(Number.isFinite(out.loss)).toBe(true);
+    // With one core 'auto' asks for no helper, so nothing fails and nothing is said.
+    const said = stderr.trim().split('\n').filter(Boolean);
+    if (out.cores < 2) expect(said).toEqual([]);
+    else expect(said).toEqual([expect.stringMatching(/^wasm-autoencoders: training runs on 1 thread: .*helper thread 1 could not start: .*no helpers in this test/)]);
   });
 
   it("'auto' without the threads build's files quietly runs 1 thread; a count asks for them", async () => {

@@ -81,12 +81,13 @@ export interface SpawnTrainerOptions {
    */
   wasmUrl?: string | URL;
   /**
-   * Threads the worker trains with: an integer from 1 to 64 (default 1), or `'auto'` (every
-   * core where shared memory is available, else 1; see `init()`). With 2 or more, the worker
+   * Threads the worker trains with: `'auto'` (the default: every core where shared memory is
+   * available, else 1; see `init()`) or an integer from 1 to 64. With 2 or more, the worker
    * calls `init({ threads })`: it loads the threads build and starts `threads - 1` helpers
    * of its own (nested workers), which `terminate()` ends with it. In a browser page that is
-   * not cross-origin isolated the worker logs one console line (not for `'auto'`) and runs
-   * 1 thread; {@link Trainer.threads} tells how many run.
+   * not cross-origin isolated the worker logs one console line and runs 1 thread;
+   * {@link Trainer.threads} tells how many run. `threads: 1` gives the same weights for a
+   * seeded run on every machine.
    */
   threads?: number | 'auto';
   /**
@@ -363,9 +364,8 @@ export async function spawnTrainer(opts?: SpawnTrainerOptions): Promise<Trainer>
       throw new ValueError(`spawnTrainer options.${key} must be a URL or a string, got ${describeValue(v)}`);
     }
   }
-  let threads: number | 'auto' = 1;
-  if (o.threads === 'auto') threads = 'auto';
-  else if (o.threads !== undefined) threads = assertThreads('spawnTrainer options.threads', o.threads);
+  let threads: number | 'auto' = 'auto';
+  if (o.threads !== undefined && o.threads !== 'auto') threads = assertThreads('spawnTrainer options.threads', o.threads);
   if (o.name !== undefined && typeof o.name !== 'string') {
     throw new ValueError(`spawnTrainer options.name must be a string, got ${describeValue(o.name)}`);
   }
@@ -574,8 +574,9 @@ export class Trainer {
   }
 
   /**
-   * Threads the worker trains with, fixed at spawn: `spawnTrainer({ threads })`, or 1 when
-   * a browser page is not cross-origin isolated (the worker then logs why).
+   * Threads the worker trains with, fixed at spawn: `spawnTrainer({ threads })` (default
+   * `'auto'`: one per core), or 1 when a browser page is not cross-origin isolated (the
+   * worker then logs why).
    */
   get threads(): number {
     return this.#threads;

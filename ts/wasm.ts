@@ -1,10 +1,11 @@
 /**
  * Loading the WebAssembly module. `init()` is idempotent and must be awaited once before
- * models are built; in Node it needs no argument (the `.wasm` file sits beside this module
- * in `dist/`, or in `pkg/` when running from source).
+ * models are built; in Node it needs no argument (the `.wasm` files sit beside this module
+ * in `dist/`, or in `pkg/` and `pkg-threads/` when running from source).
  *
- * `init({ threads: n })` (n ≥ 2) loads the threads build instead (ts/threads.ts): the same
- * API, with training split across n threads.
+ * By default training uses every core where it can: the threads build (ts/threads.ts) with
+ * one thread per core when memory can be shared (Node; cross-origin-isolated pages), the
+ * single-thread build otherwise. `init({ threads: n })` fixes the count.
  */
 import wasmInit, { ModelHandle } from '../pkg/wasm_autoencoders.js';
 import { NotInitializedError, ValueError, checkOptions, describeValue, isPlainObject } from './errors.js';
@@ -19,14 +20,16 @@ export const MAX_THREADS = 64;
 /** `init(options)`: the object form. */
 export interface InitOptions {
   /**
-   * Threads that training splits each batch across: an integer from 1 to 64 (default 1), or
-   * `'auto'`. With 2 or more, the threads build (wasm_autoencoders_threads_bg.wasm, shared
+   * Threads that training splits each batch across: `'auto'` (the default) or an integer from
+   * 1 to 64. With 2 or more, the threads build (wasm_autoencoders_threads_bg.wasm, shared
    * memory) is loaded and `threads - 1` helpers start: Node worker_threads, or Web Workers
-   * when the page is cross-origin isolated (otherwise one line on the console and 1 thread).
-   * `'auto'`: as many threads as cores (`os.availableParallelism()`, `navigator.hardwareConcurrency`)
-   * where shared memory is available, else 1 without a warning; after an earlier init, whatever
-   * that loaded. Results are deterministic for a given thread count; different counts agree to
-   * float rounding (so the default stays 1: a seeded run gives the same weights on any machine).
+   * when the page is cross-origin isolated (otherwise one console line and 1 thread).
+   * `'auto'`: one thread per core (`os.availableParallelism()`, `navigator.hardwareConcurrency`)
+   * where memory can be shared; else 1, with one console line when a page is not cross-origin
+   * isolated or the helpers cannot start, silently when the threads build's files are absent;
+   * after an earlier init, whatever that loaded. Results are deterministic for a given thread
+   * count, and different counts agree to float rounding: pass `threads: 1` for a seeded run
+   * that gives the same weights on every machine.
    */
   threads?: number | 'auto';
   /** The single-thread `.wasm` (what `init(source)` takes); used when threads is 1. */
@@ -113,15 +116,6 @@ export function assertThreads(name: string, value: unknown): number {
   throw new ValueError(`${name} must be an integer in [1, ${MAX_THREADS}] or 'auto', got ${describeValue(value)}`);
 }
 
-/**
- * What `threads: 'auto'` means here: every core, when this thread can share memory with
- * workers (Node; a cross-origin-isolated page or its workers), else 1.
- */
-async function autoThreads(): Promise<number> {
-  const { canShareMemory } = await import('./threads.js');
-  return canShareMemory() ? Math.min(await availableCores(), MAX_THREADS) : 1;
-}
-
 function parseOptions(options: Record<string, unknown>): InitOptions {
   const o = checkOptions<InitOptions>('init options', options, ['threads', 'source', 'threadsSource', 'threadsGlue']);
   if (o.threads !== undefined && o.threads !== 'auto') assertThreads('init options.threads', o.threads);
@@ -142,39 +136,35 @@ function parseOptions(options: Record<string, unknown>): InitOptions {
  * Loads and instantiates the WebAssembly module once; later calls return the same promise.
  * A failed attempt can be retried.
  *
- * `init(source?)` loads the single-thread module; `init({ threads, source, threadsSource,
- * threadsGlue })` can load the threads build instead (see {@link InitOptions}). A later call
- * that asks for a different thread count than the first is a ValueError.
+ * `init(source?)` is `init({ source })`: as many threads as this machine can run (see
+ * {@link InitOptions}); `init({ threads, source, threadsSource, threadsGlue })` chooses. A
+ * later call that asks for a different thread count than the first is a ValueError.
  */
 export function init(source?: InitSource | InitOptions): Promise<void> {
+  let options: InitOptions;
   if (isPlainObject(source)) {
-    const options = parseOptions(source);
-    if (options.threads === 'auto') return initAuto(options);
-    const threads = options.threads ?? 1;
-    if (ready) {
-      // The count asked first, or the one running (a page that fell back to 1 thread).
-      if (options.threads !== undefined && threads !== requestedThreads && threads !== threadCount()) {
-        throw new ValueError(`init was already called for ${requestedThreads} thread(s); it cannot switch to ${threads}`);
-      }
-      return ready;
-    }
-    if (threads === 1) return init(options.source);
-    requestedThreads = threads;
-    const attempt: Promise<void> = initThreads(threads, options).catch((e: unknown) => {
-      // Only this attempt's state: a retry may already have started another.
-      if (ready === attempt) {
-        ready = undefined;
-        requestedThreads = 1;
-      }
-      throw e;
-    });
-    ready = attempt;
-    return attempt;
+    options = parseOptions(source);
+  } else {
+    if (source !== undefined) assertSource(source);
+    options = { source };
   }
-  if (ready) return ready;
-  if (source !== undefined) assertSource(source);
-  const attempt: Promise<void> = loadSingleThread(source).catch((e: unknown) => {
-    if (ready === attempt) ready = undefined;
+  const threads = options.threads ?? 'auto';
+  if (threads === 'auto') return initAuto(options);
+  if (ready) {
+    // The count asked first, or the one running (a page that fell back to 1 thread).
+    if (threads !== requestedThreads && threads !== threadCount()) {
+      throw new ValueError(`init was already called for ${requestedThreads} thread(s); it cannot switch to ${threads}`);
+    }
+    return ready;
+  }
+  requestedThreads = threads;
+  const load = threads === 1 ? loadSingleThread(options.source) : initThreads(threads, options);
+  const attempt: Promise<void> = load.catch((e: unknown) => {
+    // Only this attempt's state: a retry may already have started another.
+    if (ready === attempt) {
+      ready = undefined;
+      requestedThreads = 1;
+    }
     throw e;
   });
   ready = attempt;
@@ -195,21 +185,36 @@ async function loadSingleThread(source: InitSource | undefined): Promise<void> {
 }
 
 /**
- * `init({ threads: 'auto' })`: after an earlier init, whatever that loaded; otherwise one
- * thread per core where memory can be shared, and 1 where it cannot or where the threads
- * build's files are missing (a THREADS=0 build, a bundle that left them out), quietly.
+ * `init({ threads: 'auto' })`, the default: after an earlier init, whatever that loaded;
+ * otherwise one thread per core where memory can be shared, else 1. Falling back to 1 says
+ * why in one console line, except when the threads build's files are absent (a THREADS=0
+ * build, a bundle that left them out): that is the build's choice, not a problem.
  */
 async function initAuto(options: InitOptions): Promise<void> {
   if (ready) return ready;
-  const threads = await autoThreads();
+  const { canShareMemory } = await import('./threads.js');
+  const shared = canShareMemory();
+  const threads = shared ? Math.min(await availableCores(), MAX_THREADS) : 1;
   // Another init may have started while the cores were counted: 'auto' takes it.
   if (ready) return ready;
-  if (threads === 1) return init(options.source);
+  if (!shared) {
+    console.info(
+      'wasm-autoencoders: training runs on 1 thread: this page is not cross-origin isolated ' +
+        '(serve it with the headers Cross-Origin-Opener-Policy: same-origin and ' +
+        'Cross-Origin-Embedder-Policy: require-corp to train on every core)',
+    );
+  }
+  if (threads === 1) return init({ ...options, threads: 1 });
   try {
     return await init({ ...options, threads });
   } catch (e) {
-    if (e instanceof NotInitializedError && !ready) return init(options.source);
-    throw e;
+    if (ready) throw e;
+    if (!(e instanceof NotInitializedError)) {
+      // The first line: a helper's error carries its stack, which the error itself keeps.
+      const why = String((e as Error)?.message ?? e).split('\n')[0];
+      console.warn(`wasm-autoencoders: training runs on 1 thread: ${why}`);
+    }
+    return init({ ...options, threads: 1 });
   }
 }
 
@@ -232,9 +237,9 @@ async function initThreads(threads: number, options: InitOptions): Promise<void>
 }
 
 /**
- * Threads training uses: 1 until `init({ threads: n })` has started a pool of n (also 1
- * when a browser page is not cross-origin isolated and init fell back to one thread, and
- * after a helper thread failed: the pool then runs serially).
+ * Threads training uses: the pool's size once `init()` has started the threads build; 1 with
+ * the single-thread build (`threads: 1`, one core, a page that is not cross-origin isolated)
+ * and after a helper thread failed (the pool then runs serially).
  */
 export function threadCount(): number {
   return poolThreads?.() ?? 1;

@@ -109,7 +109,7 @@ const api = {
   /**
    * Loads the WebAssembly module (once) and starts the thread pool, if any; the caller waits
    * for this before using the trainer. Resolves to the threads that run (fewer than asked
-   * only in a browser page that is not cross-origin isolated).
+   * only in a browser page that is not cross-origin isolated, or when 'auto' fell back).
    */
   ready: guard(async ({ wasmUrl, threads, threadsWasmUrl, threadsGlueUrl }: WorkerSetup): Promise<number> => {
     await init({ threads, source: wasmUrl, threadsSource: threadsWasmUrl, threadsGlue: threadsGlueUrl });

@@ -12,7 +12,7 @@ import { emit, loadTest, loadTrain, log, peakRssMB, rssMB, summarizeBatches, wor
 const args = workerArgs({ sdk: { type: 'string' }, threads: { type: 'string', default: '1' } });
 const ae = await import(pathToFileURL(args.sdk).href);
 const threads = Number(args.threads);
-await ae.init(threads > 1 ? { threads } : undefined);
+await ae.init({ threads });
 const model = args.model;
 const active = typeof ae.threadCount === 'function' ? ae.threadCount() : 1;
 const who = threads > 1 ? `ours ${model} (${active} threads)` : `ours ${model}`;

@@ -85,7 +85,7 @@ if (args[0] === '--child') {
   const threads = Number(args[1]);
   const batches = Number(args[2]);
   const sdk = await import(pathToFileURL(fileURLToPath(new URL('../../dist/index.js', import.meta.url))).href);
-  await sdk.init(threads === 1 ? undefined : { threads });
+  await sdk.init({ threads });
   const out = { threads: sdk.threadCount() };
   for (const name of MODELS) {
     const { model, x, shape, t } = modelAndData(sdk, name, batches);
