@@ -1,13 +1,19 @@
 //! Conv2D, stride 1: y = act(conv(x, K) + b), K stored [kh, kw, in, out] like Keras.
+//!
+//! The same layer can also take the image *before* an UpSampling2D (the model fuses the
+//! pair, see [`Conv2d::after_upsampling`]): it then convolves the upsampled image without
+//! it ever being made (crate::kernels::conv2d::UpsampledConv2d).
 
 use super::{image_shape, init::glorot_uniform, Layer, ShapeError};
-use crate::kernels::conv2d::{conv2d_backward, conv2d_forward_bias_activation, Conv2dGeometry};
+use crate::kernels::conv2d::{conv2d_backward, conv2d_forward_bias_activation, Conv2dGeometry, UpsampledConv2d};
 use crate::kernels::{Activation, Padding};
 use crate::parallel::{block, parallel_for, reduce_into, tasks_for, threads, Disjoint};
 use crate::rng::Rng;
 
 pub struct Conv2d {
     geometry: Conv2dGeometry,
+    /// Set when this layer reads the image before an UpSampling2D (`input` is that image).
+    upsampled: Option<UpsampledConv2d>,
     input: [usize; 3],
     output: [usize; 3],
     activation: Activation,
@@ -44,7 +50,37 @@ impl Conv2d {
             out_c: filters,
             padding,
         };
-        Ok(Conv2d { geometry, input: [h, w, c], output: [out_h, out_w, filters], activation, cols: Vec::new(), partials: Vec::new() })
+        Ok(Conv2d { geometry, upsampled: None, input: [h, w, c], output: [out_h, out_w, filters], activation, cols: Vec::new(), partials: Vec::new() })
+    }
+
+    /// This layer behind an UpSampling2D of `size`, as one layer: its input is the image
+    /// before the upsampling, its parameters and output are this layer's. None when the
+    /// fused kernel cannot run this geometry, or would not be faster (the model then runs
+    /// the two layers).
+    pub fn after_upsampling(&self, size: [usize; 2]) -> Option<Conv2d> {
+        // Measured on the tutorial's decoder (crate/dev/model_profile.rs, batch 256): fused,
+        // a 28×28 image's pair took 0.48× the time of the two layers and a 16×16 one's
+        // 0.74×, but an 8×8 one's 1.3×: on small images the classes' per-sample overheads
+        // outweigh the saved work.
+        const MIN_PIXELS: usize = 256;
+        if self.geometry.in_h * self.geometry.in_w < MIN_PIXELS {
+            return None;
+        }
+        let op = UpsampledConv2d::new(self.geometry, size)?;
+        let [h, w, c] = self.input;
+        Some(Conv2d { upsampled: Some(op), input: [h / size[0], w / size[1], c], cols: Vec::new(), partials: Vec::new(), ..*self })
+    }
+
+    /// Scratch floats per thread for one sample's kernel work.
+    fn scratch_len(&self) -> usize {
+        match &self.upsampled {
+            Some(op) => op.scratch_len(),
+            None => self.geometry.cols_len(),
+        }
+    }
+
+    fn input_len(&self) -> usize {
+        self.input.iter().product()
     }
 }
 
@@ -73,7 +109,7 @@ impl Layer for Conv2d {
 
     fn prepare(&mut self, batch: usize) {
         let per_thread = if Self::tasks(batch) > 1 { threads() } else { 1 };
-        let needed = self.geometry.cols_len() * per_thread;
+        let needed = self.scratch_len() * per_thread;
         if self.cols.len() != needed {
             self.cols.resize(needed, 0.0);
         }
@@ -86,14 +122,18 @@ impl Layer for Conv2d {
         let g = self.geometry;
         let (kernel, bias) = params.split_at(g.kernel_len());
         let tasks = Self::tasks(batch);
-        let (il, ol, cl) = (g.input_len(), g.output_len(), g.cols_len());
+        let (il, ol, cl) = (self.input_len(), g.output_len(), self.scratch_len());
         let (y, cols) = (Disjoint::new(y), Disjoint::new(&mut self.cols));
-        let activation = self.activation;
+        let (activation, upsampled) = (self.activation, self.upsampled.as_ref());
         parallel_for(tasks, |t, thread| {
             let images = block(batch, tasks, t);
             // SAFETY: image blocks are disjoint per task, scratch slots per thread.
             let (yb, cols) = unsafe { (y.part(images.start * ol..images.end * ol), cols.part(thread * cl..(thread + 1) * cl)) };
-            conv2d_forward_bias_activation(&g, images.len(), &x[images.start * il..images.end * il], kernel, bias, activation, yb, cols);
+            let xb = &x[images.start * il..images.end * il];
+            match upsampled {
+                Some(op) => op.forward_bias_activation(images.len(), xb, kernel, bias, activation, yb, cols),
+                None => conv2d_forward_bias_activation(&g, images.len(), xb, kernel, bias, activation, yb, cols),
+            }
         });
     }
 
@@ -114,14 +154,14 @@ impl Layer for Conv2d {
         self.prepare(batch);
         let tasks = Self::tasks(batch);
         let g = self.geometry;
-        let (il, ol, cl) = (g.input_len(), g.output_len(), g.cols_len());
+        let (il, ol, cl) = (self.input_len(), g.output_len(), self.scratch_len());
         let kernel_len = g.kernel_len();
         let grad_len = kernel_len + g.out_c;
         let needed = (tasks - 1) * grad_len;
         if self.partials.len() < needed {
             self.partials.resize(needed, 0.0);
         }
-        let activation = self.activation;
+        let (activation, upsampled) = (self.activation, self.upsampled.as_ref());
         let kernel = &params[..kernel_len];
         let want_dx = dx.is_some();
         let dy = Disjoint::new(dy);
@@ -137,7 +177,10 @@ impl Layer for Conv2d {
             let (dkernel, dbias) = grad.split_at_mut(kernel_len);
             let dxb = if want_dx { Some(unsafe { dx.part(images.start * il..images.end * il) }) } else { None };
             let (xb, yb) = (&x[images.start * il..images.end * il], &y[images.start * ol..images.end * ol]);
-            conv2d_backward(&g, images.len(), xb, yb, dyb, kernel, activation, dkernel, dbias, dxb, cols);
+            match upsampled {
+                Some(op) => op.backward(images.len(), xb, yb, dyb, kernel, activation, dkernel, dbias, dxb, cols),
+                None => conv2d_backward(&g, images.len(), xb, yb, dyb, kernel, activation, dkernel, dbias, dxb, cols),
+            }
         });
         reduce_into(grads, &self.partials[..needed], tasks - 1);
     }

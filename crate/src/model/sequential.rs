@@ -42,6 +42,10 @@ impl Default for OptimizerSpec {
 pub struct Sequential {
     input_shape: Vec<usize>,
     layers: Vec<Box<dyn Layer>>,
+    /// `fused[i]`: layers i and i + 1 as one layer (see [`layers::fuse`]), which a forward
+    /// or backward runs instead of the two whenever both are in its range. The two stay
+    /// in `layers`: they are what the model is (its summary, its weights, its sub-ranges).
+    fused: Vec<Option<Box<dyn Layer>>>,
     /// Where each layer's parameters sit in `params` / `grads`.
     param_ranges: Vec<Range<usize>>,
     /// Per-sample output length of each layer.
@@ -63,13 +67,16 @@ impl Sequential {
         if input_shape.is_empty() || input_shape.contains(&0) {
             return Err(ModelError::Shape(format!("input shape must be positive integers, got {input_shape:?}")));
         }
-        let mut layers = Vec::with_capacity(specs.len());
+        let mut layers: Vec<Box<dyn Layer>> = Vec::with_capacity(specs.len());
         let mut shape = input_shape.to_vec();
         for (i, spec) in specs.iter().enumerate() {
             let layer = layers::build(spec, &shape).map_err(|e| ModelError::Shape(format!("layer {i}: {e}")))?;
             shape = layer.output_shape().to_vec();
             layers.push(layer);
         }
+        let fused = (0..specs.len())
+            .map(|i| specs.get(i + 1).and_then(|next| layers::fuse(&specs[i], next, layers[i].input_shape())))
+            .collect();
         let mut param_ranges = Vec::with_capacity(layers.len());
         let mut total = 0;
         for layer in &layers {
@@ -88,6 +95,7 @@ impl Sequential {
         Ok(Sequential {
             input_shape: input_shape.to_vec(),
             layers,
+            fused,
             param_ranges,
             output_lens,
             params,
@@ -119,6 +127,18 @@ impl Sequential {
     pub fn layers(&self) -> &[Box<dyn Layer>] {
         &self.layers
     }
+    /// The layers i whose pair (i, i + 1) runs fused when both are in a call's range.
+    pub fn fused_pairs(&self) -> Vec<usize> {
+        self.fused.iter().enumerate().filter_map(|(i, f)| f.as_ref().map(|_| i)).collect()
+    }
+
+    /// The same model running every layer on its own (to test the fused pairs against).
+    #[cfg(test)]
+    pub(crate) fn without_fusion(mut self) -> Self {
+        self.fused.iter_mut().for_each(|f| *f = None);
+        self
+    }
+
     pub fn param_count(&self) -> usize {
         self.params.len()
     }
@@ -178,15 +198,21 @@ impl Sequential {
     }
 
     /// Runs layers `from..to` on `batch` samples into the workspace; the result is
-    /// `workspace.outputs[to - 1][..batch * output_len_of(to - 1)]`.
+    /// `workspace.outputs[to - 1][..batch * output_len_of(to - 1)]`. A fused pair's first
+    /// layer writes no output (it gets no buffer unless another range needs one).
     fn run_forward(&mut self, from: usize, to: usize, batch: usize, x: &[f32], with_deltas: bool) {
-        let Sequential { layers, param_ranges, output_lens: lens, params, workspace, .. } = self;
-        workspace.ensure(batch, lens.iter().copied(), with_deltas);
-        for i in from..to {
-            let (done, rest) = workspace.outputs.split_at_mut(i);
+        let Sequential { layers, fused, param_ranges, output_lens: lens, params, workspace, .. } = self;
+        let skipped = |i: usize| i >= from && i + 1 < to && fused[i].is_some();
+        workspace.ensure(batch, lens.iter().enumerate().map(|(i, &len)| if skipped(i) { 0 } else { len }), with_deltas);
+        let mut i = from;
+        while i < to {
+            let last = if i + 1 < to && fused[i].is_some() { i + 1 } else { i };
+            let (done, rest) = workspace.outputs.split_at_mut(last);
             let input = if i == from { x } else { &done[i - 1][..batch * lens[i - 1]] };
-            let output = &mut rest[0][..batch * lens[i]];
-            layers[i].forward(batch, &params[param_ranges[i].clone()], input, output);
+            let output = &mut rest[0][..batch * lens[last]];
+            let layer = if last > i { fused[i].as_deref_mut().expect("a fused pair") } else { layers[i].as_mut() };
+            layer.forward(batch, &params[param_ranges[last].clone()], input, output);
+            i = last + 1;
         }
     }
 
@@ -236,7 +262,7 @@ impl Sequential {
         self.check_batch("training target", y, batch, out_len)?;
         self.run_forward(0, last, batch, x, true);
 
-        let Sequential { layers, param_ranges, params, grads, workspace, optimizer, loss, .. } = self;
+        let Sequential { layers, fused, param_ranges, params, grads, workspace, optimizer, loss, .. } = self;
         let n_out = batch * out_len;
         let loss_value = loss_and_grad_split(
             *loss,
@@ -245,16 +271,22 @@ impl Sequential {
             &mut workspace.deltas[last - 1][..n_out],
             &mut workspace.loss_chunk_sums,
         );
-        for i in (0..last).rev() {
-            let in_len = batch * shape_len(layers[i].input_shape());
-            let out_len = batch * shape_len(layers[i].output_shape());
-            let input = if i == 0 { x } else { &workspace.outputs[i - 1][..in_len] };
-            let output = &workspace.outputs[i][..out_len];
-            let (before, rest) = workspace.deltas.split_at_mut(i);
+        // Steps from the last layer back: one layer, or a fused pair (first..=hi) as in the forward.
+        let mut end = last;
+        while end > 0 {
+            let hi = end - 1;
+            let first = if hi > 0 && fused[hi - 1].is_some() { hi - 1 } else { hi };
+            let layer = if first < hi { fused[first].as_deref_mut().expect("a fused pair") } else { layers[hi].as_mut() };
+            let in_len = batch * shape_len(layer.input_shape());
+            let out_len = batch * shape_len(layer.output_shape());
+            let input = if first == 0 { x } else { &workspace.outputs[first - 1][..in_len] };
+            let output = &workspace.outputs[hi][..out_len];
+            let (before, rest) = workspace.deltas.split_at_mut(hi);
             let dy = &mut rest[0][..out_len];
-            let dx = if i == 0 { None } else { Some(&mut before[i - 1][..in_len]) };
-            let range = param_ranges[i].clone();
-            layers[i].backward(batch, &params[range.clone()], input, output, dy, &mut grads[range], dx);
+            let dx = if first == 0 { None } else { Some(&mut before[first - 1][..in_len]) };
+            let range = param_ranges[hi].clone();
+            layer.backward(batch, &params[range.clone()], input, output, dy, &mut grads[range], dx);
+            end = first;
         }
         optimizer.step(params, grads);
         Ok(loss_value)

@@ -48,12 +48,14 @@ fn training_step_gradient_matches_finite_differences() {
     let specs = [
         conv(3, Padding::Same, Tanh), pool(), conv(2, Padding::Valid, Tanh), up(), conv(1, Padding::Same, Sigmoid),
     ];
-    let mut model = Sequential::new(&[8, 8, 1], &specs, 5).unwrap();
-    assert_eq!(model.layers()[4].output_shape(), &[4, 4, 1]);
+    let mut model = Sequential::new(&[20, 20, 1], &specs, 5).unwrap();
+    assert_eq!(model.layers()[4].output_shape(), &[16, 16, 1]);
+    // UpSampling2D + Conv2D run as one layer: its gradient is the one checked here.
+    assert_eq!(model.fused_pairs(), [3]);
     model.compile(OptimizerSpec::Sgd { learning_rate: 0.0 }, Loss::MeanSquaredError);
     let batch = 2;
-    let x = random_vec(1, batch * 64, 0.0, 1.0);
-    let y = random_vec(2, batch * 16, 0.0, 1.0);
+    let x = random_vec(1, batch * 400, 0.0, 1.0);
+    let y = random_vec(2, batch * 256, 0.0, 1.0);
     let params = model.params().to_vec();
     model.train_step(&x, &y, batch).unwrap();
     assert_eq!(model.params(), &params[..]);
@@ -147,4 +149,40 @@ fn a_training_step_allocates_nothing_once_the_batch_size_was_seen() {
         model.train_step(smaller, smaller, 3).unwrap();
     });
     assert_eq!(allocations, 0);
+}
+
+/// The tutorial's decoder runs UpSampling2D + Conv2D as one layer (its two larger pairs:
+/// the 8×8 one is faster unfused, see `Conv2d::after_upsampling`); training
+/// and predicting give what the layers one by one give, to float rounding, and a range that
+/// splits a pair (decoding from its Conv2D) runs the layers on their own.
+#[wasm_bindgen_test(unsupported = test)]
+fn fused_upsampling_conv_pairs_equal_the_layers_one_by_one() {
+    let fused = Sequential::new(&[28, 28, 1], &tutorial_conv(), 4).unwrap();
+    assert_eq!(fused.fused_pairs(), [9, 11]);
+    let mut fused = fused;
+    let mut plain = Sequential::new(&[28, 28, 1], &tutorial_conv(), 4).unwrap().without_fusion();
+    assert!(plain.fused_pairs().is_empty());
+    let batch = 5;
+    let x = random_vec(11, batch * 784, 0.0, 1.0);
+    let close = Tolerance::new(1e-6, 1e-4);
+    let loss = |m: &mut Sequential| m.train_step(&x, &x, batch).unwrap();
+    let (a, b) = (loss(&mut fused), loss(&mut plain));
+    assert!((a - b).abs() <= 1e-6 * b.abs(), "loss {a} vs {b}");
+    crate::testing::assert_close("gradients, fused vs one by one", fused.last_gradients(), plain.last_gradients(), close);
+    // Same weights in both, then every way of predicting.
+    fused.set_params(plain.params()).unwrap();
+    let out_len = batch * 784;
+    let predict = |m: &mut Sequential, from: usize, to: usize, input: &[f32]| {
+        let mut out = vec![f32::NAN; batch * m.output_len_of(to - 1)];
+        m.predict(from, to, input, batch, 2, &mut out).unwrap();
+        out
+    };
+    let whole = predict(&mut plain, 0, 13, &x);
+    assert_eq!(whole.len(), out_len);
+    crate::testing::assert_close("predict, fused", &predict(&mut fused, 0, 13, &x), &whole, close);
+    // A range ending on a pair's UpSampling2D (0..9) and one starting on its Conv2D (10..).
+    for cut in [9, 10, 11] {
+        let head = predict(&mut fused, 0, cut, &x);
+        crate::testing::assert_close(&format!("split at {cut}"), &predict(&mut fused, cut, 13, &head), &whole, close);
+    }
 }

@@ -18,6 +18,10 @@
 //! ReLU (or no activation) are applied as the micro-kernels store, and the backward's
 //! activation derivative and bias gradient share one pass over the sample's dy.
 //!
+//! [`UpsampledConv2d`] runs a Conv2D over a nearest-neighbour upsampled image from the
+//! image itself (UpSampling2D + Conv2D fused; `upsampled`): one direct-path correlation
+//! with summed weights per output residue class, 4/9 of the work for 2× and 3×3.
+//!
 //! Here: the geometry, the public entry points and the per-sample dispatch. The direct
 //! path is in `direct` (its correlation engine and its kernel gradient, over the four-lane
 //! vector of `v4`), the fallback in `im2col`, the definitions in `reference`, their
@@ -28,9 +32,11 @@ mod im2col;
 mod reference;
 #[cfg(test)]
 mod tests;
+mod upsampled;
 mod v4;
 
 pub use reference::{conv2d_backward_input_reference, conv2d_backward_kernel_reference, conv2d_forward_reference};
+pub use upsampled::UpsampledConv2d;
 
 use super::activation::Activation;
 use super::bias::{activation_backward_bias_grad_accumulate, bias_activation_forward};

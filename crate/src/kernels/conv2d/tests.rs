@@ -196,3 +196,125 @@ fn hand_computed_3x3() {
     conv2d_backward_input(&valid, 1, &[1.0], &kernel, &mut dx, &mut cols);
     assert_eq!(dx, kernel);
 }
+
+/// UpSampling2D(`size`) then Conv2D through [`UpsampledConv2d`] against the two layers'
+/// references in turn: forward and both gradients (and finite differences when small),
+/// then with a bias and each activation the whole fused backward (dy, dbias, dkernel, dx).
+fn check_upsampled(source: [usize; 3], size: [usize; 2], kernel: (usize, usize), out_c: usize, padding: Padding, batch: usize) {
+    use crate::kernels::activation::{activation_backward_reference, activation_forward_reference};
+    use crate::kernels::bias::bias_grad_reference;
+    use crate::kernels::upsample2d::{upsample2d_backward_reference, upsample2d_forward_reference};
+    let [h, w, c] = source;
+    let g = geom(h * size[0], w * size[1], c, kernel, out_c, padding);
+    let op = UpsampledConv2d::new(g, size).unwrap_or_else(|| panic!("no sub-pixel path for {g:?}, size {size:?}"));
+    let name = format!("upsampled conv {g:?} size {size:?} batch {batch}");
+    let (src_len, up_len, out_len) = (batch * h * w * c, batch * g.input_len(), batch * g.output_len());
+    let upsample = |x: &[f32]| {
+        let mut u = vec![0.0; up_len];
+        upsample2d_forward_reference(batch, h, w, c, size[0], size[1], x, &mut u);
+        u
+    };
+    let upsample_grad = |du: &[f32]| {
+        let mut dx = vec![0.0; src_len];
+        upsample2d_backward_reference(batch, h, w, c, size[0], size[1], du, &mut dx);
+        dx
+    };
+    // Scratch one element longer than needed, NaN-filled: nothing may read it unwritten.
+    let scratch = || vec![f32::NAN; op.scratch_len() + 1];
+    let zero_bias = vec![0.0; out_c];
+    let fwd = |xs: &[&[f32]], out: &mut [f32]| op.forward_bias_activation(batch, xs[0], xs[1], &zero_bias, Activation::Linear, out, &mut scratch());
+    let fwd_ref = |xs: &[&[f32]], out: &mut [f32]| conv2d_forward_reference(&g, batch, &upsample(xs[0]), xs[1], out);
+    let bwd = |xs: &[&[f32]], dy: &[f32], gr: &mut [Vec<f32>]| {
+        let (dx, dk) = gr.split_at_mut(1);
+        let (mut dy, y, mut db) = (dy.to_vec(), vec![0.0; dy.len()], vec![f32::NAN; out_c]);
+        op.backward(batch, xs[0], &y, &mut dy, xs[1], Activation::Linear, &mut dk[0], &mut db, Some(&mut dx[0]), &mut scratch());
+    };
+    let bwd_ref = |xs: &[&[f32]], dy: &[f32], gr: &mut [Vec<f32>]| {
+        let (dx, dk) = gr.split_at_mut(1);
+        conv2d_backward_kernel_reference(&g, batch, &upsample(xs[0]), dy, &mut dk[0]);
+        let mut du = vec![0.0; up_len];
+        conv2d_backward_input_reference(&g, batch, dy, xs[1], &mut du);
+        dx[0].copy_from_slice(&upsample_grad(&du));
+    };
+    let seed = (src_len * 7 + g.kernel_len() + size[0] * 3 + size[1]) as u64;
+    let x = random_vec(seed, src_len, -1.0, 1.0);
+    let k = random_vec(seed + 1, g.kernel_len(), -0.5, 0.5);
+    let terms = ((g.kernel_h * g.kernel_w * c * size[0] * size[1]) as f64).max((batch * g.out_h() * g.out_w() * size[0] * size[1]) as f64);
+    let tol = Tolerance::new(3e-6 * terms.sqrt(), 2e-5);
+    let small = x.len() + k.len() <= 600;
+    let bw = Backward { wrt: &[0, 1], fast: &bwd, reference: &bwd_ref, tol, eps: 1e-2, numeric_tol: Tolerance::new(2e-3, 2e-3) };
+    helper_test_op(&name, &[x.clone(), k.clone()], out_len, &fwd, &fwd_ref, tol, small.then_some(bw));
+    if !small {
+        let dy = random_vec(seed + 2, out_len, -1.0, 1.0);
+        let mut fast = vec![vec![f32::NAN; x.len()], vec![f32::NAN; k.len()]];
+        let mut reference = fast.clone();
+        bwd(&[&x, &k], &dy, &mut fast);
+        bwd_ref(&[&x, &k], &dy, &mut reference);
+        assert_close(&format!("{name}: dx"), &fast[0], &reference[0], tol);
+        assert_close(&format!("{name}: dkernel"), &fast[1], &reference[1], tol);
+    }
+
+    // With a bias and an activation: applied as the kernels store (ReLU, linear) or after.
+    let bias = random_vec(seed + 3, out_c, -0.3, 0.3);
+    let dy0 = random_vec(seed + 4, out_len, -1.0, 1.0);
+    for act in [Activation::Relu, Activation::Sigmoid, Activation::Tanh, Activation::Linear] {
+        let name = format!("{name} {act:?}");
+        let mut y = vec![f32::NAN; out_len];
+        op.forward_bias_activation(batch, &x, &k, &bias, act, &mut y, &mut scratch());
+        let mut y_ref = vec![0.0; out_len];
+        fwd_ref(&[&x, &k], &mut y_ref);
+        y_ref.iter_mut().enumerate().for_each(|(i, v)| *v += bias[i % out_c]);
+        activation_forward_reference(act, &mut y_ref);
+        assert_close(&format!("{name}: forward"), &y, &y_ref, tol);
+        for with_dx in [true, false] {
+            let (mut dy, mut dk, mut db, mut dx) = (dy0.clone(), vec![f32::NAN; k.len()], vec![f32::NAN; out_c], vec![f32::NAN; x.len()]);
+            op.backward(batch, &x, &y_ref, &mut dy, &k, act, &mut dk, &mut db, with_dx.then_some(&mut dx[..]), &mut scratch());
+            let mut dy_ref = dy0.clone();
+            activation_backward_reference(act, &y_ref, &mut dy_ref);
+            let (mut db_ref, mut grads_ref) = (vec![0.0; out_c], vec![vec![0.0; x.len()], vec![0.0; k.len()]]);
+            bias_grad_reference(batch * g.out_h() * g.out_w(), out_c, &dy_ref, &mut db_ref);
+            bwd_ref(&[&x, &k], &dy_ref, &mut grads_ref);
+            assert_close(&format!("{name}: dy after the activation"), &dy, &dy_ref, Tolerance::new(1e-6, 1e-5));
+            assert_close(&format!("{name}: dbias"), &db, &db_ref, tol);
+            assert_close(&format!("{name}: dkernel"), &dk, &grads_ref[1], tol);
+            if with_dx {
+                assert_close(&format!("{name}: dx"), &dx, &grads_ref[0], tol);
+            }
+        }
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn upsampled_small_shapes_with_finite_differences() {
+    for padding in [Padding::Same, Padding::Valid] {
+        // Odd and even kernels, square and mixed sizes (one to three classes per axis), one
+        // and several channels (the kernel gradient's wide and narrow micro-kernels); a
+        // size of 1 is a plain convolution.
+        for &(size, kernel) in &[([2, 2], (3, 3)), ([2, 2], (2, 2)), ([3, 2], (3, 3)), ([2, 3], (1, 4)), ([1, 1], (3, 3)), ([2, 2], (5, 3))] {
+            for &(in_c, out_c) in &[(1, 8), (4, 1), (2, 8), (4, 3)] {
+                check_upsampled([3, 4, in_c], size, kernel, out_c, padding, 2);
+            }
+        }
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn upsampled_autoencoder_layers() {
+    // The convolutional autoencoder's decoder: UpSampling2D(2) into a 'valid' 3×3 conv, 8 → 32
+    // channels on 8×8, and into the last 'same' 3×3 conv, 32 → 1 channel on 14×14; batches
+    // longer than a chunk, with a partial chunk.
+    check_upsampled([8, 8, 8], [2, 2], (3, 3), 32, Padding::Valid, 11);
+    check_upsampled([14, 14, 32], [2, 2], (3, 3), 1, Padding::Same, 9);
+    check_upsampled([4, 4, 8], [2, 2], (3, 3), 8, Padding::Same, 3);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn upsampled_declines_what_the_direct_path_cannot_run() {
+    // A kernel gradient with 3 output channels over runs of 2·3 floats has no micro-kernel
+    // (out_c neither a multiple of 8 nor below 8 with kw·in_c a multiple of 4): the caller
+    // must run the two layers unfused.
+    assert!(UpsampledConv2d::new(geom(8, 8, 3, (3, 3), 3, Padding::Same), [2, 2]).is_none());
+    // Sizes that do not divide the upsampled image are not an upsampled image.
+    assert!(UpsampledConv2d::new(geom(9, 8, 4, (3, 3), 8, Padding::Same), [2, 2]).is_none());
+    assert!(UpsampledConv2d::new(geom(8, 8, 4, (3, 3), 8, Padding::Same), [2, 2]).is_some());
+}

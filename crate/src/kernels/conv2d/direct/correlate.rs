@@ -12,7 +12,7 @@ use super::{Corr, NR};
 #[inline(never)]
 pub(super) fn correlate<const EPILOGUE: bool>(p: &Corr, frame: &[f32], w: &[f32], bias: &[f32], relu: bool, out: &mut [f32]) {
     let (c, n, run, kh) = (p.c, p.n, p.run(), p.kh);
-    let seg = p.frame_w() * c;
+    let seg = p.stride;
     // Every frame read is below frame_h·frame_w·c: the last tap of the last pixel is
     // (out_h-1+kh-1, out_w-1+kw-1, c-1). Every write is inside out.
     assert!(frame.len() >= p.frame_len() && out.len() == p.out_len() && p.out_len() > 0);
@@ -35,10 +35,15 @@ pub(super) fn correlate<const EPILOGUE: bool>(p: &Corr, frame: &[f32], w: &[f32]
             unsafe {
                 let a = f.add((oh + s0) * seg + ow * c);
                 let y = o.add((oh * p.out_w + ow) * n);
-                if n == 1 && p.kw == 3 && c.is_multiple_of(4) && left >= 4 {
-                    // Each frame vector serves the three taps of its kernel row.
+                if n == 1 && (p.kw == 2 || p.kw == 3) && c.is_multiple_of(4) && left >= 4 {
+                    // Each frame vector serves the two or three taps of its kernel row.
                     let w = w.as_ptr();
-                    ow += if left >= 8 { micro::dot_k3::<8, EPILOGUE>(a, c, seg, kh, w, b, relu, y) } else { micro::dot_k3::<4, EPILOGUE>(a, c, seg, kh, w, b, relu, y) };
+                    ow += match (p.kw, left >= 8) {
+                        (3, true) => micro::dot_kw::<8, 3, EPILOGUE>(a, c, seg, kh, w, b, relu, y),
+                        (3, false) => micro::dot_kw::<4, 3, EPILOGUE>(a, c, seg, kh, w, b, relu, y),
+                        (_, true) => micro::dot_kw::<8, 2, EPILOGUE>(a, c, seg, kh, w, b, relu, y),
+                        (_, false) => micro::dot_kw::<4, 2, EPILOGUE>(a, c, seg, kh, w, b, relu, y),
+                    };
                 } else if n == 1 {
                     let w = w.as_ptr();
                     ow += match left {
@@ -55,10 +60,14 @@ pub(super) fn correlate<const EPILOGUE: bool>(p: &Corr, frame: &[f32], w: &[f32]
                         let panel = w.as_ptr().add(q * taps * NR);
                         let nr = NR.min(n - q * NR);
                         let y = y.add(q * NR);
-                        if c == 1 && p.kw == 3 && r == 4 {
-                            // One input channel: the four pixels' three taps per kernel
-                            // row read six distinct frame values, each loaded once.
-                            micro::tile_c1k3::<4, EPILOGUE>(a, seg, kh, panel, b.add(q * NR), relu, y, n, nr);
+                        if c == 1 && (p.kw == 2 || p.kw == 3) && r == 4 {
+                            // One input channel: the four pixels' two or three taps per
+                            // kernel row read five or six distinct frame values, each loaded once.
+                            if p.kw == 3 {
+                                micro::tile_c1kw::<4, 3, EPILOGUE>(a, seg, kh, panel, b.add(q * NR), relu, y, n, nr);
+                            } else {
+                                micro::tile_c1kw::<4, 2, EPILOGUE>(a, seg, kh, panel, b.add(q * NR), relu, y, n, nr);
+                            }
                             continue;
                         }
                         match r {
@@ -149,20 +158,20 @@ mod micro {
         R
     }
 
-    /// [`tile`] for c = 1 and kw = 3: per kernel row, the R + 2 frame values are
-    /// broadcast once and each used by up to three taps.
+    /// [`tile`] for c = 1 and kw = KW (2 or 3, R ≤ 4): per kernel row, the R + KW - 1
+    /// frame values are broadcast once and each used by up to KW taps.
     ///
     /// # Safety
-    /// As [`tile`] with c = 1, run = 3.
+    /// As [`tile`] with c = 1, run = KW.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    pub unsafe fn tile_c1k3<const R: usize, const EPILOGUE: bool>(a: *const f32, seg: usize, kh: usize, panel: *const f32, bias: *const f32, relu: bool, out: *mut f32, ldo: usize, nr: usize) {
+    pub unsafe fn tile_c1kw<const R: usize, const KW: usize, const EPILOGUE: bool>(a: *const f32, seg: usize, kh: usize, panel: *const f32, bias: *const f32, relu: bool, out: *mut f32, ldo: usize, nr: usize) {
         let mut acc = [[V4::zero(); 2]; R];
         let mut bp = panel;
         let mut row = a;
         for _ in 0..kh {
-            let xs: [V4; 6] = core::array::from_fn(|i| if i < R + 2 { V4::splat_load(row.add(i)) } else { V4::zero() });
-            for kw in 0..3 {
+            let xs: [V4; 6] = core::array::from_fn(|i| if i < R + KW - 1 { V4::splat_load(row.add(i)) } else { V4::zero() });
+            for kw in 0..KW {
                 let b0 = V4::load(bp.add(kw * NR));
                 let b1 = V4::load(bp.add(kw * NR + 4));
                 for (r, acc) in acc.iter_mut().enumerate() {
@@ -170,7 +179,7 @@ mod micro {
                     acc[1] = acc[1].mul_add(xs[r + kw], b1);
                 }
             }
-            bp = bp.add(3 * NR);
+            bp = bp.add(KW * NR);
             row = row.add(seg);
         }
         store_rows::<R, EPILOGUE>(acc, bias, relu, out, ldo, nr);
@@ -203,35 +212,30 @@ mod micro {
         }
     }
 
-    /// out[r] = Σ_{s<kh} Σ_{kw<3} Σ_{ch<c} a[s·seg + (r + kw)·c + ch] · w[(s·3 + kw)·c + ch] for
-    /// R consecutive pixels of a single output channel (c a multiple of 4): each frame
-    /// vector is loaded once per kernel row and used for the (up to) three pixels whose
-    /// windows contain it. Returns R.
+    /// out[r] = Σ_{s<kh} Σ_{kw<KW} Σ_{ch<c} a[s·seg + (r + kw)·c + ch] · w[(s·KW + kw)·c + ch]
+    /// for R consecutive pixels of a single output channel (c a multiple of 4, KW of 2 or
+    /// 3): each frame vector is loaded once per kernel row and used for the (up to) KW
+    /// pixels whose windows contain it. Returns R.
     ///
     /// # Safety
-    /// Frame reads up to (kh-1)·seg + (R+2)·c, w reads up to kh·3·c, R outputs.
+    /// Frame reads up to (kh-1)·seg + (R+KW-1)·c, w reads up to kh·KW·c, R outputs.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    pub unsafe fn dot_k3<const R: usize, const EPILOGUE: bool>(a: *const f32, c: usize, seg: usize, kh: usize, w: *const f32, bias: *const f32, relu: bool, out: *mut f32) -> usize {
+    pub unsafe fn dot_kw<const R: usize, const KW: usize, const EPILOGUE: bool>(a: *const f32, c: usize, seg: usize, kh: usize, w: *const f32, bias: *const f32, relu: bool, out: *mut f32) -> usize {
         let mut acc = [V4::zero(); R];
         for s in 0..kh {
-            let (row, ws) = (a.add(s * seg), w.add(s * 3 * c));
+            let (row, ws) = (a.add(s * seg), w.add(s * KW * c));
             let mut v = 0;
             while v < c {
-                let w0 = V4::load(ws.add(v));
-                let w1 = V4::load(ws.add(c + v));
-                let w2 = V4::load(ws.add(2 * c + v));
+                let wk: [V4; KW] = core::array::from_fn(|k| V4::load(ws.add(k * c + v)));
                 let mut xp = row.add(v);
-                for j in 0..R + 2 {
+                for j in 0..R + KW - 1 {
                     let x = V4::load(xp);
-                    if j < R {
-                        acc[j] = acc[j].mul_add(x, w0);
-                    }
-                    if j >= 1 && j <= R {
-                        acc[j - 1] = acc[j - 1].mul_add(x, w1);
-                    }
-                    if j >= 2 {
-                        acc[j - 2] = acc[j - 2].mul_add(x, w2);
+                    for (k, wk) in wk.iter().enumerate() {
+                        // Pixel j - k has this vector at its tap k.
+                        if j >= k && j - k < R {
+                            acc[j - k] = acc[j - k].mul_add(x, *wk);
+                        }
                     }
                     xp = xp.add(c);
                 }

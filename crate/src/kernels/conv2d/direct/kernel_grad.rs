@@ -9,7 +9,7 @@ use super::{Corr, NR};
 #[inline(never)]
 pub(super) fn kernel_grad_wide(p: &Corr, frame: &[f32], gy: &[f32], dw: &mut [f32]) {
     let (taps, run, n) = (p.taps(), p.run(), p.n);
-    let seg = p.frame_w() * p.c;
+    let seg = p.stride;
     assert!(frame.len() >= p.frame_len() && gy.len() == p.out_len() && dw.len() == taps * n && n.is_multiple_of(NR));
     // Tiles of up to 4 consecutive taps inside one kernel row's run (kw·c taps whose
     // frame offsets are consecutive too), each run split as evenly as possible
@@ -57,10 +57,14 @@ pub(super) fn kernel_grad_wide(p: &Corr, frame: &[f32], gy: &[f32], dw: &mut [f3
 #[inline(never)]
 pub(super) fn kernel_grad_narrow(p: &Corr, frame: &[f32], gy: &[f32], dw: &mut [f32]) {
     let (run, n) = (p.run(), p.n);
-    let seg = p.frame_w() * p.c;
+    let seg = p.stride;
     assert!(frame.len() >= p.frame_len() && gy.len() == p.out_len() && dw.len() == p.taps() * n && run.is_multiple_of(4));
-    if p.kw == 3 && p.c.is_multiple_of(8) && (p.out_w + 4) * p.out_h <= GPAD {
-        kernel_grad_k3(p, frame, gy, dw);
+    if (p.kw == 2 || p.kw == 3) && p.c.is_multiple_of(8) && (p.out_w + 2 * (p.kw - 1)) * p.out_h <= GPAD {
+        if p.kw == 3 {
+            kernel_grad_kw::<3>(p, frame, gy, dw);
+        } else {
+            kernel_grad_kw::<2>(p, frame, gy, dw);
+        }
         return;
     }
     for j in 0..n {
@@ -90,33 +94,33 @@ pub(super) fn kernel_grad_narrow(p: &Corr, frame: &[f32], gy: &[f32], dw: &mut [
 }
 
 /// Capacity (floats) of the zero-bordered copy of one output channel of gy that
-/// [`kernel_grad_k3`] keeps on the stack.
+/// [`kernel_grad_kw`] keeps on the stack.
 const GPAD: usize = 4096;
 
-/// kernel_grad_narrow for 3-wide kernel rows and c a multiple of 8: for each output
-/// channel, gy is copied with two zeros on either side of each row, so that every
-/// frame vector, loaded once, feeds the three taps of its kernel row (gy at ow, ow-1, ow-2).
+/// kernel_grad_narrow for KW-wide kernel rows (2 or 3) and c a multiple of 8: for each
+/// output channel, gy is copied with KW - 1 zeros on either side of each row, so that
+/// every frame vector, loaded once, feeds the KW taps of its kernel row (gy at ow, ow-1, ...).
 #[inline(never)]
-fn kernel_grad_k3(p: &Corr, frame: &[f32], gy: &[f32], dw: &mut [f32]) {
-    let (c, n, gw) = (p.c, p.n, p.out_w + 4);
-    let seg = p.frame_w() * c;
-    assert!(p.kw == 3 && c.is_multiple_of(8) && gw * p.out_h <= GPAD);
+fn kernel_grad_kw<const KW: usize>(p: &Corr, frame: &[f32], gy: &[f32], dw: &mut [f32]) {
+    let (c, n, gw) = (p.c, p.n, p.out_w + 2 * (KW - 1));
+    let seg = p.stride;
+    assert!(p.kw == KW && c.is_multiple_of(8) && gw * p.out_h <= GPAD);
     assert!(frame.len() >= p.frame_len() && gy.len() == p.out_len() && dw.len() == p.taps() * n);
     let mut gpad = [0.0f32; GPAD];
     for j in 0..n {
         for oh in 0..p.out_h {
             let row = &mut gpad[oh * gw..][..gw];
-            for (ow, g) in row[2..2 + p.out_w].iter_mut().enumerate() {
+            for (ow, g) in row[KW - 1..KW - 1 + p.out_w].iter_mut().enumerate() {
                 *g = gy[(oh * p.out_w + ow) * n + j];
             }
         }
         for s in 0..p.kh {
             for v in (0..c).step_by(8) {
-                // SAFETY: frame reads are (oh + s)·seg + q·c + v + 8 with q < out_w + 2 =
-                // frame_w and v + 8 <= c, inside the frame; gpad reads q + 2 < gw per row;
-                // dw rows (s·3 + kw)·c + v + 8 <= taps, column j < n.
+                // SAFETY: frame reads are (oh + s)·seg + q·c + v + 8 with q < out_w + KW - 1 =
+                // frame_w and v + 8 <= c, inside the frame; gpad reads q + KW - 1 < gw per
+                // row; dw rows (s·KW + kw)·c + v + 8 <= taps, column j < n.
                 unsafe {
-                    micro::grad_k3(frame.as_ptr().add(s * seg + v), c, seg, p.out_h, p.out_w, gpad.as_ptr(), gw, dw.as_mut_ptr().add(((s * 3) * c + v) * n + j), n, c * n);
+                    micro::grad_kw::<KW>(frame.as_ptr().add(s * seg + v), c, seg, p.out_h, p.out_w, gpad.as_ptr(), gw, dw.as_mut_ptr().add(((s * KW) * c + v) * n + j), n, c * n);
                 }
             }
         }
@@ -128,34 +132,34 @@ mod micro {
     use super::super::super::v4::V4;
 
     /// For kernel row s (frame already offset to it and to channel v): dw[(kw·c + l)·ldd]
-    /// += Σ_{oh,ow} frame[oh·seg + (ow + kw)·c + l] · g[oh][ow] for kw < 3, l < 8. `g` is one
-    /// output channel with two zeros before and after each row (rows `gw` apart), so the
-    /// sweep over the frame columns q reads g at q, q-1 and q-2 for the three taps.
+    /// += Σ_{oh,ow} frame[oh·seg + (ow + kw)·c + l] · g[oh][ow] for kw < KW, l < 8. `g` is one
+    /// output channel with KW - 1 zeros before and after each row (rows `gw` apart), so the
+    /// sweep over the frame columns q reads g at q, q-1, ... for the KW taps.
     ///
     /// # Safety
-    /// Frame reads up to (out_h-1)·seg + (out_w+1)·c + 8, g reads up to out_h·gw, and dw
-    /// at (2·c + 7)·ldd must be in bounds.
+    /// Frame reads up to (out_h-1)·seg + (out_w+KW-2)·c + 8, g reads up to out_h·gw, and dw
+    /// at ((KW-1)·c + 7)·ldd must be in bounds.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    pub unsafe fn grad_k3(frame: *const f32, c: usize, seg: usize, out_h: usize, out_w: usize, g: *const f32, gw: usize, dw: *mut f32, ldd: usize, tap_stride: usize) {
+    pub unsafe fn grad_kw<const KW: usize>(frame: *const f32, c: usize, seg: usize, out_h: usize, out_w: usize, g: *const f32, gw: usize, dw: *mut f32, ldd: usize, tap_stride: usize) {
         debug_assert_eq!(tap_stride, c * ldd);
-        let mut acc = [[V4::zero(); 2]; 3];
+        let mut acc = [[V4::zero(); 2]; KW];
         for oh in 0..out_h {
             let mut xp = frame.add(oh * seg);
-            let mut gp = g.add(oh * gw + 2);
-            let (mut g1, mut g2) = (V4::zero(), V4::zero());
-            for _ in 0..out_w + 2 {
-                let g0 = V4::splat_load(gp);
+            let mut gp = g.add(oh * gw + KW - 1);
+            // gs[k]: g at column q - k, the weight of tap k for frame column q.
+            let mut gs = [V4::zero(); KW];
+            for _ in 0..out_w + KW - 1 {
+                for k in (1..KW).rev() {
+                    gs[k] = gs[k - 1];
+                }
+                gs[0] = V4::splat_load(gp);
                 let x0 = V4::load(xp);
                 let x1 = V4::load(xp.add(4));
-                acc[0][0] = acc[0][0].mul_add(x0, g0);
-                acc[0][1] = acc[0][1].mul_add(x1, g0);
-                acc[1][0] = acc[1][0].mul_add(x0, g1);
-                acc[1][1] = acc[1][1].mul_add(x1, g1);
-                acc[2][0] = acc[2][0].mul_add(x0, g2);
-                acc[2][1] = acc[2][1].mul_add(x1, g2);
-                g2 = g1;
-                g1 = g0;
+                for (acc, g) in acc.iter_mut().zip(&gs) {
+                    acc[0] = acc[0].mul_add(x0, *g);
+                    acc[1] = acc[1].mul_add(x1, *g);
+                }
                 xp = xp.add(c);
                 gp = gp.add(1);
             }

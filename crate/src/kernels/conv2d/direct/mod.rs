@@ -31,9 +31,10 @@ const NR: usize = 8;
 const WCAP: usize = 16 * 1024;
 
 /// A stride-1 correlation: out[oh, ow, j] = Σ_{kh, kw, ch} frame[oh + kh, ow + kw, ch] · W[(kh, kw, ch), j],
-/// where the frame is `src` (src_h × src_w × c) placed at (pad_t, pad_l) in zeros.
+/// where the frame (out_h + kh - 1 rows × out_w + kw - 1 columns) is `src` (src_h × src_w × c)
+/// placed at (pad_t, pad_l) in zeros, and cut off where `src` reaches past it.
 #[derive(Clone, Copy, Debug)]
-struct Corr {
+pub(super) struct Corr {
     kh: usize,
     kw: usize,
     /// Channels of the correlated image.
@@ -42,10 +43,13 @@ struct Corr {
     n: usize,
     src_h: usize,
     src_w: usize,
-    pad_t: usize,
-    pad_l: usize,
+    pub(super) pad_t: usize,
+    pub(super) pad_l: usize,
     out_h: usize,
     out_w: usize,
+    /// Floats from one frame row to the next: frame_w·c for a frame of its own, more for a
+    /// window of a wider frame (see [`Corr::in_frame`]).
+    stride: usize,
 }
 
 impl Corr {
@@ -61,33 +65,65 @@ impl Corr {
             pad_l: g.pad_left(),
             out_h: g.out_h(),
             out_w: g.out_w(),
+            stride: (g.out_w() + g.kernel_w - 1) * g.in_c,
         }
     }
 
-    /// dx[ih, iw, ci] = Σ dy[ih + kh' - (KH-1-pt), iw + kw' - (KW-1-pl), co] · K[KH-1-kh', KW-1-kw', ci, co].
-    fn backward_input(g: &Conv2dGeometry) -> Corr {
+    /// Any correlation: `src` is `src`[0] × `src`[1] × `c`, the kernel `k`[0] × `k`[1] × `c` × `n`,
+    /// the output `out`[0] × `out`[1] × `n`, with `pad` zero rows and columns before `src`.
+    pub(super) fn new(k: [usize; 2], c: usize, n: usize, src: [usize; 2], pad: [usize; 2], out: [usize; 2]) -> Corr {
+        let stride = (out[1] + k[1] - 1) * c;
+        Corr { kh: k[0], kw: k[1], c, n, src_h: src[0], src_w: src[1], pad_t: pad[0], pad_l: pad[1], out_h: out[0], out_w: out[1], stride }
+    }
+
+    /// This correlation over a window of a wider frame, `frame_w` pixels a row: the caller
+    /// makes the frame and runs the plans with `run_in`.
+    pub(super) fn in_frame(&self, frame_w: usize) -> Corr {
+        debug_assert!(frame_w >= self.frame_w());
+        Corr { stride: frame_w * self.c, ..*self }
+    }
+
+    /// The input gradient of this correlation as a correlation: dsrc[i, w, ci] =
+    /// Σ dout[i + kh' - (KH-1-pt), w + kw' - (KW-1-pl), j] · W[(KH-1-kh', KW-1-kw', ci), j],
+    /// dout over the complementary padding. Needs pad_t < kh and pad_l < kw.
+    fn transposed(&self) -> Corr {
         Corr {
-            kh: g.kernel_h,
-            kw: g.kernel_w,
-            c: g.out_c,
-            n: g.in_c,
-            src_h: g.out_h(),
-            src_w: g.out_w(),
-            pad_t: g.kernel_h - 1 - g.pad_top(),
-            pad_l: g.kernel_w - 1 - g.pad_left(),
-            out_h: g.in_h,
-            out_w: g.in_w,
+            kh: self.kh,
+            kw: self.kw,
+            c: self.n,
+            n: self.c,
+            src_h: self.out_h,
+            src_w: self.out_w,
+            pad_t: self.kh - 1 - self.pad_t,
+            pad_l: self.kw - 1 - self.pad_l,
+            out_h: self.src_h,
+            out_w: self.src_w,
+            stride: (self.src_w + self.kw - 1) * self.n,
         }
+    }
+
+    /// Whether [`transposed`](Self::transposed) is a correlation: its padding is not negative
+    /// and dout fits its frame (true for every Conv2D geometry).
+    pub(super) fn transposable(&self) -> bool {
+        self.pad_t < self.kh
+            && self.pad_l < self.kw
+            && self.kh - 1 - self.pad_t + self.out_h <= self.src_h + self.kh - 1
+            && self.kw - 1 - self.pad_l + self.out_w <= self.src_w + self.kw - 1
     }
 
     fn frame_h(&self) -> usize {
         self.out_h + self.kh - 1
     }
-    fn frame_w(&self) -> usize {
+    pub(super) fn frame_w(&self) -> usize {
         self.out_w + self.kw - 1
     }
-    fn frame_len(&self) -> usize {
-        self.frame_h() * self.frame_w() * self.c
+    /// Floats a frame spans (from its first to its last element).
+    pub(super) fn frame_len(&self) -> usize {
+        (self.frame_h() - 1) * self.stride + self.frame_w() * self.c
+    }
+    /// Scratch the frames of this correlation and of its input gradient need.
+    pub(super) fn scratch_len(&self) -> usize {
+        self.frame_len().max(if self.transposable() { self.transposed().frame_len() } else { 0 })
     }
     /// Taps of one kernel row: kw·c floats, contiguous in the frame.
     fn run(&self) -> usize {
@@ -104,7 +140,7 @@ impl Corr {
         self.out_h * self.out_w * self.n
     }
     /// The source already is its frame: no padding on any side.
-    fn unpadded(&self) -> bool {
+    pub(super) fn unpadded(&self) -> bool {
         self.pad_t == 0 && self.pad_l == 0 && self.src_h == self.frame_h() && self.src_w == self.frame_w()
     }
     /// Frame rows [zero_top, data_end) hold the source; the rest are zeros.
@@ -120,8 +156,9 @@ impl Corr {
     }
 
     /// The frame of one sample: `src` itself, or `src` copied into `scratch` with its padding.
-    fn frame<'a>(&self, src: &'a [f32], scratch: &'a mut [f32]) -> &'a [f32] {
+    pub(super) fn frame<'a>(&self, src: &'a [f32], scratch: &'a mut [f32]) -> &'a [f32] {
         debug_assert_eq!(src.len(), self.src_len());
+        debug_assert_eq!(self.stride, self.frame_w() * self.c, "a window's frame is its caller's to make");
         if self.unpadded() {
             return src;
         }
@@ -219,23 +256,35 @@ impl Plan {
     /// applied as the micro-kernels store, while y is in registers, instead of in another
     /// pass over y (on a 28×28×32 output that pass cost a sixth of the forward).
     pub fn forward_epilogue(g: &Conv2dGeometry, kernel: &[f32], bias: Option<&[f32]>, relu: bool, scratch: usize) -> Option<Plan> {
-        let p = Corr::forward(g);
-        let oc = g.out_c;
-        Plan::new(p, scratch, |t, j| kernel[t * oc + j], bias, relu)
+        Plan::correlation(Corr::forward(g), |t, j| kernel[t * g.out_c + j], bias, relu, scratch)
     }
 
     /// dx = ∂<y, dy>/∂x: dy correlated with the kernel flipped in space and transposed
     /// in channels.
     pub fn backward_input(g: &Conv2dGeometry, kernel: &[f32], scratch: usize) -> Option<Plan> {
-        let p = Corr::backward_input(g);
-        let (kh, kw, ic, oc) = (g.kernel_h, g.kernel_w, g.in_c, g.out_c);
-        // Row T' = (kh', kw', co) of W', column ci: K[kh - 1 - kh', kw - 1 - kw', ci, co].
-        let weight = |t: usize, ci: usize| {
-            let (tap, co) = (t / oc, t % oc);
+        Plan::correlation_input_grad(Corr::forward(g), |t, j| kernel[t * g.out_c + j], scratch)
+    }
+
+    /// `p` with weights W(T, j) = `weight(T, j)` (T = (kh, kw, ch) row-major), plus `bias`
+    /// and then max(·, 0) when `relu`, as the stores happen.
+    pub(super) fn correlation(p: Corr, weight: impl Fn(usize, usize) -> f32, bias: Option<&[f32]>, relu: bool, scratch: usize) -> Option<Plan> {
+        Plan::new(p, scratch, weight, bias, relu)
+    }
+
+    /// The input gradient of correlation `p` (weights as for [`Plan::correlation`]): dout
+    /// correlated with the weights flipped in space and transposed in channels.
+    pub(super) fn correlation_input_grad(p: Corr, weight: impl Fn(usize, usize) -> f32, scratch: usize) -> Option<Plan> {
+        if !p.transposable() {
+            return None;
+        }
+        let (kh, kw, c, n) = (p.kh, p.kw, p.c, p.n);
+        // Row T' = (kh', kw', j) of W', column ch: W((kh - 1 - kh', kw - 1 - kw', ch), j).
+        let flipped = |t: usize, ch: usize| {
+            let (tap, j) = (t / n, t % n);
             let (r, s) = (kh - 1 - tap / kw, kw - 1 - tap % kw);
-            kernel[((r * kw + s) * ic + ci) * oc + co]
+            weight((r * kw + s) * c + ch, j)
         };
-        Plan::new(p, scratch, weight, None, false)
+        Plan::new(p.transposed(), scratch, flipped, None, false)
     }
 
     fn new(p: Corr, scratch: usize, weight: impl Fn(usize, usize) -> f32, bias: Option<&[f32]>, relu: bool) -> Option<Plan> {
@@ -248,6 +297,11 @@ impl Plan {
     /// One sample: `out` (overwritten) from `src`, with `scratch` for the padded frame.
     pub fn run(&self, src: &[f32], out: &mut [f32], scratch: &mut [f32]) {
         let frame = self.p.frame(src, scratch);
+        self.run_in(frame, out);
+    }
+
+    /// One sample: `out` (overwritten) from its frame, made by the caller.
+    pub(super) fn run_in(&self, frame: &[f32], out: &mut [f32]) {
         let (w, bias) = (self.w.weights(), self.w.bias());
         if self.epilogue {
             correlate::<true>(&self.p, frame, w, bias, self.relu, out);
@@ -266,7 +320,11 @@ pub struct KernelGrad {
 
 impl KernelGrad {
     pub fn new(g: &Conv2dGeometry, scratch: usize) -> Option<KernelGrad> {
-        let p = Corr::forward(g);
+        KernelGrad::correlation(Corr::forward(g), scratch)
+    }
+
+    /// The weight gradient of correlation `p`, W laid out [(kh, kw, ch), j].
+    pub(super) fn correlation(p: Corr, scratch: usize) -> Option<KernelGrad> {
         let wide = p.n.is_multiple_of(NR);
         let narrow = p.n < NR && p.run().is_multiple_of(4);
         let fits = p.unpadded() || scratch >= p.frame_len();
@@ -276,6 +334,11 @@ impl KernelGrad {
     /// One sample: dkernel += ∂<y, dy>/∂kernel.
     pub fn run(&self, x: &[f32], dy: &[f32], dkernel: &mut [f32], scratch: &mut [f32]) {
         let frame = self.p.frame(x, scratch);
+        self.run_in(frame, dy, dkernel);
+    }
+
+    /// One sample: dkernel += ∂<y, dy>/∂kernel, from x's frame, made by the caller.
+    pub(super) fn run_in(&self, frame: &[f32], dy: &[f32], dkernel: &mut [f32]) {
         if self.wide {
             kernel_grad_wide(&self.p, frame, dy, dkernel);
         } else {
