@@ -274,13 +274,38 @@ if (!opts['no-browser']) {
 }
 
 // ---------------------------------------------------------------- profile --
-// Where a training step's time goes, layer by layer (crate/dev/model_profile.rs, wasm, 1 thread).
+// Where a training step's time goes, layer by layer (crate/dev/model_profile.rs, wasm, 1 thread;
+// mask 7: the vanilla, deep and convolutional models), and (mask 32) the memory-bound kernels
+// against this machine's memory speed, which becomes its own table.
+const MEMORY_HEADER = "== memory-bound kernels vs this machine's memory speed";
+/** The memory section of the profile's output: { text, speeds: [per buffer size], kernels: [per row] }. */
+function parseMemoryKernels(text) {
+  const lines = text.slice(text.indexOf(MEMORY_HEADER)).split('\n');
+  const end = lines.findIndex((l, i) => i > 0 && l.startsWith('=='));
+  if (end > 0) lines.length = end;
+  const speeds = [];
+  const kernels = [];
+  for (const line of lines) {
+    const m = /^memory speed, (\S+) f32 \(([\d.]+) MB\): read ([\d.]+), copy ([\d.]+), update ([\d.]+), fill ([\d.]+) GB\/s/.exec(line);
+    if (m) speeds.push({ shape: m[1], mb: +m[2], read: +m[3], copy: +m[4], update: +m[5], fill: +m[6] });
+    // Columns are 2+ spaces apart: kernel, shape, ms, MB moved, GB/s, ref, ref GB/s, % of ref.
+    const c = line.split(/\s{2,}/);
+    if (c.length === 8 && c[0] !== 'kernel') {
+      const [kernel, shape, ms, mbMoved, gbps, ref, refGbps, pct] = c;
+      kernels.push({ kernel, shape, ms: +ms, mbMoved: +mbMoved, gbps: +gbps, ref, refGbps: +refGbps, percentOfRef: parseFloat(pct) });
+    }
+  }
+  return { text: lines.join('\n').trim(), speeds, kernels };
+}
 if (!opts['no-profile']) {
-  say('\n== Training-step profile (bash crate/dev/bench.sh profile 7)');
-  const r = spawnSync('bash', [join(root, 'crate', 'dev', 'bench.sh'), 'profile', '7'], { cwd: root, encoding: 'utf8', timeout: 900_000 });
+  const command = 'bash crate/dev/bench.sh profile 39';
+  say(`\n== Training-step profile and memory-bound kernels (${command})`);
+  const r = spawnSync('bash', [join(root, 'crate', 'dev', 'bench.sh'), 'profile', '39'], { cwd: root, encoding: 'utf8', timeout: 900_000 });
   if (r.status === 0) {
-    results.profile = { command: 'bash crate/dev/bench.sh profile 7', text: r.stdout.trim() };
-    say(results.profile.text);
+    const out = r.stdout.trim();
+    const at = out.indexOf(MEMORY_HEADER);
+    results.profile = { command, text: (at < 0 ? out : out.slice(0, at)).trim(), ...(at < 0 ? {} : { memory: parseMemoryKernels(out) }) };
+    say(out);
   } else {
     results.profile = { error: `crate/dev/bench.sh profile exited ${r.status ?? r.signal}: ${String(r.stderr).trim().split('\n').slice(-2).join(' | ')}` };
     results.failures.push(results.profile.error);

@@ -445,6 +445,16 @@ export function renderMarkdown(results) {
       '',
     );
   }
+  const mem = results.profile?.memory;
+  if (mem?.kernels?.length) {
+    const speed = mem.speeds.map((s) => `${s.shape} f32 (${s.mb} MB): read ${s.read.toFixed(1)}, copy ${s.copy.toFixed(1)}, update ${s.update.toFixed(1)}, fill ${s.fill.toFixed(1)} GB/s`).join('; ');
+    lines.push(mdTable({
+      title: "Memory-bound kernels vs this machine's memory speed",
+      head: ['kernel', 'shape', 'ms', 'GB/s', 'reference stream', 'reference GB/s', '% of memory speed'],
+      rows: mem.kernels.map((k) => [k.kernel, k.shape, k.ms.toFixed(3), k.gbps.toFixed(1), k.ref, k.refGbps.toFixed(1), `${Math.round(k.percentOfRef)} %`]),
+      note: `Method: each row times the library's own kernel at the size a training step calls it with (\`${results.profile.command}\`, 1 thread, CPU time, best of 5 rounds) and divides the least bytes it must move (each operand element read once, each result written once) by that time; the reference is a plain f32x4 stream (crate/dev/ceiling.rs) that moves data the same way — a read-only sum, an in-place update or a copy — over a working set of the same size, timed right after it.${speed ? ` The streams over one tensor: ${speed}.` : ''}`,
+    }));
+  }
   lines.push(
     '## Method',
     '',
