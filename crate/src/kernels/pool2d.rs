@@ -8,6 +8,12 @@
 //! forward writes and the backward reads a quarter of what u32 element indices took (on
 //! the 256×28×28×32 pooling, 1.6 MB instead of 6.4 MB each way, beside 25.7 MB of x or
 //! dx), and an index can only name a cell of its own window.
+//!
+//! The usual 2×2 windows with stride 2 and byte indices take a path of their own (every
+//! model's pooling): an input row's two cells of each window at once, 16 channels at a
+//! time, the indices built as bytes in registers; the backward writes each row of dx
+//! once. Other geometries, u32 indices, and the clipped last column of 'same' pooling over
+//! an odd width go cell by cell.
 
 use super::{Padding, Window2d};
 
@@ -70,6 +76,23 @@ impl Pool2dGeometry {
         (lo, hi, lo + pad - start)
     }
 
+    /// 2×2 windows with stride 2 from the input's corner: they tile it, whole but for a
+    /// clipped last row or column ('same' over an odd size).
+    fn tiles_2x2(&self) -> bool {
+        (self.pool_h, self.pool_w, self.stride_h, self.stride_w) == (2, 2, 2, 2) && self.pad_top() == 0 && self.pad_left() == 0
+    }
+
+    /// The 2×2 path applies: 2×2 tiling windows, byte indices.
+    fn path_2x2<T: WindowIndex>(&self) -> bool {
+        self.tiles_2x2() && T::bytes(&[]).is_some()
+    }
+
+    /// Elements of an output row the 2×2 path computes (all but a clipped last column),
+    /// 0 when it does not apply.
+    fn whole_2x2<T: WindowIndex>(&self) -> usize {
+        if self.path_2x2::<T>() { self.in_w / 2 * self.channels } else { 0 }
+    }
+
     fn check<T: WindowIndex>(&self, batch: usize, x_len: usize, out_len: usize, argmax_len: usize) {
         assert_eq!(x_len, batch * self.input_len(), "pool2d: input length is not batch × input_len");
         assert_eq!(out_len, batch * self.output_len(), "pool2d: output length is not batch × output_len");
@@ -85,6 +108,13 @@ pub trait WindowIndex: Copy + Default + Send + Sync + 'static {
     const CELLS: usize;
     fn from_cell(k: usize) -> Self;
     fn cell(self) -> usize;
+    /// The indices as bytes when they are bytes (the 2×2 path handles 16 at a time).
+    fn bytes(_: &[Self]) -> Option<&[u8]> {
+        None
+    }
+    fn bytes_mut(_: &mut [Self]) -> Option<&mut [u8]> {
+        None
+    }
     /// Four indices at `p` as u32 lanes.
     ///
     /// # Safety
@@ -108,6 +138,12 @@ impl WindowIndex for u8 {
     #[inline(always)]
     fn cell(self) -> usize {
         self as usize
+    }
+    fn bytes(s: &[u8]) -> Option<&[u8]> {
+        Some(s)
+    }
+    fn bytes_mut(s: &mut [u8]) -> Option<&mut [u8]> {
+        Some(s)
     }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     #[inline(always)]
@@ -149,31 +185,50 @@ impl WindowIndex for u32 {
 /// y = max over each window; argmax[o] = the window cell (ph·pool_w + pw) it came from.
 pub fn max_pool2d_forward<T: WindowIndex>(g: &Pool2dGeometry, batch: usize, x: &[f32], y: &mut [f32], argmax: &mut [T]) {
     g.check::<T>(batch, x.len(), y.len(), argmax.len());
-    let (out_h, out_w, ch) = (g.out_h(), g.out_w(), g.channels);
-    let (pad_top, pad_left) = (g.pad_top(), g.pad_left());
+    let (out_h, row, ch) = (g.out_h(), g.out_w() * g.channels, g.channels);
     if ch == 0 {
         return;
     }
-    // Input row by input row (each window's cells still in row-major order, so ties keep
-    // the first maximum): x is read sequentially, and the output row being built stays in
-    // cache. Reading window by window (two input rows interleaved) took twice as long at
-    // 256×28×28×32, for u32 element indices updated in memory and for window-cell indices
-    // kept in registers alike.
     for b in 0..batch {
         for oh in 0..out_h {
-            let (h0, h1, ph0) = Pool2dGeometry::span(oh, g.stride_h, pad_top, g.pool_h, g.in_h);
-            for ih in h0..h1 {
-                let ph = ph0 + ih - h0;
-                for ow in 0..out_w {
-                    let (w0, w1, pw0) = Pool2dGeometry::span(ow, g.stride_w, pad_left, g.pool_w, g.in_w);
-                    let o = ((b * out_h + oh) * out_w + ow) * ch;
-                    let (y, argmax) = (&mut y[o..o + ch], &mut argmax[o..o + ch]);
-                    for iw in w0..w1 {
-                        let cell = ((b * g.in_h + ih) * g.in_w + iw) * ch;
-                        let k = ph * g.pool_w + pw0 + iw - w0;
-                        imp::visit(&x[cell..cell + ch], k, ih == h0 && iw == w0, y, argmax);
-                    }
+            let o = (b * out_h + oh) * row;
+            let (y, argmax) = (&mut y[o..o + row], &mut argmax[o..o + row]);
+            let whole = g.whole_2x2::<T>();
+            if let (Some(a), true) = (T::bytes_mut(&mut argmax[..whole]), whole > 0) {
+                // Input row by input row, as forward_windows says why; the row of y and
+                // indices being built stays in cache between the two.
+                let (top, n) = ((b * g.in_h + 2 * oh) * g.in_w * ch, 2 * whole);
+                imp::max_2x2_row::<0>(&x[top..top + n], ch, &mut y[..whole], a);
+                if 2 * oh + 1 < g.in_h {
+                    let bottom = top + g.in_w * ch;
+                    imp::max_2x2_row::<2>(&x[bottom..bottom + n], ch, &mut y[..whole], a);
                 }
+            }
+            forward_windows(g, b, oh, whole / ch, x, y, argmax);
+        }
+    }
+}
+
+/// Windows `from..out_w` of output row `oh` of sample `b` (`y` and `argmax` that row), cell
+/// by cell. Input row by input row (each window's cells still in row-major order, so ties
+/// keep the first maximum): x is read sequentially, and the output row being built stays
+/// in cache. Reading window by window (two input rows interleaved) took twice as long at
+/// 256×28×28×32, for u32 element indices updated in memory and for window-cell indices
+/// kept in registers alike (also for the 2×2 path: its bytes built in registers from a
+/// window's four cells took 2.4 ms, row by row 1.35 ms).
+fn forward_windows<T: WindowIndex>(g: &Pool2dGeometry, b: usize, oh: usize, from: usize, x: &[f32], y: &mut [f32], argmax: &mut [T]) {
+    let ch = g.channels;
+    let (pad_top, pad_left) = (g.pad_top(), g.pad_left());
+    let (h0, h1, ph0) = Pool2dGeometry::span(oh, g.stride_h, pad_top, g.pool_h, g.in_h);
+    for ih in h0..h1 {
+        let ph = ph0 + ih - h0;
+        for ow in from..y.len() / ch {
+            let (w0, w1, pw0) = Pool2dGeometry::span(ow, g.stride_w, pad_left, g.pool_w, g.in_w);
+            let (y, argmax) = (&mut y[ow * ch..(ow + 1) * ch], &mut argmax[ow * ch..(ow + 1) * ch]);
+            for iw in w0..w1 {
+                let cell = ((b * g.in_h + ih) * g.in_w + iw) * ch;
+                let k = ph * g.pool_w + pw0 + iw - w0;
+                imp::visit(&x[cell..cell + ch], k, ih == h0 && iw == w0, y, argmax);
             }
         }
     }
@@ -184,16 +239,18 @@ pub fn max_pool2d_forward<T: WindowIndex>(g: &Pool2dGeometry, batch: usize, x: &
 /// padding cell or none of the window panics in the scatter below, and its gradient is
 /// dropped when dx is written window by window.
 ///
-/// When the windows tile a large input (stride = pool, as in the usual 2×2/2; dx of at
-/// least 4 MiB), dx is instead written once, input row by input row: each cell gets dy
-/// where its window's index names it, else 0 (a fill and a scatter of read-modify-writes
-/// cost about three times as much at 256×28×28×32).
+/// When the windows tile the input (stride = pool) and are 2×2 with byte indices, or the
+/// input is large (dx of at least 4 MiB), dx is instead written once, input row by input row:
+/// each cell gets dy where its window's index names it, else 0 (a fill and a scatter of
+/// read-modify-writes cost about three times as much at 256×28×28×32).
 pub fn max_pool2d_backward<T: WindowIndex>(g: &Pool2dGeometry, batch: usize, dy: &[f32], argmax: &[T], dx: &mut [f32]) {
     g.check::<T>(batch, dx.len(), dy.len(), argmax.len());
     let (out_h, out_w, ch) = (g.out_h(), g.out_w(), g.channels);
     let (pad_top, pad_left) = (g.pad_top(), g.pad_left());
-    // Small maps stay in cache, where the fill and scatter are cheaper than visiting cells.
-    let window_writes = g.stride_h == g.pool_h && g.stride_w == g.pool_w && dx.len() >= WINDOW_WRITES_MIN;
+    // Small maps stay in cache, where the fill and scatter are cheaper than visiting cells
+    // one by one (not than the 2×2 path's whole windows).
+    let tiling = g.stride_h == g.pool_h && g.stride_w == g.pool_w;
+    let window_writes = tiling && (dx.len() >= WINDOW_WRITES_MIN || g.path_2x2::<T>());
     // A 'valid' remainder (input rows or columns no window reaches) gets zeros first.
     if !window_writes || out_h * g.stride_h < g.in_h + pad_top || out_w * g.stride_w < g.in_w + pad_left {
         dx.fill(0.0);
@@ -212,24 +269,25 @@ pub fn max_pool2d_backward<T: WindowIndex>(g: &Pool2dGeometry, batch: usize, dy:
             *t = ((k / g.pool_w) * g.in_w + k % g.pool_w) * ch;
         }
     }
+    let row = out_w * ch;
     for b in 0..batch {
         for oh in 0..out_h {
-            let (h0, h1, ph0) = Pool2dGeometry::span(oh, g.stride_h, pad_top, g.pool_h, g.in_h);
             if window_writes {
-                for ih in h0..h1 {
-                    for ow in 0..out_w {
-                        let (w0, w1, pw0) = Pool2dGeometry::span(ow, g.stride_w, pad_left, g.pool_w, g.in_w);
-                        let o = ((b * out_h + oh) * out_w + ow) * ch;
-                        let (d, a) = (&dy[o..o + ch], &argmax[o..o + ch]);
-                        let k = (ph0 + ih - h0) * g.pool_w + pw0;
-                        for iw in w0..w1 {
-                            let cell = ((b * g.in_h + ih) * g.in_w + iw) * ch;
-                            imp::route(&mut dx[cell..cell + ch], k + iw - w0, d, a);
-                        }
+                let o = (b * out_h + oh) * row;
+                let (dy, argmax) = (&dy[o..o + row], &argmax[o..o + row]);
+                let whole = g.whole_2x2::<T>();
+                if let (Some(a), true) = (T::bytes(&argmax[..whole]), whole > 0) {
+                    let (top, n) = ((b * g.in_h + 2 * oh) * g.in_w * ch, 2 * whole);
+                    imp::route_2x2_row::<0>(&dy[..whole], a, ch, &mut dx[top..top + n]);
+                    if 2 * oh + 1 < g.in_h {
+                        let bottom = top + g.in_w * ch;
+                        imp::route_2x2_row::<2>(&dy[..whole], a, ch, &mut dx[bottom..bottom + n]);
                     }
                 }
+                route_windows(g, b, oh, whole / ch, dy, argmax, dx);
                 continue;
             }
+            let (h0, h1, ph0) = Pool2dGeometry::span(oh, g.stride_h, pad_top, g.pool_h, g.in_h);
             for ow in 0..out_w {
                 let (w0, w1, pw0) = Pool2dGeometry::span(ow, g.stride_w, pad_left, g.pool_w, g.in_w);
                 let o = ((b * out_h + oh) * out_w + ow) * ch;
@@ -253,6 +311,41 @@ pub fn max_pool2d_backward<T: WindowIndex>(g: &Pool2dGeometry, batch: usize, dy:
             }
         }
     }
+}
+
+/// The cells of windows `from..out_w` of output row `oh` of sample `b` (`dy` and `argmax`
+/// that row) in tiling windows, cell by cell: dy where the window's index names the cell,
+/// else 0.
+fn route_windows<T: WindowIndex>(g: &Pool2dGeometry, b: usize, oh: usize, from: usize, dy: &[f32], argmax: &[T], dx: &mut [f32]) {
+    let ch = g.channels;
+    let (pad_top, pad_left) = (g.pad_top(), g.pad_left());
+    let (h0, h1, ph0) = Pool2dGeometry::span(oh, g.stride_h, pad_top, g.pool_h, g.in_h);
+    for ih in h0..h1 {
+        for ow in from..dy.len() / ch {
+            let (w0, w1, pw0) = Pool2dGeometry::span(ow, g.stride_w, pad_left, g.pool_w, g.in_w);
+            let (d, a) = (&dy[ow * ch..(ow + 1) * ch], &argmax[ow * ch..(ow + 1) * ch]);
+            let k = (ph0 + ih - h0) * g.pool_w + pw0;
+            for iw in w0..w1 {
+                let cell = ((b * g.in_h + ih) * g.in_w + iw) * ch;
+                imp::route(&mut dx[cell..cell + ch], k + iw - w0, d, a);
+            }
+        }
+    }
+}
+
+/// Cells k0 and k0 + 1 of a whole 2×2 window, one channel, as the reference scans them:
+/// the top row's (k0 = 0) start the maximum, the bottom row's update it; a cell replaces
+/// the maximum so far only if it beats it, so ties keep the first, and a NaN never wins
+/// unless it is cell 0 (then nothing beats it).
+#[inline(always)]
+fn max_pair(k0: u8, v: [f32; 2], y: &mut f32, argmax: &mut u8) {
+    let mut best = if k0 == 0 { (v[0], 0) } else { (*y, *argmax) };
+    for (v, k) in v.into_iter().zip(k0..) {
+        if v > best.0 {
+            best = (v, k);
+        }
+    }
+    (*y, *argmax) = best;
 }
 
 /// Input size (floats, 4 MiB) from which the backward writes dx window by window.
@@ -312,6 +405,141 @@ mod imp {
     use super::WindowIndex;
     use core::arch::wasm32::*;
 
+    /// One input row of whole 2×2 windows along an output row: window w's cells K0 and
+    /// K0 + 1 are x[2w] and x[2w + 1] (cells of `ch` channels). The top row (K0 = 0) starts
+    /// y and argmax, the bottom row (K0 = 2) updates them. 16 channels at a time (one
+    /// 16-byte store of indices), then 8, 4, 1.
+    pub fn max_2x2_row<const K0: u8>(x: &[f32], ch: usize, y: &mut [f32], argmax: &mut [u8]) {
+        let n = y.len();
+        assert!(argmax.len() == n && x.len() == 2 * n && n % ch == 0);
+        for o in (0..n).step_by(ch) {
+            let mut c = 0;
+            // SAFETY: the groups read cells 2o..2o + 2ch of x and outputs o..o + ch, below 2n
+            // and n; channels c..c + 4G with c + 4G <= ch.
+            unsafe {
+                let cells = [x.as_ptr().add(2 * o), x.as_ptr().add(2 * o + ch)];
+                let (yp, ap) = (y.as_mut_ptr().add(o), argmax.as_mut_ptr().add(o));
+                while c + 16 <= ch {
+                    max_group::<K0, 4>(cells, c, yp, ap);
+                    c += 16;
+                }
+                if c + 8 <= ch {
+                    max_group::<K0, 2>(cells, c, yp, ap);
+                    c += 8;
+                }
+                if c + 4 <= ch {
+                    max_group::<K0, 1>(cells, c, yp, ap);
+                    c += 4;
+                }
+            }
+            for c in o + c..o + ch {
+                super::max_pair(K0, [x[o + c], x[o + c + ch]], &mut y[c], &mut argmax[c]);
+            }
+        }
+    }
+
+    /// Channels c..c + 4G of one window's cells K0 and K0 + 1 ([`super::max_pair`]): where
+    /// m < v, v replaces m (f32x4_pmax is that select in one instruction) and the index
+    /// becomes the cell's. The masks are narrowed to bytes first, so the indices cost a few
+    /// byte-vector operations per 16 channels.
+    #[inline(always)]
+    unsafe fn max_group<const K0: u8, const G: usize>(cells: [*const f32; 2], c: usize, y: *mut f32, argmax: *mut u8) {
+        let load = |p: *const f32, i: usize| v128_load(p.add(c + 4 * i) as *const v128);
+        let a = argmax.add(c);
+        let (mut m, mut index): ([v128; G], v128) = if K0 == 0 {
+            (core::array::from_fn(|i| load(cells[0], i)), u8x16_splat(0))
+        } else {
+            (core::array::from_fn(|i| load(y, i)), load_bytes::<G>(a))
+        };
+        // The top row's first cell started m: it beats nothing.
+        for (cell, k) in cells.iter().zip(K0..).skip(usize::from(K0 == 0)) {
+            let beats: [v128; G] = core::array::from_fn(|i| {
+                let v = load(*cell, i);
+                let gt = f32x4_lt(m[i], v);
+                m[i] = f32x4_pmax(m[i], v);
+                gt
+            });
+            // Cells come in increasing order: the latest to beat the maximum is the largest.
+            index = u8x16_max(index, v128_and(narrow(beats), u8x16_splat(k)));
+        }
+        for (i, m) in m.iter().enumerate() {
+            v128_store(y.add(c + 4 * i) as *mut v128, *m);
+        }
+        match G {
+            4 => v128_store(a as *mut v128, index),
+            2 => v128_store64_lane::<0>(index, a as *mut u64),
+            _ => v128_store32_lane::<0>(index, a as *mut u32),
+        }
+    }
+
+    /// 4G bytes at `p` (the rest zero).
+    #[inline(always)]
+    unsafe fn load_bytes<const G: usize>(p: *const u8) -> v128 {
+        match G {
+            4 => v128_load(p as *const v128),
+            2 => v128_load64_zero(p as *const u64),
+            _ => v128_load32_zero(p as *const u32),
+        }
+    }
+
+    /// 4G lane masks (-1 or 0 in i32 lanes) as the first 4G bytes: signed narrowing keeps
+    /// -1 and 0, so i16 narrowing twice does (a mask's i16 halves are equal). LLVM turns
+    /// i16x8_narrow_i32x4 into a clamp and a shuffle, four operations instead of one.
+    #[inline(always)]
+    fn narrow<const G: usize>(m: [v128; G]) -> v128 {
+        let half = |i: usize| i8x16_narrow_i16x8(m[i % G], m[(i + 1) % G]);
+        let high = if G == 4 { half(2) } else { half(0) };
+        i8x16_narrow_i16x8(half(0), high)
+    }
+
+    /// One input row of whole 2×2 windows, the cells as in [`max_2x2_row`]: each gets dy
+    /// where its window's index names it, else 0, so that row of dx is written once.
+    pub fn route_2x2_row<const K0: u8>(dy: &[f32], argmax: &[u8], ch: usize, dx: &mut [f32]) {
+        let n = dy.len();
+        assert!(argmax.len() == n && dx.len() == 2 * n && n % ch == 0);
+        for o in (0..n).step_by(ch) {
+            let mut c = 0;
+            // SAFETY: as in max_2x2_row, reading and writing the other way round.
+            unsafe {
+                let cells = [dx.as_mut_ptr().add(2 * o), dx.as_mut_ptr().add(2 * o + ch)];
+                let (dp, ap) = (dy.as_ptr().add(o), argmax.as_ptr().add(o));
+                while c + 16 <= ch {
+                    route_group::<K0, 4>(dp, ap, c, cells);
+                    c += 16;
+                }
+                if c + 8 <= ch {
+                    route_group::<K0, 2>(dp, ap, c, cells);
+                    c += 8;
+                }
+                if c + 4 <= ch {
+                    route_group::<K0, 1>(dp, ap, c, cells);
+                    c += 4;
+                }
+            }
+            for c in o + c..o + ch {
+                for (cell, k) in [o + c, o + c + ch].into_iter().zip(K0..) {
+                    dx[cell] = if argmax[c] == k { dy[c] } else { 0.0 };
+                }
+            }
+        }
+    }
+
+    /// Channels c..c + 4G of one window's cells K0 and K0 + 1: the indices widened to i32
+    /// lanes once, then each cell's lanes are dy where they equal its cell, else 0.
+    #[inline(always)]
+    unsafe fn route_group<const K0: u8, const G: usize>(dy: *const f32, argmax: *const u8, c: usize, cells: [*mut f32; 2]) {
+        let bytes = load_bytes::<G>(argmax.add(c));
+        let (lo, hi) = (u16x8_extend_low_u8x16(bytes), u16x8_extend_high_u8x16(bytes));
+        let index = [u32x4_extend_low_u16x8(lo), u32x4_extend_high_u16x8(lo), u32x4_extend_low_u16x8(hi), u32x4_extend_high_u16x8(hi)];
+        let d: [v128; G] = core::array::from_fn(|i| v128_load(dy.add(c + 4 * i) as *const v128));
+        for (cell, k) in cells.iter().zip(K0..) {
+            let kv = u32x4_splat(k.into());
+            for (i, d) in d.iter().enumerate() {
+                v128_store(cell.add(c + 4 * i) as *mut v128, v128_and(*d, i32x4_eq(index[i], kv)));
+            }
+        }
+    }
+
     /// One cell (`ch` channels): dx = dy where argmax names window cell k, else 0, four
     /// channels at a time.
     #[inline(always)]
@@ -367,6 +595,26 @@ mod imp {
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 mod imp {
     use super::WindowIndex;
+
+    /// One input row of whole 2×2 windows along an output row: window w's cells K0 and
+    /// K0 + 1 are x[2w] and x[2w + 1] (cells of `ch` channels).
+    pub fn max_2x2_row<const K0: u8>(x: &[f32], ch: usize, y: &mut [f32], argmax: &mut [u8]) {
+        for ((y, a), x) in y.chunks_exact_mut(ch).zip(argmax.chunks_exact_mut(ch)).zip(x.chunks_exact(2 * ch)) {
+            for c in 0..ch {
+                super::max_pair(K0, [x[c], x[ch + c]], &mut y[c], &mut a[c]);
+            }
+        }
+    }
+
+    /// One input row of whole 2×2 windows, the cells as in [`max_2x2_row`]: each gets dy
+    /// where its window's index names it, else 0.
+    pub fn route_2x2_row<const K0: u8>(dy: &[f32], argmax: &[u8], ch: usize, dx: &mut [f32]) {
+        for ((d, a), dx) in dy.chunks_exact(ch).zip(argmax.chunks_exact(ch)).zip(dx.chunks_exact_mut(2 * ch)) {
+            let (left, right) = dx.split_at_mut(ch);
+            route(left, K0.into(), d, a);
+            route(right, usize::from(K0) + 1, d, a);
+        }
+    }
 
     /// One cell (`ch` channels): dx = dy where argmax names window cell k, else 0.
     #[inline(always)]
@@ -511,6 +759,45 @@ mod tests {
             geom(17, 16, 4, (16, 16), (1, 15), Valid),
         ] {
             check(g, 2);
+        }
+    }
+
+    /// Values from a small set: ties, signed zeros, infinities and NaN.
+    fn awkward(seed: u64, len: usize) -> Vec<f32> {
+        let set = [-1.0, 0.0, -0.0, 1.0, 2.0, f32::NAN, f32::INFINITY, f32::NEG_INFINITY];
+        let mut rng = Rng::new(seed);
+        (0..len).map(|_| set[(rng.next_u64() % set.len() as u64) as usize]).collect()
+    }
+
+    /// Forward bit for bit as the reference, backward as the scatter of its indices, on
+    /// awkward values.
+    fn check_awkward<T: WindowIndex + PartialEq + core::fmt::Debug>(g: Pool2dGeometry, batch: usize) {
+        let x = awkward(g.input_len() as u64, batch * g.input_len());
+        let n = batch * g.output_len();
+        let (mut y, mut argmax, mut y_ref, mut argmax_ref) = (vec![0.0; n], vec![T::default(); n], vec![0.0; n], vec![T::default(); n]);
+        max_pool2d_forward(&g, batch, &x, &mut y, &mut argmax);
+        max_pool2d_forward_reference(&g, batch, &x, &mut y_ref, &mut argmax_ref);
+        let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&y), bits(&y_ref), "{g:?}");
+        assert_eq!(argmax, argmax_ref, "{g:?}");
+        // No -0.0 in dy: the scatter's 0 + -0 is +0 where the backward writes dy itself.
+        let dy: Vec<f32> = awkward(7, n).into_iter().map(|v| if v == 0.0 { 0.0 } else { v }).collect();
+        let mut dx = vec![f32::NAN; x.len()];
+        max_pool2d_backward(&g, batch, &dy, &argmax, &mut dx);
+        assert_eq!(bits(&dx), bits(&scatter(&g, batch, &argmax, &dy)), "{g:?}");
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn windows_2x2_keep_ties_nan_and_clipped_edges() {
+        // The 2×2 path, 16, 8 and 4 channels at a time and one by one: whole windows, a
+        // clipped last row and column ('same' over odd sizes), a 'valid' remainder, a
+        // single input row or column; batch > 1. Ties go to the first cell, a NaN in cell 0
+        // wins, elsewhere never; byte and u32 indices alike.
+        use Padding::{Same, Valid};
+        for (h, w, ch, padding) in [(7, 9, 29, Same), (8, 6, 12, Same), (9, 7, 3, Valid), (6, 5, 32, Valid), (1, 3, 20, Same), (3, 1, 4, Same), (5, 5, 16, Same)] {
+            let g = geom(h, w, ch, (2, 2), (2, 2), padding);
+            check_awkward::<u8>(g, 3);
+            check_awkward::<u32>(g, 3);
         }
     }
 
