@@ -212,6 +212,24 @@ describe('training', () => {
     model.dispose();
   });
 
+  it('fit(x, x) trains exactly like fit(x, copy of x) (its targets are its staged inputs)', async () => {
+    const data = tensor(Float32Array.from(randomArray(40 * 784, 25)), [40, 784]);
+    const copy = tensor(data.data.slice(), [40, 784]);
+    const run = async (targets: typeof data) => {
+      const model = vanilla({ encodingSize: 8, seed: 4 });
+      const history = await model.fit(data, targets, { epochs: 2, batchSize: 16, seed: 5, validationSplit: 0.2 });
+      const weights = model.getWeights().map((w) => w.data);
+      model.dispose();
+      return { history, weights };
+    };
+    const [same, separate] = [await run(data), await run(copy)];
+    expect(same.history).toEqual(separate.history);
+    same.weights.forEach((w, i) => expect(w).toEqual(separate.weights[i]));
+    // And the targets do matter: other targets train differently.
+    const other = await run(tensor(data.data.map((v) => 1 - v), [40, 784]));
+    expect(other.history.loss).not.toEqual(same.history.loss);
+  });
+
   it('inputNoise trains on noisy inputs against clean targets', async () => {
     const data = tensor(Float32Array.from(randomArray(32 * 784, 24)), [32, 784]);
     const model = vanilla({ seed: 1 });

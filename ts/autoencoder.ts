@@ -146,13 +146,14 @@ export class Autoencoder {
     return {
       inputShape: this.inputShape,
       outputShape: this.outputShape,
-      stage: (n) => {
+      stage: (n, targetIsInput) => {
         const xPtr = handle.stageInput(n);
-        const yPtr = handle.stageTarget(n);
+        const yPtr = targetIsInput ? undefined : handle.stageTarget(n);
         // Views only after both calls: either may grow (and so detach) Wasm memory.
-        return { x: wasmF32View(xPtr, n * this.#inputSize), y: wasmF32View(yPtr, n * this.#outputSize) };
+        const x = wasmF32View(xPtr, n * this.#inputSize);
+        return { x, y: yPtr === undefined ? undefined : wasmF32View(yPtr, n * this.#outputSize) };
       },
-      trainStaged: (n) => handle.trainStaged(n),
+      trainStaged: (n, targetIsInput) => handle.trainStaged(n, targetIsInput),
       validationLoss: (vx, vy) => handle.evaluate(vx.data, vy.data, vx.shape[0], INFERENCE_CHUNK, loss),
     };
   }

@@ -47,10 +47,13 @@ export interface History {
 export interface TrainTarget {
   readonly inputShape: readonly number[];
   readonly outputShape: readonly number[];
-  /** Buffers (views on Wasm memory) for `batch` samples; valid until the next `stage` call. */
-  stage(batch: number): { x: Float32Array; y: Float32Array };
-  /** One step on the first `batch` staged samples; returns the batch loss. */
-  trainStaged(batch: number): number;
+  /**
+   * Buffers (views on Wasm memory) for `batch` samples, valid until the next `stage` call;
+   * no target buffer when `targetIsInput`.
+   */
+  stage(batch: number, targetIsInput: boolean): { x: Float32Array; y?: Float32Array };
+  /** One step on the first `batch` staged samples (the inputs as targets too when `targetIsInput`); returns the batch loss. */
+  trainStaged(batch: number, targetIsInput: boolean): number;
   validationLoss(x: Tensor, y: Tensor): number;
 }
 
@@ -139,6 +142,11 @@ function gather(src: Float32Array, rowLength: number, order: Uint32Array, start:
   }
 }
 
+/** Whether two arrays are the same elements of the same memory (not just equal values). */
+function sameElements(a: Float32Array, b: Float32Array): boolean {
+  return a.buffer === b.buffer && a.byteOffset === b.byteOffset && a.length === b.length;
+}
+
 export async function runFit(model: TrainTarget, plan: Plan, isStopped: () => boolean): Promise<History> {
   const [tx, ty] = plan.train;
   const n = tx.shape[0];
@@ -149,6 +157,9 @@ export async function runFit(model: TrainTarget, plan: Plan, isStopped: () => bo
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   const history: History = { loss: [], valLoss: [], stopped: false };
+  // An autoencoder fit on clean data (fit(x, x)): the staged inputs are the targets too,
+  // which saves gathering every batch twice.
+  const targetIsInput = plan.noiseStd === 0 && sameElements(tx.data, ty.data);
   const stop = () => plan.signal?.aborted === true || isStopped();
 
   for (let epoch = 0; epoch < plan.epochs; epoch++) {
@@ -162,12 +173,12 @@ export async function runFit(model: TrainTarget, plan: Plan, isStopped: () => bo
       }
       const count = Math.min(batchSize, n - start);
       // Rows are gathered straight into Wasm memory: one copy per sample, no allocation.
-      const staged = model.stage(count);
+      const staged = model.stage(count, targetIsInput);
       const xb = staged.x.subarray(0, count * inLen);
       gather(tx.data, inLen, order, start, count, xb);
-      gather(ty.data, outLen, order, start, count, staged.y.subarray(0, count * outLen));
+      if (staged.y) gather(ty.data, outLen, order, start, count, staged.y.subarray(0, count * outLen));
       if (plan.noiseStd > 0) addGaussianNoiseInto(xb, xb, plan.noiseStd, rng);
-      const loss = model.trainStaged(count);
+      const loss = model.trainStaged(count, targetIsInput);
       weighted += loss * count;
       seen += count;
       if (plan.onBatchEnd) await plan.onBatchEnd(batch, { loss: weighted / seen });

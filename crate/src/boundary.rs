@@ -188,16 +188,22 @@ impl ModelHandle {
         stage(&mut self.staged_target, len)
     }
 
-    /// One optimizer step on the first `batch` samples of the staging buffers.
+    /// One optimizer step on the first `batch` samples of the staging buffers; with
+    /// `target_is_input` (an autoencoder fit on clean data) the staged inputs are the
+    /// targets too, and nothing need be staged as a target.
     #[wasm_bindgen(js_name = trainStaged)]
-    pub fn train_staged(&mut self, batch: u32) -> Result<f32, JsError> {
+    pub fn train_staged(&mut self, batch: u32, target_is_input: bool) -> Result<f32, JsError> {
         let batch = batch as usize;
         let last = self.model.layers().len() - 1;
         let (x_len, y_len) = (batch * self.model.input_len_of(0), batch * self.model.output_len_of(last));
-        if x_len > self.staged_input.len() || y_len > self.staged_target.len() {
+        let targets = if target_is_input { &self.staged_input } else { &self.staged_target };
+        if x_len > self.staged_input.len() || y_len > targets.len() {
             return Err(value_error(format!("{batch} samples were not staged: call stageInput/stageTarget first")));
         }
-        self.model.train_step(&self.staged_input[..x_len], &self.staged_target[..y_len], batch).map_err(to_js)
+        if target_is_input && x_len != y_len {
+            return Err(value_error(format!("the inputs cannot be the targets: {x_len} input values, {y_len} output values")));
+        }
+        self.model.train_step(&self.staged_input[..x_len], &targets[..y_len], batch).map_err(to_js)
     }
 
     /// Layers `from..to` on `samples` samples, `chunk` at a time.
