@@ -196,7 +196,7 @@ fn profile_model(name: &str, input_shape: &[usize], specs: &[LayerSpec], reps: u
         let input = if i == 0 { &x[..] } else { &done[i - 1][..] };
         ls[i].forward(BATCH, &params[i], input, &mut rest[0]);
     }
-    emit(&format!("{:<3} {:<14} {:<16} {:>8} {:>8} {:>8} {:>7} {:>7}", "#", "layer", "output", "fwd", "bwd", "total", "fwdGF", "bwdGF"));
+    emit(&format!("{:<3} {:<20} {:<16} {:>8} {:>8} {:>8} {:>7} {:>7}", "#", "layer", "output", "fwd", "bwd", "total", "fwdGF", "bwdGF"));
     let (mut sum_f, mut sum_b, mut flops) = (0.0, 0.0, 0.0);
     for i in 0..ls.len() {
         let in_len = if i == 0 { x.len() } else { outs[i - 1].len() };
@@ -243,14 +243,24 @@ fn profile_model(name: &str, input_shape: &[usize], specs: &[LayerSpec], reps: u
         // The copy of dy is part of the timed backward; subtract its cost.
         let t_copy = time_median(reps, || dy.copy_from_slice(&dy0));
         let t_b = (t_b - t_copy).max(0.0);
-        // A fused pair counts the FLOPs of its Conv2D on the upsampled image (what the
-        // layers one by one would do), so its GFLOP/s say how much faster the pair runs.
-        let conv_input = if first[i] < last[i] { layers::build(&specs[first[i]], ls[i].input_shape()).unwrap().output_shape().to_vec() } else { ls[i].input_shape().to_vec() };
-        let (ff, fw, fx) = layer_flops(&specs[last[i]], &conv_input, ls[i].output_shape());
+        // A fused pair counts the FLOPs of its Conv2D as the layers one by one would run it
+        // (over the upsampled image, into the unpooled one), so its GFLOP/s say how much
+        // faster the pair runs.
+        let (ff, fw, fx) = match (&specs[first[i]], &specs[last[i]]) {
+            (LayerSpec::UpSampling2d { .. }, conv) => {
+                let upsampled = layers::build(&specs[first[i]], ls[i].input_shape()).unwrap();
+                layer_flops(conv, upsampled.output_shape(), ls[i].output_shape())
+            }
+            (conv @ LayerSpec::Conv2d { .. }, LayerSpec::MaxPooling2d { .. }) => {
+                let unpooled = layers::build(conv, ls[i].input_shape()).unwrap();
+                layer_flops(conv, ls[i].input_shape(), unpooled.output_shape())
+            }
+            (spec, _) => layer_flops(spec, ls[i].input_shape(), ls[i].output_shape()),
+        };
         let fb = fw + if need_dx { fx } else { 0.0 };
         let gf = |fl: f64, t: f64| if fl > 0.0 { format!("{:>7.1}", fl * BATCH as f64 / t / 1e9) } else { format!("{:>7}", "-") };
         emit(&format!(
-            "{:<3} {:<14} {:<16} {:>8.3} {:>8.3} {:>8.3} {} {}",
+            "{:<3} {:<20} {:<16} {:>8.3} {:>8.3} {:>8.3} {} {}",
             first[i],
             kind(i),
             format!("{:?}", ls[i].output_shape()),
@@ -265,7 +275,7 @@ fn profile_model(name: &str, input_shape: &[usize], specs: &[LayerSpec], reps: u
         flops += (ff + fb) * BATCH as f64;
     }
     emit(&format!(
-        "    {:<31} {:>8.3} {:>8.3} {:>8.3} ({:.1} GFLOP/s overall, {:.2} GFLOP per step)",
+        "    {:<37} {:>8.3} {:>8.3} {:>8.3} ({:.1} GFLOP/s overall, {:.2} GFLOP per step)",
         "sum of layers",
         sum_f * 1e3,
         sum_b * 1e3,

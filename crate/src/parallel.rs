@@ -512,5 +512,10 @@ mod layer_split_tests {
             LayerSpec::Conv2d { filters: 1, kernel: [3, 3], padding: Padding::Same, activation: Activation::Sigmoid },
         ];
         check(&specs, &[8, 8, 1], 5);
+        // Large enough for both fused pairs (Conv2D + MaxPooling2D, UpSampling2D + Conv2D).
+        let mut wide = specs;
+        wide[2] = LayerSpec::Conv2d { filters: 4, kernel: [3, 3], padding: Padding::Same, activation: Activation::Relu };
+        assert_eq!(Sequential::new(&[16, 16, 1], &wide, 7).unwrap().fused_pairs(), [0, 3]);
+        check(&wide, &[16, 16, 1], 5);
     }
 }

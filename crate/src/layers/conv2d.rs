@@ -1,19 +1,21 @@
 //! Conv2D, stride 1: y = act(conv(x, K) + b), K stored [kh, kw, in, out] like Keras.
 //!
-//! The same layer can also take the image *before* an UpSampling2D (the model fuses the
-//! pair, see [`Conv2d::after_upsampling`]): it then convolves the upsampled image without
-//! it ever being made (crate::kernels::conv2d::UpsampledConv2d).
+//! The model can fuse it with its neighbours (see `layers::fuse`): the same layer can take
+//! the image *before* an UpSampling2D and convolve the upsampled image without it ever
+//! being made ([`Conv2d::after_upsampling`], crate::kernels::conv2d::UpsampledConv2d), or
+//! fold the MaxPooling2D after it in, so that its full-size output never leaves the cache
+//! ([`Conv2d::before_pooling`], crate::kernels::conv2d::PooledConv2d).
 
 use super::{image_shape, init::glorot_uniform, Layer, ShapeError};
-use crate::kernels::conv2d::{conv2d_backward, conv2d_forward_bias_activation, Conv2dGeometry, UpsampledConv2d};
+use crate::kernels::conv2d::{conv2d_backward, conv2d_forward_bias_activation, Conv2dGeometry, PooledConv2d, UpsampledConv2d};
+use crate::kernels::pool2d::Pool2dGeometry;
 use crate::kernels::{Activation, Padding};
 use crate::parallel::{block, parallel_for, reduce_into, tasks_for, threads, Disjoint};
 use crate::rng::Rng;
 
 pub struct Conv2d {
     geometry: Conv2dGeometry,
-    /// Set when this layer reads the image before an UpSampling2D (`input` is that image).
-    upsampled: Option<UpsampledConv2d>,
+    op: Op,
     input: [usize; 3],
     output: [usize; 3],
     activation: Activation,
@@ -21,6 +23,16 @@ pub struct Conv2d {
     cols: Vec<f32>,
     /// Threads build: per-task gradient partials (tasks 1.., kernel then bias each).
     partials: Vec<f32>,
+}
+
+/// What the layer computes besides (or around) its convolution.
+enum Op {
+    Plain,
+    /// Reads the image before an UpSampling2D (`input` is that image).
+    Upsampled(UpsampledConv2d),
+    /// A MaxPooling2D follows inside (`output` is the pooled image); `argmax`: where each
+    /// pooled value came from in the last forward pass.
+    Pooled { op: PooledConv2d, argmax: Vec<u8> },
 }
 
 impl Conv2d {
@@ -50,7 +62,7 @@ impl Conv2d {
             out_c: filters,
             padding,
         };
-        Ok(Conv2d { geometry, upsampled: None, input: [h, w, c], output: [out_h, out_w, filters], activation, cols: Vec::new(), partials: Vec::new() })
+        Ok(Conv2d { geometry, op: Op::Plain, input: [h, w, c], output: [out_h, out_w, filters], activation, cols: Vec::new(), partials: Vec::new() })
     }
 
     /// This layer behind an UpSampling2D of `size`, as one layer: its input is the image
@@ -68,15 +80,33 @@ impl Conv2d {
         }
         let op = UpsampledConv2d::new(self.geometry, size)?;
         let [h, w, c] = self.input;
-        Some(Conv2d { upsampled: Some(op), input: [h / size[0], w / size[1], c], cols: Vec::new(), partials: Vec::new(), ..*self })
+        Some(self.with(Op::Upsampled(op), [h / size[0], w / size[1], c], self.output))
+    }
+
+    /// This layer and a MaxPooling2D of geometry `pool` after it, as one layer: its input
+    /// and parameters are this layer's, its output the pooling's. None when they do not fit
+    /// together (the model then runs the two layers).
+    pub fn before_pooling(&self, pool: Pool2dGeometry) -> Option<Conv2d> {
+        let op = PooledConv2d::new(self.geometry, pool)?;
+        Some(self.with(Op::Pooled { op, argmax: Vec::new() }, self.input, [pool.out_h(), pool.out_w(), pool.channels]))
+    }
+
+    fn with(&self, op: Op, input: [usize; 3], output: [usize; 3]) -> Conv2d {
+        let (geometry, activation) = (self.geometry, self.activation);
+        Conv2d { geometry, op, input, output, activation, cols: Vec::new(), partials: Vec::new() }
     }
 
     /// Scratch floats per thread for one sample's kernel work.
     fn scratch_len(&self) -> usize {
-        match &self.upsampled {
-            Some(op) => op.scratch_len(),
-            None => self.geometry.cols_len(),
+        match &self.op {
+            Op::Plain => self.geometry.cols_len(),
+            Op::Upsampled(op) => op.scratch_len(),
+            Op::Pooled { op, .. } => op.scratch_len(),
         }
+    }
+
+    fn output_len(&self) -> usize {
+        self.output.iter().product()
     }
 
     fn input_len(&self) -> usize {
@@ -113,6 +143,12 @@ impl Layer for Conv2d {
         if self.cols.len() != needed {
             self.cols.resize(needed, 0.0);
         }
+        let outputs = batch * self.output_len();
+        if let Op::Pooled { argmax, .. } = &mut self.op {
+            if argmax.len() < outputs {
+                argmax.resize(outputs, 0);
+            }
+        }
     }
 
     /// Image blocks (one with one thread): disjoint outputs, scratch per thread. The fused
@@ -122,17 +158,25 @@ impl Layer for Conv2d {
         let g = self.geometry;
         let (kernel, bias) = params.split_at(g.kernel_len());
         let tasks = Self::tasks(batch);
-        let (il, ol, cl) = (self.input_len(), g.output_len(), self.scratch_len());
+        let (il, ol, cl) = (self.input_len(), self.output_len(), self.scratch_len());
         let (y, cols) = (Disjoint::new(y), Disjoint::new(&mut self.cols));
-        let (activation, upsampled) = (self.activation, self.upsampled.as_ref());
+        let activation = self.activation;
+        let (op, argmax) = match &mut self.op {
+            Op::Pooled { op, argmax } => (OpRef::Pooled(op), Disjoint::new(&mut argmax[..batch * ol])),
+            Op::Upsampled(op) => (OpRef::Upsampled(op), Disjoint::new(&mut [][..])),
+            Op::Plain => (OpRef::Plain, Disjoint::new(&mut [][..])),
+        };
         parallel_for(tasks, |t, thread| {
             let images = block(batch, tasks, t);
+            let outputs = images.start * ol..images.end * ol;
             // SAFETY: image blocks are disjoint per task, scratch slots per thread.
-            let (yb, cols) = unsafe { (y.part(images.start * ol..images.end * ol), cols.part(thread * cl..(thread + 1) * cl)) };
+            let (yb, cols) = unsafe { (y.part(outputs.clone()), cols.part(thread * cl..(thread + 1) * cl)) };
             let xb = &x[images.start * il..images.end * il];
-            match upsampled {
-                Some(op) => op.forward_bias_activation(images.len(), xb, kernel, bias, activation, yb, cols),
-                None => conv2d_forward_bias_activation(&g, images.len(), xb, kernel, bias, activation, yb, cols),
+            match op {
+                OpRef::Plain => conv2d_forward_bias_activation(&g, images.len(), xb, kernel, bias, activation, yb, cols),
+                OpRef::Upsampled(op) => op.forward_bias_activation(images.len(), xb, kernel, bias, activation, yb, cols),
+                // SAFETY: as y's.
+                OpRef::Pooled(op) => op.forward(images.len(), xb, kernel, bias, activation, yb, unsafe { argmax.part(outputs) }, cols),
             }
         });
     }
@@ -154,14 +198,20 @@ impl Layer for Conv2d {
         self.prepare(batch);
         let tasks = Self::tasks(batch);
         let g = self.geometry;
-        let (il, ol, cl) = (self.input_len(), g.output_len(), self.scratch_len());
+        let (il, ol, cl) = (self.input_len(), self.output_len(), self.scratch_len());
         let kernel_len = g.kernel_len();
         let grad_len = kernel_len + g.out_c;
         let needed = (tasks - 1) * grad_len;
         if self.partials.len() < needed {
             self.partials.resize(needed, 0.0);
         }
-        let (activation, upsampled) = (self.activation, self.upsampled.as_ref());
+        let activation = self.activation;
+        let op = match &self.op {
+            Op::Plain => OpRef::Plain,
+            Op::Upsampled(op) => OpRef::Upsampled(op),
+            Op::Pooled { op, .. } => OpRef::Pooled(op),
+        };
+        let argmax: &[u8] = if let Op::Pooled { argmax, .. } = &self.op { argmax } else { &[] };
         let kernel = &params[..kernel_len];
         let want_dx = dx.is_some();
         let dy = Disjoint::new(dy);
@@ -177,13 +227,25 @@ impl Layer for Conv2d {
             let (dkernel, dbias) = grad.split_at_mut(kernel_len);
             let dxb = if want_dx { Some(unsafe { dx.part(images.start * il..images.end * il) }) } else { None };
             let (xb, yb) = (&x[images.start * il..images.end * il], &y[images.start * ol..images.end * ol]);
-            match upsampled {
-                Some(op) => op.backward(images.len(), xb, yb, dyb, kernel, activation, dkernel, dbias, dxb, cols),
-                None => conv2d_backward(&g, images.len(), xb, yb, dyb, kernel, activation, dkernel, dbias, dxb, cols),
+            match op {
+                OpRef::Plain => conv2d_backward(&g, images.len(), xb, yb, dyb, kernel, activation, dkernel, dbias, dxb, cols),
+                OpRef::Upsampled(op) => op.backward(images.len(), xb, yb, dyb, kernel, activation, dkernel, dbias, dxb, cols),
+                OpRef::Pooled(op) => {
+                    let ab = &argmax[images.start * ol..images.end * ol];
+                    op.backward(images.len(), xb, yb, dyb, ab, kernel, activation, dkernel, dbias, dxb, cols)
+                }
             }
         });
         reduce_into(grads, &self.partials[..needed], tasks - 1);
     }
+}
+
+/// [`Op`] borrowed for one call (shared by the tasks; the pooling's argmax is lent apart).
+#[derive(Clone, Copy)]
+enum OpRef<'a> {
+    Plain,
+    Upsampled(&'a UpsampledConv2d),
+    Pooled(&'a PooledConv2d),
 }
 
 impl Conv2d {

@@ -47,6 +47,12 @@ impl MaxPooling2d {
     }
 }
 
+impl MaxPooling2d {
+    pub fn geometry(&self) -> Pool2dGeometry {
+        self.geometry
+    }
+}
+
 impl Layer for MaxPooling2d {
     fn kind(&self) -> &'static str {
         "MaxPooling2D"

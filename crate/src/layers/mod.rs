@@ -87,13 +87,20 @@ pub fn build(spec: &LayerSpec, input_shape: &[usize]) -> Result<Box<dyn Layer>, 
 
 /// Layers `first` then `second`, built for `input_shape`, as one layer that computes the
 /// same function faster, when there is one: an UpSampling2D followed by a Conv2D becomes
-/// the Conv2D reading the image before the upsampling (no upsampled tensor is made).
+/// the Conv2D reading the image before the upsampling (no upsampled tensor is made), and a
+/// Conv2D followed by a MaxPooling2D one layer that pools each image's activation while
+/// it is in cache.
 pub fn fuse(first: &LayerSpec, second: &LayerSpec, input_shape: &[usize]) -> Option<Box<dyn Layer>> {
     match (*first, *second) {
         (LayerSpec::UpSampling2d { size }, LayerSpec::Conv2d { filters, kernel, padding, activation }) => {
             let upsampled = UpSampling2d::new(input_shape, size).ok()?;
             let conv = Conv2d::new(upsampled.output_shape(), filters, kernel, padding, activation).ok()?;
             Some(Box::new(conv.after_upsampling(size)?))
+        }
+        (LayerSpec::Conv2d { filters, kernel, padding, activation }, LayerSpec::MaxPooling2d { pool, strides, padding: pool_padding }) => {
+            let conv = Conv2d::new(input_shape, filters, kernel, padding, activation).ok()?;
+            let pooling = MaxPooling2d::new(conv.output_shape(), pool, strides, pool_padding).ok()?;
+            Some(Box::new(conv.before_pooling(pooling.geometry())?))
         }
         _ => None,
     }

@@ -74,9 +74,15 @@ impl Sequential {
             shape = layer.output_shape().to_vec();
             layers.push(layer);
         }
-        let fused = (0..specs.len())
-            .map(|i| specs.get(i + 1).and_then(|next| layers::fuse(&specs[i], next, layers[i].input_shape())))
-            .collect();
+        // Pairs from the left, none overlapping (Conv2D between an UpSampling2D and a
+        // MaxPooling2D joins the first): a forward from the left and a backward from the
+        // right then see the same pairs.
+        let mut fused: Vec<Option<Box<dyn Layer>>> = Vec::with_capacity(specs.len());
+        for i in 0..specs.len() {
+            let free = i == 0 || fused[i - 1].is_none();
+            let pair = if free { specs.get(i + 1).and_then(|next| layers::fuse(&specs[i], next, layers[i].input_shape())) } else { None };
+            fused.push(pair);
+        }
         let mut param_ranges = Vec::with_capacity(layers.len());
         let mut total = 0;
         for layer in &layers {
@@ -211,7 +217,8 @@ impl Sequential {
             let input = if i == from { x } else { &done[i - 1][..batch * lens[i - 1]] };
             let output = &mut rest[0][..batch * lens[last]];
             let layer = if last > i { fused[i].as_deref_mut().expect("a fused pair") } else { layers[i].as_mut() };
-            layer.forward(batch, &params[param_ranges[last].clone()], input, output);
+            // A pair's parameters are its layers' (one of the two has none), contiguous.
+            layer.forward(batch, &params[param_ranges[i].start..param_ranges[last].end], input, output);
             i = last + 1;
         }
     }
@@ -284,7 +291,7 @@ impl Sequential {
             let (before, rest) = workspace.deltas.split_at_mut(hi);
             let dy = &mut rest[0][..out_len];
             let dx = if first == 0 { None } else { Some(&mut before[first - 1][..in_len]) };
-            let range = param_ranges[hi].clone();
+            let range = param_ranges[first].start..param_ranges[hi].end;
             layer.backward(batch, &params[range.clone()], input, output, dy, &mut grads[range], dx);
             end = first;
         }

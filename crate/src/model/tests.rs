@@ -50,8 +50,9 @@ fn training_step_gradient_matches_finite_differences() {
     ];
     let mut model = Sequential::new(&[20, 20, 1], &specs, 5).unwrap();
     assert_eq!(model.layers()[4].output_shape(), &[16, 16, 1]);
-    // UpSampling2D + Conv2D run as one layer: its gradient is the one checked here.
-    assert_eq!(model.fused_pairs(), [3]);
+    // Conv2D + MaxPooling2D and UpSampling2D + Conv2D run as one layer each: theirs are
+    // the gradients checked here.
+    assert_eq!(model.fused_pairs(), [0, 3]);
     model.compile(OptimizerSpec::Sgd { learning_rate: 0.0 }, Loss::MeanSquaredError);
     let batch = 2;
     let x = random_vec(1, batch * 400, 0.0, 1.0);
@@ -151,14 +152,15 @@ fn a_training_step_allocates_nothing_once_the_batch_size_was_seen() {
     assert_eq!(allocations, 0);
 }
 
-/// The tutorial's decoder runs UpSampling2D + Conv2D as one layer (its two larger pairs:
-/// the 8×8 one is faster unfused, see `Conv2d::after_upsampling`); training
+/// The tutorial's encoder runs each Conv2D + MaxPooling2D as one layer, its decoder
+/// UpSampling2D + Conv2D (its two larger pairs: the 8×8 one is faster unfused, see
+/// `Conv2d::after_upsampling`); training
 /// and predicting give what the layers one by one give, to float rounding, and a range that
 /// splits a pair (decoding from its Conv2D) runs the layers on their own.
 #[wasm_bindgen_test(unsupported = test)]
 fn fused_upsampling_conv_pairs_equal_the_layers_one_by_one() {
     let fused = Sequential::new(&[28, 28, 1], &tutorial_conv(), 4).unwrap();
-    assert_eq!(fused.fused_pairs(), [9, 11]);
+    assert_eq!(fused.fused_pairs(), [0, 2, 4, 9, 11]);
     let mut fused = fused;
     let mut plain = Sequential::new(&[28, 28, 1], &tutorial_conv(), 4).unwrap().without_fusion();
     assert!(plain.fused_pairs().is_empty());
@@ -180,9 +182,31 @@ fn fused_upsampling_conv_pairs_equal_the_layers_one_by_one() {
     let whole = predict(&mut plain, 0, 13, &x);
     assert_eq!(whole.len(), out_len);
     crate::testing::assert_close("predict, fused", &predict(&mut fused, 0, 13, &x), &whole, close);
-    // A range ending on a pair's UpSampling2D (0..9) and one starting on its Conv2D (10..).
-    for cut in [9, 10, 11] {
+    // Ranges that end inside a pair (0..1: a Conv2D without its pooling; 0..9: an
+    // UpSampling2D without its Conv2D) and start inside one (1.., 10..).
+    for cut in [1, 2, 9, 10, 11] {
         let head = predict(&mut fused, 0, cut, &x);
         crate::testing::assert_close(&format!("split at {cut}"), &predict(&mut fused, cut, 13, &head), &whole, close);
+    }
+}
+
+/// Conv2D + MaxPooling2D fused computes exactly what the two layers compute: the same
+/// kernels on the same values, only the intermediate stays in cache.
+#[wasm_bindgen_test(unsupported = test)]
+fn fused_conv_pool_pairs_are_bit_identical_to_the_layers() {
+    use Activation::{Relu, Sigmoid, Tanh};
+    let specs = [conv(8, Padding::Same, Relu), pool(), conv(4, Padding::Same, Tanh), pool(), conv(2, Padding::Valid, Sigmoid)];
+    let mut fused = Sequential::new(&[12, 10, 3], &specs, 6).unwrap();
+    assert_eq!(fused.fused_pairs(), [0, 2]);
+    let mut plain = Sequential::new(&[12, 10, 3], &specs, 6).unwrap().without_fusion();
+    let batch = 3;
+    let out = batch * plain.output_len_of(4);
+    let x = random_vec(12, batch * 360, -1.0, 1.0);
+    let y = random_vec(13, out, 0.0, 1.0);
+    for step in 0..3 {
+        let (a, b) = (fused.train_step(&x, &y, batch).unwrap(), plain.train_step(&x, &y, batch).unwrap());
+        assert_eq!(a.to_bits(), b.to_bits(), "loss, step {step}");
+        assert_eq!(fused.last_gradients(), plain.last_gradients(), "gradients, step {step}");
+        assert_eq!(fused.params(), plain.params(), "weights after step {step}");
     }
 }

@@ -29,6 +29,7 @@
 
 mod direct;
 mod im2col;
+mod pooled;
 mod reference;
 #[cfg(test)]
 mod tests;
@@ -36,10 +37,11 @@ mod upsampled;
 mod v4;
 
 pub use reference::{conv2d_backward_input_reference, conv2d_backward_kernel_reference, conv2d_forward_reference};
+pub use pooled::PooledConv2d;
 pub use upsampled::UpsampledConv2d;
 
 use super::activation::Activation;
-use super::bias::{activation_backward_bias_grad_accumulate, bias_activation_forward};
+use super::bias::{activation_backward_bias_grad_accumulate, bias_activation_forward, bias_grad_accumulate};
 use super::{Padding, Window2d};
 
 /// Shape of a convolution: one sample's input, the kernel and the padding.
@@ -153,21 +155,79 @@ pub fn conv2d_forward_bias_activation(
     g.check(batch, x.len(), kernel.len(), y.len());
     g.check_scratch(cols.len());
     assert_eq!(bias.len(), g.out_c, "conv2d: bias length is not out_c");
-    // The direct path adds the bias and applies a ReLU as it stores y; other activations
-    // (and the im2col path) take a pass over each sample's y after it.
-    let epilogue = matches!(act, Activation::Relu | Activation::Linear);
-    let plan = if epilogue {
-        direct::Plan::forward_epilogue(g, kernel, Some(bias), act == Activation::Relu, cols.len())
-    } else {
-        direct::Plan::forward(g, kernel, cols.len())
-    };
-    let done = epilogue && plan.is_some();
-    let (il, ol, pixels) = (g.input_len(), g.output_len(), g.out_h() * g.out_w());
+    let forward = LayerForward::new(g, kernel, bias, act, cols.len());
+    let (il, ol) = (g.input_len(), g.output_len());
     for b in 0..batch {
-        let yb = &mut y[b * ol..][..ol];
-        forward_sample(g, plan.as_ref(), &x[b * il..][..il], kernel, yb, cols);
-        if !done {
-            bias_activation_forward(pixels, g.out_c, yb, bias, act);
+        forward.run(&x[b * il..][..il], &mut y[b * ol..][..ol], cols);
+    }
+}
+
+/// A Conv2D layer's forward, y = act(conv(x, K) + b), prepared once (the kernel packed)
+/// and run sample by sample.
+struct LayerForward<'a> {
+    g: &'a Conv2dGeometry,
+    kernel: &'a [f32],
+    bias: &'a [f32],
+    act: Activation,
+    plan: Option<direct::Plan>,
+    /// The plan's stores add the bias and apply the activation.
+    done: bool,
+}
+
+impl<'a> LayerForward<'a> {
+    fn new(g: &'a Conv2dGeometry, kernel: &'a [f32], bias: &'a [f32], act: Activation, scratch: usize) -> Self {
+        // The direct path adds the bias and applies a ReLU as it stores y; other activations
+        // (and the im2col path) take a pass over each sample's y after it.
+        let epilogue = matches!(act, Activation::Relu | Activation::Linear);
+        let plan = if epilogue {
+            direct::Plan::forward_epilogue(g, kernel, Some(bias), act == Activation::Relu, scratch)
+        } else {
+            direct::Plan::forward(g, kernel, scratch)
+        };
+        let done = epilogue && plan.is_some();
+        LayerForward { g, kernel, bias, act, plan, done }
+    }
+
+    /// One sample: `yb` (overwritten) from `xb`.
+    fn run(&self, xb: &[f32], yb: &mut [f32], cols: &mut [f32]) {
+        let g = self.g;
+        forward_sample(g, self.plan.as_ref(), xb, self.kernel, yb, cols);
+        if !self.done {
+            bias_activation_forward(g.out_h() * g.out_w(), g.out_c, yb, self.bias, self.act);
+        }
+    }
+}
+
+/// A Conv2D layer's backward, prepared once and run sample by sample; each run adds its
+/// sample's share to dkernel and dbias.
+struct LayerBackward<'a> {
+    g: &'a Conv2dGeometry,
+    kernel: &'a [f32],
+    act: Activation,
+    grad: Option<direct::KernelGrad>,
+    input: Option<direct::Plan>,
+}
+
+impl<'a> LayerBackward<'a> {
+    fn new(g: &'a Conv2dGeometry, kernel: &'a [f32], act: Activation, want_dx: bool, scratch: usize) -> Self {
+        let grad = direct::KernelGrad::new(g, scratch);
+        let input = if want_dx { direct::Plan::backward_input(g, kernel, scratch) } else { None };
+        LayerBackward { g, kernel, act, grad, input }
+    }
+
+    /// One sample: dyb ← act'(yb)·dyb (`yb` None: dyb is already the gradient before the
+    /// activation), then dbias += Σ dyb, dkernel += ∂/∂K, and dxb (overwritten).
+    #[allow(clippy::too_many_arguments)]
+    fn run(&self, xb: &[f32], yb: Option<&[f32]>, dyb: &mut [f32], dkernel: &mut [f32], dbias: &mut [f32], dxb: Option<&mut [f32]>, cols: &mut [f32]) {
+        let g = self.g;
+        let pixels = g.out_h() * g.out_w();
+        match yb {
+            Some(yb) => activation_backward_bias_grad_accumulate(self.act, pixels, g.out_c, yb, dyb, dbias),
+            None => bias_grad_accumulate(pixels, g.out_c, dyb, dbias),
+        }
+        backward_kernel_sample(g, self.grad.as_ref(), xb, dyb, dkernel, cols);
+        if let Some(dxb) = dxb {
+            backward_input_sample(g, self.input.as_ref(), dyb, self.kernel, dxb, cols);
         }
     }
 }
@@ -225,18 +285,13 @@ pub fn conv2d_backward(
     if let Some(dx) = dx.as_deref() {
         assert_eq!(dx.len(), x.len(), "conv2d: dx length differs from x");
     }
-    let grad = direct::KernelGrad::new(g, cols.len());
-    let input = if dx.is_some() { direct::Plan::backward_input(g, kernel, cols.len()) } else { None };
-    let (il, ol, pixels) = (g.input_len(), g.output_len(), g.out_h() * g.out_w());
+    let backward = LayerBackward::new(g, kernel, act, dx.is_some(), cols.len());
+    let (il, ol) = (g.input_len(), g.output_len());
     dkernel.fill(0.0);
     dbias.fill(0.0);
     for b in 0..batch {
-        let (xb, yb, dyb) = (&x[b * il..][..il], &y[b * ol..][..ol], &mut dy[b * ol..][..ol]);
-        activation_backward_bias_grad_accumulate(act, pixels, g.out_c, yb, dyb, dbias);
-        backward_kernel_sample(g, grad.as_ref(), xb, dyb, dkernel, cols);
-        if let Some(dx) = dx.as_deref_mut() {
-            backward_input_sample(g, input.as_ref(), dyb, kernel, &mut dx[b * il..][..il], cols);
-        }
+        let dxb = dx.as_deref_mut().map(|dx| &mut dx[b * il..][..il]);
+        backward.run(&x[b * il..][..il], Some(&y[b * ol..][..ol]), &mut dy[b * ol..][..ol], dkernel, dbias, dxb, cols);
     }
 }
 

@@ -1,0 +1,109 @@
+//! Conv2D followed by MaxPooling2D, sample by sample: Keras's `Conv2D(activation=...)`
+//! then `MaxPooling2D`, without the convolution's full-size output ever leaving the cache.
+//!
+//! Why: on the convolutional autoencoder's first layer the convolution's output (28×28×32
+//! per image, 25.7 MB a batch of 256) is written, read back by the pooling, and in the
+//! backward pass its gradient is written by the pooling and read back twice by the
+//! convolution: four passes over main memory for tensors that are only needed one sample
+//! at a time. Here each sample's activation is made in scratch and pooled at once; the
+//! backward routes the pooled gradient into a scratch activation gradient and runs the
+//! convolution's backward on it while it is in cache.
+//!
+//! The results are the two layers', bit for bit: the same kernels run on the same values
+//! in the same order, only where the intermediate tensor lives changes. The activation's
+//! derivative is taken at the pooled values, which are the activations at the arg-max
+//! cells, the only cells the gradient reaches (elsewhere it is zero either way).
+
+use super::{Conv2dGeometry, LayerBackward, LayerForward};
+use crate::kernels::activation::{activation_backward, Activation};
+use crate::kernels::pool2d::{max_pool2d_backward, max_pool2d_forward, Pool2dGeometry};
+
+/// A Conv2D of geometry `conv` and a MaxPooling2D of geometry `pool` over its output.
+#[derive(Clone, Copy, Debug)]
+pub struct PooledConv2d {
+    conv: Conv2dGeometry,
+    pool: Pool2dGeometry,
+}
+
+impl PooledConv2d {
+    /// None unless the pooling takes the convolution's output and its windows fit a byte index.
+    pub fn new(conv: Conv2dGeometry, pool: Pool2dGeometry) -> Option<PooledConv2d> {
+        let fits = pool.in_h == conv.out_h() && pool.in_w == conv.out_w() && pool.channels == conv.out_c;
+        (fits && pool.window_cells() <= 256 && conv.output_len() > 0).then_some(PooledConv2d { conv, pool })
+    }
+
+    pub fn conv(&self) -> &Conv2dGeometry {
+        &self.conv
+    }
+
+    /// Elements per output sample (the pooled image).
+    pub fn output_len(&self) -> usize {
+        self.pool.output_len()
+    }
+
+    /// Scratch floats the calls need: one sample's activation (or its gradient) and the
+    /// convolution's own scratch.
+    pub fn scratch_len(&self) -> usize {
+        self.conv.output_len() + self.conv.cols_len()
+    }
+
+    fn check(&self, batch: usize, x: usize, kernel: usize, y: usize, argmax: usize, scratch: usize) {
+        assert_eq!(x, batch * self.conv.input_len(), "pooled conv2d: input length is not batch × input_len");
+        assert_eq!(kernel, self.conv.kernel_len(), "pooled conv2d: kernel length is not kernel_len");
+        assert_eq!(y, batch * self.output_len(), "pooled conv2d: output length is not batch × output_len");
+        assert_eq!(argmax, y, "pooled conv2d: argmax length differs from the output's");
+        assert!(scratch >= self.scratch_len(), "pooled conv2d: scratch shorter than scratch_len");
+    }
+
+    /// y = maxpool(act(conv(x, kernel) + bias)) and each output's window cell, overwritten.
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward(&self, batch: usize, x: &[f32], kernel: &[f32], bias: &[f32], act: Activation, y: &mut [f32], argmax: &mut [u8], scratch: &mut [f32]) {
+        self.check(batch, x.len(), kernel.len(), y.len(), argmax.len(), scratch.len());
+        assert_eq!(bias.len(), self.conv.out_c, "pooled conv2d: bias length is not out_c");
+        let (activation, cols) = scratch.split_at_mut(self.conv.output_len());
+        let forward = LayerForward::new(&self.conv, kernel, bias, act, cols.len());
+        let (il, ol) = (self.conv.input_len(), self.output_len());
+        for b in 0..batch {
+            forward.run(&x[b * il..][..il], activation, cols);
+            max_pool2d_forward(&self.pool, 1, activation, &mut y[b * ol..][..ol], &mut argmax[b * ol..][..ol]);
+        }
+    }
+
+    /// The backward pass of y = maxpool(act(conv(x, K) + b)): `dy` (the pooled gradient) ←
+    /// act'(y)·dy in place, `dkernel`, `dbias` and, when given, `dx`, all overwritten.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward(
+        &self,
+        batch: usize,
+        x: &[f32],
+        y: &[f32],
+        dy: &mut [f32],
+        argmax: &[u8],
+        kernel: &[f32],
+        act: Activation,
+        dkernel: &mut [f32],
+        dbias: &mut [f32],
+        mut dx: Option<&mut [f32]>,
+        scratch: &mut [f32],
+    ) {
+        self.check(batch, x.len(), kernel.len(), dy.len(), argmax.len(), scratch.len());
+        assert_eq!(y.len(), dy.len(), "pooled conv2d: y and dy lengths differ");
+        assert_eq!(dbias.len(), self.conv.out_c, "pooled conv2d: dbias length is not out_c");
+        if let Some(dx) = dx.as_deref() {
+            assert_eq!(dx.len(), x.len(), "pooled conv2d: dx length differs from x");
+        }
+        let (grad, cols) = scratch.split_at_mut(self.conv.output_len());
+        // The activation's derivative is applied before routing, at the pooled values; the
+        // convolution's backward then sees a gradient with no activation left to apply.
+        let backward = LayerBackward::new(&self.conv, kernel, act, dx.is_some(), cols.len());
+        let (il, ol) = (self.conv.input_len(), self.output_len());
+        activation_backward(act, y, dy);
+        dkernel.fill(0.0);
+        dbias.fill(0.0);
+        for b in 0..batch {
+            max_pool2d_backward(&self.pool, 1, &dy[b * ol..][..ol], &argmax[b * ol..][..ol], grad);
+            let dxb = dx.as_deref_mut().map(|dx| &mut dx[b * il..][..il]);
+            backward.run(&x[b * il..][..il], None, grad, dkernel, dbias, dxb, cols);
+        }
+    }
+}
