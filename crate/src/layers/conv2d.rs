@@ -21,6 +21,8 @@ pub struct Conv2d {
     activation: Activation,
     /// Kernel scratch for one sample per pool thread (one with one thread), reused by every call.
     cols: Vec<f32>,
+    /// With a pooling inside: where each pooled value came from in the last forward pass.
+    argmax: Vec<u8>,
     /// Threads build: per-task gradient partials (tasks 1.., kernel then bias each).
     partials: Vec<f32>,
 }
@@ -30,9 +32,8 @@ enum Op {
     Plain,
     /// Reads the image before an UpSampling2D (`input` is that image).
     Upsampled(UpsampledConv2d),
-    /// A MaxPooling2D follows inside (`output` is the pooled image); `argmax`: where each
-    /// pooled value came from in the last forward pass.
-    Pooled { op: PooledConv2d, argmax: Vec<u8> },
+    /// A MaxPooling2D follows inside (`output` is the pooled image).
+    Pooled(PooledConv2d),
 }
 
 impl Conv2d {
@@ -62,7 +63,7 @@ impl Conv2d {
             out_c: filters,
             padding,
         };
-        Ok(Conv2d { geometry, op: Op::Plain, input: [h, w, c], output: [out_h, out_w, filters], activation, cols: Vec::new(), partials: Vec::new() })
+        Ok(Conv2d { geometry, op: Op::Plain, input: [h, w, c], output: [out_h, out_w, filters], activation, cols: Vec::new(), argmax: Vec::new(), partials: Vec::new() })
     }
 
     /// This layer behind an UpSampling2D of `size`, as one layer: its input is the image
@@ -88,12 +89,12 @@ impl Conv2d {
     /// together (the model then runs the two layers).
     pub fn before_pooling(&self, pool: Pool2dGeometry) -> Option<Conv2d> {
         let op = PooledConv2d::new(self.geometry, pool)?;
-        Some(self.with(Op::Pooled { op, argmax: Vec::new() }, self.input, [pool.out_h(), pool.out_w(), pool.channels]))
+        Some(self.with(Op::Pooled(op), self.input, [pool.out_h(), pool.out_w(), pool.channels]))
     }
 
     fn with(&self, op: Op, input: [usize; 3], output: [usize; 3]) -> Conv2d {
         let (geometry, activation) = (self.geometry, self.activation);
-        Conv2d { geometry, op, input, output, activation, cols: Vec::new(), partials: Vec::new() }
+        Conv2d { geometry, op, input, output, activation, cols: Vec::new(), argmax: Vec::new(), partials: Vec::new() }
     }
 
     /// Scratch floats per thread for one sample's kernel work.
@@ -101,7 +102,7 @@ impl Conv2d {
         match &self.op {
             Op::Plain => self.geometry.cols_len(),
             Op::Upsampled(op) => op.scratch_len(),
-            Op::Pooled { op, .. } => op.scratch_len(),
+            Op::Pooled(op) => op.scratch_len(),
         }
     }
 
@@ -144,10 +145,8 @@ impl Layer for Conv2d {
             self.cols.resize(needed, 0.0);
         }
         let outputs = batch * self.output_len();
-        if let Op::Pooled { argmax, .. } = &mut self.op {
-            if argmax.len() < outputs {
-                argmax.resize(outputs, 0);
-            }
+        if matches!(self.op, Op::Pooled(_)) && self.argmax.len() < outputs {
+            self.argmax.resize(outputs, 0);
         }
     }
 
@@ -159,13 +158,8 @@ impl Layer for Conv2d {
         let (kernel, bias) = params.split_at(g.kernel_len());
         let tasks = Self::tasks(batch);
         let (il, ol, cl) = (self.input_len(), self.output_len(), self.scratch_len());
-        let (y, cols) = (Disjoint::new(y), Disjoint::new(&mut self.cols));
-        let activation = self.activation;
-        let (op, argmax) = match &mut self.op {
-            Op::Pooled { op, argmax } => (OpRef::Pooled(op), Disjoint::new(&mut argmax[..batch * ol])),
-            Op::Upsampled(op) => (OpRef::Upsampled(op), Disjoint::new(&mut [][..])),
-            Op::Plain => (OpRef::Plain, Disjoint::new(&mut [][..])),
-        };
+        let (y, cols, argmax) = (Disjoint::new(y), Disjoint::new(&mut self.cols), Disjoint::new(&mut self.argmax));
+        let (activation, op) = (self.activation, &self.op);
         parallel_for(tasks, |t, thread| {
             let images = block(batch, tasks, t);
             let outputs = images.start * ol..images.end * ol;
@@ -173,10 +167,10 @@ impl Layer for Conv2d {
             let (yb, cols) = unsafe { (y.part(outputs.clone()), cols.part(thread * cl..(thread + 1) * cl)) };
             let xb = &x[images.start * il..images.end * il];
             match op {
-                OpRef::Plain => conv2d_forward_bias_activation(&g, images.len(), xb, kernel, bias, activation, yb, cols),
-                OpRef::Upsampled(op) => op.forward_bias_activation(images.len(), xb, kernel, bias, activation, yb, cols),
+                Op::Plain => conv2d_forward_bias_activation(&g, images.len(), xb, kernel, bias, activation, yb, cols),
+                Op::Upsampled(op) => op.forward_bias_activation(images.len(), xb, kernel, bias, activation, yb, cols),
                 // SAFETY: as y's.
-                OpRef::Pooled(op) => op.forward(images.len(), xb, kernel, bias, activation, yb, unsafe { argmax.part(outputs) }, cols),
+                Op::Pooled(op) => op.forward(images.len(), xb, kernel, bias, activation, yb, unsafe { argmax.part(outputs) }, cols),
             }
         });
     }
@@ -205,13 +199,7 @@ impl Layer for Conv2d {
         if self.partials.len() < needed {
             self.partials.resize(needed, 0.0);
         }
-        let activation = self.activation;
-        let op = match &self.op {
-            Op::Plain => OpRef::Plain,
-            Op::Upsampled(op) => OpRef::Upsampled(op),
-            Op::Pooled { op, .. } => OpRef::Pooled(op),
-        };
-        let argmax: &[u8] = if let Op::Pooled { argmax, .. } = &self.op { argmax } else { &[] };
+        let (activation, op, argmax) = (self.activation, &self.op, &self.argmax[..]);
         let kernel = &params[..kernel_len];
         let want_dx = dx.is_some();
         let dy = Disjoint::new(dy);
@@ -228,9 +216,9 @@ impl Layer for Conv2d {
             let dxb = if want_dx { Some(unsafe { dx.part(images.start * il..images.end * il) }) } else { None };
             let (xb, yb) = (&x[images.start * il..images.end * il], &y[images.start * ol..images.end * ol]);
             match op {
-                OpRef::Plain => conv2d_backward(&g, images.len(), xb, yb, dyb, kernel, activation, dkernel, dbias, dxb, cols),
-                OpRef::Upsampled(op) => op.backward(images.len(), xb, yb, dyb, kernel, activation, dkernel, dbias, dxb, cols),
-                OpRef::Pooled(op) => {
+                Op::Plain => conv2d_backward(&g, images.len(), xb, yb, dyb, kernel, activation, dkernel, dbias, dxb, cols),
+                Op::Upsampled(op) => op.backward(images.len(), xb, yb, dyb, kernel, activation, dkernel, dbias, dxb, cols),
+                Op::Pooled(op) => {
                     let ab = &argmax[images.start * ol..images.end * ol];
                     op.backward(images.len(), xb, yb, dyb, ab, kernel, activation, dkernel, dbias, dxb, cols)
                 }
@@ -238,14 +226,6 @@ impl Layer for Conv2d {
         });
         reduce_into(grads, &self.partials[..needed], tasks - 1);
     }
-}
-
-/// [`Op`] borrowed for one call (shared by the tasks; the pooling's argmax is lent apart).
-#[derive(Clone, Copy)]
-enum OpRef<'a> {
-    Plain,
-    Upsampled(&'a UpsampledConv2d),
-    Pooled(&'a PooledConv2d),
 }
 
 impl Conv2d {

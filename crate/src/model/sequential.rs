@@ -212,11 +212,13 @@ impl Sequential {
         workspace.ensure(batch, lens.iter().enumerate().map(|(i, &len)| if skipped(i) { 0 } else { len }), with_deltas);
         let mut i = from;
         while i < to {
-            let last = if i + 1 < to && fused[i].is_some() { i + 1 } else { i };
+            let (last, layer) = match fused[i].as_deref_mut() {
+                Some(pair) if i + 1 < to => (i + 1, pair),
+                _ => (i, layers[i].as_mut()),
+            };
             let (done, rest) = workspace.outputs.split_at_mut(last);
             let input = if i == from { x } else { &done[i - 1][..batch * lens[i - 1]] };
             let output = &mut rest[0][..batch * lens[last]];
-            let layer = if last > i { fused[i].as_deref_mut().expect("a fused pair") } else { layers[i].as_mut() };
             // A pair's parameters are its layers' (one of the two has none), contiguous.
             layer.forward(batch, &params[param_ranges[i].start..param_ranges[last].end], input, output);
             i = last + 1;
@@ -282,8 +284,10 @@ impl Sequential {
         let mut end = last;
         while end > 0 {
             let hi = end - 1;
-            let first = if hi > 0 && fused[hi - 1].is_some() { hi - 1 } else { hi };
-            let layer = if first < hi { fused[first].as_deref_mut().expect("a fused pair") } else { layers[hi].as_mut() };
+            let (first, layer) = match hi.checked_sub(1).map(|p| (p, fused[p].as_deref_mut())) {
+                Some((p, Some(pair))) => (p, pair),
+                _ => (hi, layers[hi].as_mut()),
+            };
             let in_len = batch * shape_len(layer.input_shape());
             let out_len = batch * shape_len(layer.output_shape());
             let input = if first == 0 { x } else { &workspace.outputs[first - 1][..in_len] };

@@ -162,6 +162,21 @@ pub fn conv2d_forward_bias_activation(
     }
 }
 
+/// What every Conv2D backward entry point (`what`: plain, upsampled, pooled) does first:
+/// checks that dy matches y, dkernel and dbias the convolution `g`, and dx (when given) x,
+/// and clears dkernel and dbias, which its samples then add to.
+#[allow(clippy::too_many_arguments)]
+fn start_backward(what: &str, g: &Conv2dGeometry, x: &[f32], y: &[f32], dy: &[f32], dkernel: &mut [f32], dbias: &mut [f32], dx: Option<&[f32]>) {
+    assert_eq!(y.len(), dy.len(), "{what}: y and dy lengths differ");
+    assert_eq!(dkernel.len(), g.kernel_len(), "{what}: dkernel length is not kernel_len");
+    assert_eq!(dbias.len(), g.out_c, "{what}: dbias length is not out_c");
+    if let Some(dx) = dx {
+        assert_eq!(dx.len(), x.len(), "{what}: dx length differs from x");
+    }
+    dkernel.fill(0.0);
+    dbias.fill(0.0);
+}
+
 /// A Conv2D layer's forward, y = act(conv(x, K) + b), prepared once (the kernel packed)
 /// and run sample by sample.
 struct LayerForward<'a> {
@@ -279,16 +294,9 @@ pub fn conv2d_backward(
 ) {
     g.check(batch, x.len(), kernel.len(), dy.len());
     g.check_scratch(cols.len());
-    assert_eq!(y.len(), dy.len(), "conv2d: y and dy lengths differ");
-    assert_eq!(dkernel.len(), g.kernel_len(), "conv2d: dkernel length is not kernel_len");
-    assert_eq!(dbias.len(), g.out_c, "conv2d: dbias length is not out_c");
-    if let Some(dx) = dx.as_deref() {
-        assert_eq!(dx.len(), x.len(), "conv2d: dx length differs from x");
-    }
+    start_backward("conv2d", g, x, y, dy, dkernel, dbias, dx.as_deref());
     let backward = LayerBackward::new(g, kernel, act, dx.is_some(), cols.len());
     let (il, ol) = (g.input_len(), g.output_len());
-    dkernel.fill(0.0);
-    dbias.fill(0.0);
     for b in 0..batch {
         let dxb = dx.as_deref_mut().map(|dx| &mut dx[b * il..][..il]);
         backward.run(&x[b * il..][..il], Some(&y[b * ol..][..ol]), &mut dy[b * ol..][..ol], dkernel, dbias, dxb, cols);

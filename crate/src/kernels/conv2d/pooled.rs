@@ -14,7 +14,7 @@
 //! derivative is taken at the pooled values, which are the activations at the arg-max
 //! cells, the only cells the gradient reaches (elsewhere it is zero either way).
 
-use super::{Conv2dGeometry, LayerBackward, LayerForward};
+use super::{start_backward, Conv2dGeometry, LayerBackward, LayerForward};
 use crate::kernels::activation::{activation_backward, Activation};
 use crate::kernels::pool2d::{max_pool2d_backward, max_pool2d_forward, Pool2dGeometry};
 
@@ -87,19 +87,13 @@ impl PooledConv2d {
         scratch: &mut [f32],
     ) {
         self.check(batch, x.len(), kernel.len(), dy.len(), argmax.len(), scratch.len());
-        assert_eq!(y.len(), dy.len(), "pooled conv2d: y and dy lengths differ");
-        assert_eq!(dbias.len(), self.conv.out_c, "pooled conv2d: dbias length is not out_c");
-        if let Some(dx) = dx.as_deref() {
-            assert_eq!(dx.len(), x.len(), "pooled conv2d: dx length differs from x");
-        }
+        start_backward("pooled conv2d", &self.conv, x, y, dy, dkernel, dbias, dx.as_deref());
         let (grad, cols) = scratch.split_at_mut(self.conv.output_len());
         // The activation's derivative is applied before routing, at the pooled values; the
         // convolution's backward then sees a gradient with no activation left to apply.
         let backward = LayerBackward::new(&self.conv, kernel, act, dx.is_some(), cols.len());
         let (il, ol) = (self.conv.input_len(), self.output_len());
         activation_backward(act, y, dy);
-        dkernel.fill(0.0);
-        dbias.fill(0.0);
         for b in 0..batch {
             max_pool2d_backward(&self.pool, 1, &dy[b * ol..][..ol], &argmax[b * ol..][..ol], grad);
             let dxb = dx.as_deref_mut().map(|dx| &mut dx[b * il..][..il]);

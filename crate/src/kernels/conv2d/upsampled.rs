@@ -24,7 +24,7 @@
 //! stays in cache.
 
 use super::direct::{Corr, KernelGrad, Plan};
-use super::Conv2dGeometry;
+use super::{start_backward, Conv2dGeometry};
 use crate::kernels::activation::Activation;
 use crate::kernels::bias::{activation_backward_bias_grad_accumulate, bias_activation_forward};
 
@@ -295,11 +295,7 @@ impl UpsampledConv2d {
         scratch: &mut [f32],
     ) {
         self.check(batch, x.len(), kernel.len(), dy.len(), scratch.len());
-        assert_eq!(y.len(), dy.len(), "upsampled conv2d: y and dy lengths differ");
-        assert_eq!(dbias.len(), self.conv.out_c, "upsampled conv2d: dbias length is not out_c");
-        if let Some(dx) = dx.as_deref() {
-            assert_eq!(dx.len(), x.len(), "upsampled conv2d: dx length differs from x");
-        }
+        start_backward("upsampled conv2d", &self.conv, x, y, dy, dkernel, dbias, dx.as_deref());
         let g = self.conv;
         let (il, ol, pixels) = (self.input_len(), g.output_len(), g.out_h() * g.out_w());
         let (frames_len, dy_frame_len, class_len) = self.scratch_parts();
@@ -310,7 +306,6 @@ impl UpsampledConv2d {
         let shared = self.shared_frame();
         let class_kernels = &mut class_kernels[..self.class_kernels_len()];
         class_kernels.fill(0.0);
-        dbias.fill(0.0);
         for start in (0..batch).step_by(CHUNK) {
             let samples = start..(start + CHUNK).min(batch);
             for b in samples.clone() {
@@ -348,12 +343,12 @@ impl UpsampledConv2d {
         self.fold_class_kernels(class_kernels, dkernel);
     }
 
-    /// dkernel[t] = Σ over classes of the class gradient at the tap t was summed into.
+    /// dkernel[t] += Σ over classes of the class gradient at the tap t was summed into
+    /// (dkernel arrives cleared).
     fn fold_class_kernels(&self, class_kernels: &[f32], dkernel: &mut [f32]) {
         let g = &self.conv;
         let [sh, sw] = self.size;
         let (ic, oc) = (g.in_c, g.out_c);
-        dkernel.fill(0.0);
         let mut offset = 0;
         for (r, c) in self.classes() {
             let dk = &class_kernels[offset..offset + self.class_kernel_len(r, c)];
