@@ -7,8 +7,8 @@ import {
   CorruptDataError,
   NotInitializedError,
   ErrorCodes,
-  serializeError,
-  errorFromSerialized,
+} from '../ts/errors.js';
+import {
   describeValue,
   assertPositiveInteger,
   assertNonNegativeInteger,
@@ -23,7 +23,8 @@ import {
   checkOptions,
   closestMatch,
   isPlainObject,
-} from '../ts/errors.js';
+} from '../ts/validate.js';
+import { serializeError, errorFromSerialized } from '../ts/wire.js';
 
 const classes = [
   [AutoencoderError, 'AutoencoderError', 'ERR_AUTOENCODER'],

@@ -4,7 +4,8 @@
  * its input before touching the model, so a refused call leaves it as it was.
  */
 import { resolveCompile, lossCode, optimizerCode, type CompileOptions, type ResolvedCompile } from './compile.js';
-import { AutoencoderError, CorruptDataError, DisposedError, ShapeError, ValueError, assertPositiveInteger, checkOptions, describeValue, isPlainObject } from './errors.js';
+import { AutoencoderError, CorruptDataError, DisposedError, ShapeError, ValueError } from './errors.js';
+import { assertPositiveInteger, checkOptions, describeValue, isPlainObject } from './validate.js';
 import { planFit, runFit, type FitOptions, type History, type TrainTarget } from './fit.js';
 import { decodeModelFile, encodeModelFile } from './format.js';
 import { encodeLayers, normalizeLayerSpec, type LayerSpec } from './layers.js';

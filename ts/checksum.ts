@@ -2,7 +2,8 @@
  * CRC-32 (IEEE 802.3; reflected polynomial 0xEDB88320, as in zlib, PNG and
  * gzip), table-driven.  Used by the model file format.
  */
-import { ValueError, assertInteger, describeValue } from './errors.js';
+import { ValueError } from './errors.js';
+import { assertInteger, describeValue } from './validate.js';
 
 let TABLE: Uint32Array | undefined;
 

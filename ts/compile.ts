@@ -1,5 +1,5 @@
 /** `compile()` options, validated and resolved to Keras defaults. */
-import { assertFiniteNumber, assertOneOf, checkOptions, isPlainObject } from './errors.js';
+import { assertFiniteNumber, assertOneOf, checkOptions, isPlainObject } from './validate.js';
 
 export type OptimizerName = 'adam' | 'sgd';
 export type LossName = 'mse' | 'binaryCrossentropy';

@@ -4,7 +4,8 @@
  * kept, epoch loss = mean of batch losses weighted by batch size), plus per-batch input
  * noise, callbacks and cancellation. Each step runs entirely inside Wasm.
  */
-import { ShapeError, ValueError, assertBoolean, assertFiniteNumber, assertFunction, assertPositiveInteger, checkOptions, describeValue } from './errors.js';
+import { ShapeError, ValueError } from './errors.js';
+import { assertBoolean, assertFiniteNumber, assertFunction, assertPositiveInteger, checkOptions, describeValue } from './validate.js';
 import { addGaussianNoiseInto } from './noise.js';
 import { assertSeed, createRng, shuffleInPlace } from './random.js';
 import { assertSampleShape, sliceRows, type Tensor } from './tensor.js';

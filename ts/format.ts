@@ -14,7 +14,8 @@
  * model saved without optimizer state).
  */
 import { crc32 } from './checksum.js';
-import { CorruptDataError, ValueError, describeValue, isPlainObject } from './errors.js';
+import { CorruptDataError, ValueError } from './errors.js';
+import { describeValue, isPlainObject } from './validate.js';
 
 export const FORMAT_VERSION = 1;
 const MAGIC = [0x57, 0x41, 0x41, 0x45]; // "WAAE"

@@ -3,7 +3,8 @@
  * `layers.conv2d(32, 3, { activation: 'relu', padding: 'same' })`, ... Defaults are Keras's:
  * no activation ('linear'), 'valid' padding, pooling strides equal to the pool size.
  */
-import { ValueError, assertOneOf, assertPositiveInteger, checkOptions, describeValue, isPlainObject } from './errors.js';
+import { ValueError } from './errors.js';
+import { assertOneOf, assertPositiveInteger, checkOptions, describeValue, isPlainObject } from './validate.js';
 
 export type Activation = 'linear' | 'relu' | 'sigmoid' | 'tanh';
 export type Padding = 'same' | 'valid';

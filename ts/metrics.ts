@@ -1,7 +1,8 @@
 /**
  * Reconstruction metrics.  Sums are accumulated in float64.
  */
-import { ShapeError, assertFiniteNumber, checkOptions } from './errors.js';
+import { ShapeError } from './errors.js';
+import { assertFiniteNumber, checkOptions } from './validate.js';
 import { assertTensor, shapeToString, type Tensor } from './tensor.js';
 
 function assertSameShape(a: Tensor, b: Tensor): void {

@@ -7,16 +7,14 @@
  * specifier, so bundlers targeting the browser neither resolve nor include
  * them.
  */
+import { AutoencoderError, CorruptDataError, ValueError } from './errors.js';
 import {
-  AutoencoderError,
-  CorruptDataError,
-  ValueError,
   assertKnownKeys,
   assertNonEmptyString,
   assertPlainObject,
   checkOptions,
   describeValue,
-} from './errors.js';
+} from './validate.js';
 import type { Tensor } from './tensor.js';
 import { importNodeBuiltin, isNode } from './runtime.js';
 

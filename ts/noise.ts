@@ -1,7 +1,8 @@
 /**
  * Gaussian noise for denoising autoencoders.
  */
-import { ShapeError, ValueError, assertFiniteNumber, checkOptions, describeValue } from './errors.js';
+import { ShapeError, ValueError } from './errors.js';
+import { assertFiniteNumber, checkOptions, describeValue } from './validate.js';
 import { assertTensor, type Tensor } from './tensor.js';
 import { assertRng, assertSeed, createRng, type Rng } from './random.js';
 

@@ -3,7 +3,7 @@
  * (Adam, mean squared error). ReLU everywhere, as in the tutorial.
  */
 import { Autoencoder, type SequentialOptions } from './autoencoder.js';
-import { checkOptions } from './errors.js';
+import { checkOptions } from './validate.js';
 import { layers, type LayerSpec } from './layers.js';
 
 /** A model from layers: `sequential([layers.dense(64, …), …], { inputShape: [784], encoderLength: 1 })`. */

@@ -9,7 +9,8 @@
  *
  * Not cryptographically secure.
  */
-import { ValueError, assertFunction, describeValue } from './errors.js';
+import { ValueError } from './errors.js';
+import { assertFunction, describeValue } from './validate.js';
 
 export interface Rng {
   /** The seed this generator was created with (the derived default seed when none was given). */

@@ -2,7 +2,8 @@
  * A minimal dense float32 tensor: a row-major (C order) `Float32Array` plus a
  * shape.  Image batches are NHWC (`[N, height, width, channels]`).
  */
-import { ShapeError, ValueError, describeValue, assertNonNegativeInteger } from './errors.js';
+import { ShapeError, ValueError } from './errors.js';
+import { describeValue, assertNonNegativeInteger } from './validate.js';
 
 export interface Tensor {
   readonly shape: readonly number[];

@@ -26,15 +26,8 @@
  * overrides the location.
  */
 import * as Comlink from 'comlink';
-import {
-  AutoencoderError,
-  DisposedError,
-  ValueError,
-  checkOptions,
-  describeValue,
-  errorFromSerialized,
-  type SerializedError,
-} from './errors.js';
+import { AutoencoderError, DisposedError, ValueError } from './errors.js';
+import { checkOptions, describeValue } from './validate.js';
 import type { CompileOptions, ResolvedCompile } from './compile.js';
 import type { EpochLogs, FitOptions, History } from './fit.js';
 import type { LayerSpec } from './layers.js';
@@ -42,7 +35,17 @@ import type { SequentialOptions } from './autoencoder.js';
 import type { Tensor } from './tensor.js';
 import { assertThreads } from './wasm.js';
 import { hasUrlScheme, importNodeBuiltin, isNode } from './runtime.js';
-import type { WorkerApi, WorkerSetup, ModelInfo, WireFitControl, FitListener } from './worker.js';
+import {
+  WORKER_LISTENING,
+  errorFromWire,
+  nodeEndpoint,
+  type FitListener,
+  type ModelInfo,
+  type NodeMessagePortLike,
+  type WireFitControl,
+  type WorkerApi,
+  type WorkerSetup,
+} from './wire.js';
 
 // ---------------------------------------------------------------------------
 // Public types
@@ -105,90 +108,8 @@ export interface SpawnTrainerOptions {
 }
 
 // ---------------------------------------------------------------------------
-// Internals shared with the worker
+// Arguments and results
 // ---------------------------------------------------------------------------
-
-/**
- * The worker's first message, sent once its Comlink listener is attached: calls sent
- * earlier could be missed (e.g. by a Node worker whose port another listener started).
- */
-export const WORKER_LISTENING = '__wasmAutoencodersListening';
-
-/** Key under which the worker sends a serialized error (thrown as a plain object). */
-export const WIRE_ERROR = '__wasmAutoencodersError';
-
-/** The minimal `worker_threads` port / Worker interface the Node endpoint needs. */
-export interface NodeMessagePortLike {
-  postMessage(message: unknown, transfer?: readonly unknown[]): void;
-  on(event: 'message', listener: (data: unknown) => void): unknown;
-  off(event: 'message', listener: (data: unknown) => void): unknown;
-  start?: () => void;
-}
-
-/**
- * A Comlink endpoint over a Node `Worker` or `parentPort` (like comlink's
- * `node-adapter`, which is an `.mjs` file that the CommonJS build could not require).
- */
-export function nodeEndpoint(port: NodeMessagePortLike): Comlink.Endpoint {
-  type Handler = EventListenerOrEventListenerObject;
-  const listeners = new WeakMap<Handler, (data: unknown) => void>();
-  return {
-    postMessage: (message: unknown, transfer?: Transferable[]) => port.postMessage(message, transfer),
-    addEventListener: (_type: string, handler: Handler) => {
-      const l = (data: unknown) => {
-        const event = { data } as MessageEvent;
-        if ('handleEvent' in handler) handler.handleEvent(event);
-        else handler(event);
-      };
-      port.on('message', l);
-      listeners.set(handler, l);
-    },
-    removeEventListener: (_type: string, handler: Handler) => {
-      const l = listeners.get(handler);
-      if (!l) return;
-      port.off('message', l);
-      listeners.delete(handler);
-    },
-    start: port.start?.bind(port),
-  } as Comlink.Endpoint;
-}
-
-/** The buffers of typed arrays that can be moved without surprises: whole, non-shared. */
-export function transferablesOf(views: readonly unknown[]): Transferable[] {
-  const out = new Set<ArrayBuffer>();
-  for (const v of views) {
-    if (!ArrayBuffer.isView(v)) continue;
-    const buffer = v.buffer;
-    if (!(buffer instanceof ArrayBuffer)) continue; // SharedArrayBuffer: shared, not moved
-    if (v.byteOffset !== 0 || v.byteLength !== buffer.byteLength || buffer.byteLength === 0) continue;
-    out.add(buffer);
-  }
-  return [...out];
-}
-
-/** Rebuilds an error that crossed the boundary. */
-function fromWire(e: unknown, what: string): Error {
-  if (typeof e === 'object' && e !== null && WIRE_ERROR in e) {
-    const s = (e as Record<string, SerializedError>)[WIRE_ERROR];
-    const wasm = (globalThis as { WebAssembly?: Record<string, unknown> }).WebAssembly;
-    if (wasm && (s.name === 'RuntimeError' || s.name === 'CompileError' || s.name === 'LinkError')) {
-      const Ctor = wasm[s.name] as new (message: string) => Error;
-      const err = new Ctor(s.message);
-      if (s.stack) err.stack = `${err.stack ?? ''}\n    --- remote stack ---\n${s.stack}`;
-      return err;
-    }
-    return errorFromSerialized(s);
-  }
-  if (e instanceof Error || (typeof e === 'object' && e !== null && 'name' in e && 'message' in e)) {
-    const err = e as Error;
-    // Arguments that structured cloning refuses (functions, detached buffers, ...).
-    if (err.name === 'DataCloneError') {
-      return new ValueError(`${what}: the arguments cannot be sent to the worker (${err.message})`, { cause: e });
-    }
-    return err instanceof Error ? err : errorFromSerialized(err);
-  }
-  return new AutoencoderError(`${what} failed in the worker: ${describeValue(e)}`);
-}
 
 /** Gives tensors that came back the same frozen shapes as the main-thread API. */
 function freezeTensor(t: Tensor): Tensor {
@@ -522,7 +443,7 @@ export class Trainer {
         (e: unknown) => {
           if (!this.#pending.delete(pending)) return;
           if (this.#pending.size === 0) this.#worker?.setBusy(false);
-          reject(fromWire(e, what));
+          reject(errorFromWire(e, what));
         },
       );
     });

@@ -8,7 +8,8 @@
  * single-thread build otherwise. `init({ threads: n })` fixes the count.
  */
 import wasmInit, { ModelHandle } from '../pkg/wasm_autoencoders.js';
-import { NotInitializedError, ValueError, checkOptions, describeValue, isPlainObject } from './errors.js';
+import { NotInitializedError, ValueError } from './errors.js';
+import { checkOptions, describeValue, isPlainObject } from './validate.js';
 import { availableCores, hasUrlScheme, importNodeBuiltin, isNode } from './runtime.js';
 
 /** Where the `.wasm` comes from: a URL or path, its bytes, a compiled module, or a fetch Response. */

@@ -7,62 +7,39 @@
  * With `spawnTrainer({ threads: n })` (n ≥ 2) this worker loads the threads build and starts
  * n - 1 helpers of its own: nested workers, which end when this worker is terminated.
  *
- * Every method catches what it throws and sends it as `{ [WIRE_ERROR]: serializeError(e) }`,
- * so that the caller rebuilds the original class, message and code.
+ * It implements `WorkerApi` (`wire.ts`, the protocol both sides share). Every method catches
+ * what it throws and sends it as `toWireError(e)`, so that the caller rebuilds the original
+ * class, message and code.
  */
 import * as Comlink from 'comlink';
-import { Autoencoder } from './autoencoder.js';
+import { Autoencoder, type SequentialOptions } from './autoencoder.js';
 import type { CompileOptions, ResolvedCompile } from './compile.js';
-import { DisposedError, assertOneOf, serializeError } from './errors.js';
-import type { EpochLogs, FitOptions, History } from './fit.js';
+import { DisposedError } from './errors.js';
+import type { FitOptions, History } from './fit.js';
 import type { LayerSpec } from './layers.js';
 import { convolutional, deep, denoising, sequential, vanilla } from './presets.js';
 import type { Tensor } from './tensor.js';
-import { WIRE_ERROR, WORKER_LISTENING, nodeEndpoint, transferablesOf, type NodeMessagePortLike } from './trainer.js';
+import { assertOneOf } from './validate.js';
+import {
+  WORKER_LISTENING,
+  nodeEndpoint,
+  toWireError,
+  transferablesOf,
+  type FitListener,
+  type ModelInfo,
+  type NodeMessagePortLike,
+  type RunKind,
+  type WireFitControl,
+  type WireFitOptions,
+  type WorkerApi,
+  type WorkerSetup,
+} from './wire.js';
 import { importNodeBuiltin } from './runtime.js';
 import { init, threadCount } from './wasm.js';
 
-/** What the caller learns about a model built in the worker. */
-export interface ModelInfo {
-  id: number;
-  inputShape: number[];
-  outputShape: number[];
-  codeShape: number[];
-  encoderLength: number;
-  layers: LayerSpec[];
-}
-
-/** How the worker loads the SDK: `spawnTrainer()`'s options, URLs as strings. */
-export interface WorkerSetup {
-  /** The single-thread `.wasm` (init's `source`). */
-  wasmUrl?: string;
-  /** 1: the single-thread build; 2 or more: the threads build with a pool of its own; 'auto': see init(). */
-  threads: number | 'auto';
-  /** The threads build's `.wasm` (init's `threadsSource`). */
-  threadsWasmUrl?: string;
-  /** The threads build's glue (init's `threadsGlue`). */
-  threadsGlueUrl?: string;
-}
-
-/** Per-fit bookkeeping sent with `fit`. */
-export interface WireFitControl {
-  /** Names this fit for `abort(fitId)`. */
-  fitId: number;
-  /** Whether the listener's `epoch` / `batch` should be called. */
-  onEpochEnd: boolean;
-  onBatchEnd: boolean;
-  /** The caller's signal was already aborted. */
-  aborted: boolean;
-}
-
-/** The caller's callbacks (a Comlink proxy); each returns whether the caller's signal is aborted. */
-export interface FitListener {
-  epoch(epoch: number, logs: EpochLogs): Promise<boolean> | boolean;
-  batch(batch: number, logs: { loss: number }): Promise<boolean> | boolean;
-}
-
 const PRESETS = { vanilla, deep, convolutional, denoising } as const;
 const PRESET_NAMES = Object.keys(PRESETS) as (keyof typeof PRESETS)[];
+const RUN_KINDS: readonly RunKind[] = ['predict', 'encode', 'decode'];
 
 const models = new Map<number, Autoencoder>();
 const fits = new Map<number, AbortController>();
@@ -100,17 +77,12 @@ function guard<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => P
     try {
       return (await fn(...args)) as Awaited<R>;
     } catch (e) {
-      throw { [WIRE_ERROR]: serializeError(e) };
+      throw toWireError(e);
     }
   };
 }
 
-const api = {
-  /**
-   * Loads the WebAssembly module (once) and starts the thread pool, if any; the caller waits
-   * for this before using the trainer. Resolves to the threads that run (fewer than asked
-   * only in a browser page that is not cross-origin isolated, or when 'auto' fell back).
-   */
+const api: WorkerApi = {
   ready: guard(async ({ wasmUrl, threads, threadsWasmUrl, threadsGlueUrl }: WorkerSetup): Promise<number> => {
     await init({ threads, source: wasmUrl, threadsSource: threadsWasmUrl, threadsGlue: threadsGlueUrl });
     return threadCount();
@@ -121,7 +93,7 @@ const api = {
     return register(PRESETS[name](opts as never));
   }),
 
-  sequential: guard((layerSpecs: LayerSpec[], opts: Parameters<typeof sequential>[1]): ModelInfo => register(sequential(layerSpecs, opts))),
+  sequential: guard((layerSpecs: LayerSpec[], opts: SequentialOptions): ModelInfo => register(sequential(layerSpecs, opts))),
 
   fromBytes: guard((bytes: Uint8Array): ModelInfo => register(Autoencoder.fromBytes(bytes))),
 
@@ -130,7 +102,7 @@ const api = {
       id: number,
       x: Tensor,
       y: Tensor,
-      opts: Omit<FitOptions, 'onEpochEnd' | 'onBatchEnd' | 'signal'> | undefined,
+      opts: WireFitOptions | undefined,
       control: WireFitControl,
       proxiedListener?: FitListener & Comlink.ProxyMarked,
     ): Promise<History> => {
@@ -167,13 +139,12 @@ const api = {
     },
   ),
 
-  /** Stops a running fit after its current batch. */
   abort: guard((fitId: number): void => {
     fits.get(fitId)?.abort();
   }),
 
-  run: guard((id: number, kind: 'predict' | 'encode' | 'decode', x: Tensor): Tensor => {
-    const what = assertOneOf('method', kind, ['predict', 'encode', 'decode'] as const);
+  run: guard((id: number, kind: RunKind, x: Tensor): Tensor => {
+    const what = assertOneOf('method', kind, RUN_KINDS);
     return sendTensor(model(id, what)[what](x));
   }),
 
@@ -206,8 +177,6 @@ const api = {
     m?.dispose();
   }),
 };
-
-export type WorkerApi = typeof api;
 
 const WorkerScope = (globalThis as { WorkerGlobalScope?: abstract new () => unknown }).WorkerGlobalScope;
 const inWebWorker = typeof WorkerScope === 'function' && globalThis instanceof WorkerScope;
