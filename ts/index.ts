@@ -20,13 +20,6 @@ export {
   CorruptDataError,
   NotInitializedError,
 } from './errors.js';
-export {
-  spawnTrainer,
-  Trainer,
-  RemoteAutoencoder,
-  type SpawnTrainerOptions,
-  type PresetName,
-  type PresetOptions,
-  type RemoteFitOptions,
-  type TransferOption,
-} from './trainer.js';
+export { spawnTrainer, Trainer } from './trainer.js';
+export { RemoteAutoencoder } from './remote-autoencoder.js';
+export type { SpawnTrainerOptions, PresetName, PresetOptions, RemoteFitOptions, TransferOption } from './trainer-options.js';
