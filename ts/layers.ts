@@ -26,8 +26,32 @@ export type LayerSpec =
     }
   | { readonly kind: 'upSampling2d'; readonly size: readonly [number, number] };
 
-export const ACTIVATIONS: readonly Activation[] = ['linear', 'relu', 'sigmoid', 'tanh'];
-export const PADDINGS: readonly Padding[] = ['same', 'valid'];
+// The integer codes the Wasm boundary decodes (`decode_layers` in crate/src/boundary.rs,
+// which has one `match` arm per entry below): the only place the TypeScript side spells them.
+// test/boundary-codes.test.ts builds a model of every kind, activation and padding and checks
+// what the Wasm model made of it, so a code out of step with Rust fails there.
+
+/** Activation name -> code (Rust: `activation()`). Key order is the order messages list them in. */
+export const ACTIVATION_CODES = { linear: 0, relu: 1, sigmoid: 2, tanh: 3 } as const satisfies Record<Activation, number>;
+
+/** Padding name -> code (Rust: `padding()`). */
+export const PADDING_CODES = { same: 0, valid: 1 } as const satisfies Record<Padding, number>;
+
+export const ACTIVATIONS = Object.keys(ACTIVATION_CODES) as readonly Activation[];
+export const PADDINGS = Object.keys(PADDING_CODES) as readonly Padding[];
+
+type SpecOf<K extends LayerSpec['kind']> = Extract<LayerSpec, { kind: K }>;
+
+/** Layer kind -> its code, and the numbers that follow the code in its row, in the order Rust reads them. */
+export const LAYER_CODES: { readonly [K in LayerSpec['kind']]: { readonly code: number; readonly fields: (spec: SpecOf<K>) => number[] } } = {
+  dense: { code: 0, fields: (s) => [s.units, ACTIVATION_CODES[s.activation]] },
+  conv2d: { code: 1, fields: (s) => [s.filters, s.kernelSize[0], s.kernelSize[1], PADDING_CODES[s.padding], ACTIVATION_CODES[s.activation]] },
+  maxPooling2d: { code: 2, fields: (s) => [s.pool[0], s.pool[1], s.strides[0], s.strides[1], PADDING_CODES[s.padding]] },
+  upSampling2d: { code: 3, fields: (s) => [s.size[0], s.size[1]] },
+};
+
+/** Numbers per layer in the encoding, zero-padded (Rust: `LAYER_CODE_LEN`). */
+export const LAYER_CODE_LEN = 6;
 
 /** Keras accepts `3` or `[3, 3]` for a 2-D size. */
 function pair(name: string, value: unknown): readonly [number, number] {
@@ -90,8 +114,6 @@ export const layers = {
   },
 };
 
-const LAYER_CODE_LEN = 6;
-
 /** Re-validates a spec that came from outside `layers.*` (a saved model, a worker message). */
 export function normalizeLayerSpec(spec: unknown, where: string): LayerSpec {
   if (!isPlainObject(spec)) throw new ValueError(`${where} must be a layer from layers.*(), got ${describeValue(spec)}`);
@@ -118,21 +140,13 @@ export function normalizeLayerSpec(spec: unknown, where: string): LayerSpec {
   }
 }
 
-/** The flat integer encoding the Wasm boundary decodes (crate/src/boundary.rs). */
+/** The flat integer encoding the Wasm boundary decodes: one row of {@link LAYER_CODE_LEN} per layer. */
 export function encodeLayers(specs: readonly LayerSpec[]): Uint32Array {
   const codes = new Uint32Array(specs.length * LAYER_CODE_LEN);
-  const act = (a: Activation) => ACTIVATIONS.indexOf(a);
-  const pad = (p: Padding) => PADDINGS.indexOf(p);
   specs.forEach((s, i) => {
-    const row =
-      s.kind === 'dense'
-        ? [0, s.units, act(s.activation)]
-        : s.kind === 'conv2d'
-          ? [1, s.filters, s.kernelSize[0], s.kernelSize[1], pad(s.padding), act(s.activation)]
-          : s.kind === 'maxPooling2d'
-            ? [2, s.pool[0], s.pool[1], s.strides[0], s.strides[1], pad(s.padding)]
-            : [3, s.size[0], s.size[1]];
-    codes.set(row, i * LAYER_CODE_LEN);
+    // The mapped type ties each kind to its own spec; indexing by a union loses that link.
+    const layout = LAYER_CODES[s.kind] as { code: number; fields: (spec: LayerSpec) => number[] };
+    codes.set([layout.code, ...layout.fields(s)], i * LAYER_CODE_LEN);
   });
   return codes;
 }
