@@ -1,6 +1,6 @@
 import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
 import { demoCommands } from './test/browser/demo-commands.js';
-import { CHROMIUM_ARGS, chromiumPath } from './test/harness.js';
+import { CHROMIUM_ARGS, chromiumPath } from './test/support/harness.js';
 
 /**
  * The SDK in headless Chromium (Debian's chromium, never a downloaded one), on the main

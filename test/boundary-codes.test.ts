@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { init, layers, sequential, tensor, type Activation, type LayerSpec, type Padding } from '../ts/index.js';
 import { ACTIVATIONS, ACTIVATION_CODES, LAYER_CODES, LAYER_CODE_LEN, PADDINGS, PADDING_CODES, encodeLayers } from '../ts/layers.js';
 import { requireWasm } from '../ts/wasm.js';
-import { expectClose } from './assertions.js';
+import { expectClose } from './support/assertions.js';
 
 beforeAll(() => init());
 

@@ -7,25 +7,22 @@
  *   - `spawnTrainer({ threads: 2 })`: the same inside a trainer's Web Worker, its helper a
  *     nested worker (and `threads: 'auto'` there: one thread per core);
  *
- * and trains the runs of test/fit-runs.ts in both. Each must match, bit for bit, the same
+ * and trains the runs of test/support/fit-runs.ts in both. Each must match, bit for bit, the same
  * runs on the main thread of a Node process with init({ threads: 2 }): one Wasm module,
  * one thread count, one result, whichever engine and thread runs it. Any page error,
  * console error, failed request or fallback warning fails the test. Needs `npm run build`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { Browser } from 'playwright';
 import type { History } from '../ts/index.js';
-import { firstDifference } from './assertions.js';
-import { FIT_RUNS, mainThreadReference, type ThreadsReference } from './fit-runs.js';
-import { CROSS_ORIGIN_ISOLATION, launchChromium, openPage, serve } from './harness.js';
+import { firstDifference } from './support/assertions.js';
+import { BROWSER_DIST, assertBuilt } from './support/dist.js';
+import { FIT_RUNS, mainThreadReference, type ThreadsReference } from './support/fit-runs.js';
+import { CROSS_ORIGIN_ISOLATION, launchChromium, openPage, serve } from './support/harness.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const BROWSER_DIST = join(ROOT, 'dist', 'browser');
 const THREADS = 2;
 
 interface Trained {
@@ -85,9 +82,7 @@ let reference: ThreadsReference;
 let page: { result: PageResult; problems: string[]; console: string[] };
 
 beforeAll(async () => {
-  for (const f of ['index.js', 'worker.js', 'wasm_autoencoders_threads_bg.wasm', 'wasm_autoencoders_threads.js']) {
-    if (!existsSync(join(BROWSER_DIST, f))) throw new Error(`dist/browser/${f} is missing: run \`npm run build\` first`);
-  }
+  assertBuilt(['index.js', 'worker.js', 'wasm_autoencoders_threads_bg.wasm', 'wasm_autoencoders_threads.js'], BROWSER_DIST);
   reference = await mainThreadReference(THREADS);
   work = await mkdtemp(join(tmpdir(), 'wasm-ae-browser-threads-'));
   await symlink(BROWSER_DIST, join(work, 'sdk'), 'dir');

@@ -19,17 +19,14 @@
  * (its "browser" condition) pick the file. Needs `npm run build` (npm test builds first).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { Browser } from 'playwright';
-import { launchChromium, openPage, serve } from './harness.js';
+import { BROWSER_DIST, ROOT, assertBuilt } from './support/dist.js';
+import { launchChromium, openPage, serve } from './support/harness.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'bundlers');
-const BROWSER_DIST = join(ROOT, 'dist', 'browser');
 const PAGE_TIMEOUT_MS = 90_000;
 
 interface PageResult {
@@ -47,9 +44,7 @@ let browser: Browser | undefined;
 let browserError: unknown;
 
 beforeAll(async () => {
-  for (const f of ['index.js', 'worker.js', 'wasm_autoencoders_bg.wasm']) {
-    if (!existsSync(join(BROWSER_DIST, f))) throw new Error(`dist/browser/${f} is missing: run \`npm run build\` first`);
-  }
+  assertBuilt(['index.js', 'worker.js', 'wasm_autoencoders_bg.wasm'], BROWSER_DIST);
   work = await mkdtemp(join(tmpdir(), 'wasm-ae-bundlers-'));
   app = join(work, 'app');
   await mkdir(join(work, 'node_modules'), { recursive: true });

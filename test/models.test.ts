@@ -2,8 +2,9 @@
 // tutorial's presets, forward passes and a training step against the float64 reference.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { convolutional, deep, denoising, init, layers, sequential, tensor, vanilla, type Autoencoder } from '../ts/index.js';
-import { ReferenceModel, randomArray, type LayerSpec as RefSpec } from './reference64.js';
-import { expectClose } from './assertions.js';
+import { ReferenceModel, randomArray, type LayerSpec as RefSpec } from './support/reference64.js';
+import { expectClose } from './support/assertions.js';
+import { KERAS_ADAM, SMALL_CONV, SMALL_DENSE, sdkLayersOf, sequentialOptionsOf, vanillaReferenceLayers } from './support/scenarios.js';
 
 beforeAll(() => init());
 
@@ -40,34 +41,15 @@ describe('tutorial presets', () => {
   });
 });
 
-const CONV_SPECS: RefSpec[] = [
-  { kind: 'conv2d', filters: 4, kernelSize: [3, 3], padding: 'same', activation: 'relu' },
-  { kind: 'maxPooling2d', pool: [2, 2], padding: 'same' },
-  { kind: 'conv2d', filters: 3, kernelSize: [3, 3], padding: 'valid', activation: 'tanh' },
-  { kind: 'upSampling2d', size: [2, 2] },
-  { kind: 'conv2d', filters: 1, kernelSize: [3, 3], padding: 'same', activation: 'sigmoid' },
-];
-const sdkConv = () =>
-  sequential(
-    [
-      layers.conv2d(4, 3, { padding: 'same', activation: 'relu' }),
-      layers.maxPooling2d(2, { padding: 'same' }),
-      layers.conv2d(3, 3, { padding: 'valid', activation: 'tanh' }),
-      layers.upSampling2d(2),
-      layers.conv2d(1, 3, { padding: 'same', activation: 'sigmoid' }),
-    ],
-    { inputShape: [9, 9, 1], encoderLength: 2, seed: 3 },
-  );
+const CONV_SPECS = SMALL_CONV.layers;
+const sdkConv = () => sequential(sdkLayersOf(SMALL_CONV, layers), sequentialOptionsOf(SMALL_CONV));
 
 describe('against the float64 reference', () => {
   it('forward pass of a dense model', () => {
     const model = vanilla({ encodingSize: 16, seed: 2 });
     const weights = randomWeights(model, 10);
     model.setWeights(model.getWeights().map((w, i) => tensor(weights[i], w.shape as number[])));
-    const ref = new ReferenceModel([784], [
-      { kind: 'dense', units: 16, activation: 'relu' },
-      { kind: 'dense', units: 784, activation: 'relu' },
-    ], weights);
+    const ref = new ReferenceModel([784], vanillaReferenceLayers(16), weights);
     const x = randomArray(5 * 784, 7);
     const out = model.predict(tensor(Float32Array.from(x), [5, 784]));
     expectClose(out.data, ref.forward(x, 5), 1e-4, 1e-4);
@@ -120,7 +102,7 @@ describe('against the float64 reference', () => {
       batchSize: n,
       shuffle: false,
     });
-    const refLoss = ref.trainStep(x, y, n, { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }, 1);
+    const refLoss = ref.trainStep(x, y, n, KERAS_ADAM, 1);
     expect(history.loss[0]).toBeCloseTo(refLoss, 5);
     const after = model.getWeights();
     ref.getWeights().forEach((w, i) => expectClose(after[i].data, w, 2e-6, 1e-4));
@@ -128,23 +110,15 @@ describe('against the float64 reference', () => {
   });
 
   it('three dense Adam steps over shuffled batches equal the reference', async () => {
-    const specs: RefSpec[] = [
-      { kind: 'dense', units: 6, activation: 'tanh' },
-      { kind: 'dense', units: 10, activation: 'sigmoid' },
-    ];
-    const model = sequential([layers.dense(6, { activation: 'tanh' }), layers.dense(10, { activation: 'sigmoid' })], {
-      inputShape: [10],
-      encoderLength: 1,
-      seed: 5,
-    });
-    const ref = new ReferenceModel([10], specs, model.getWeights().map((w) => w.data));
+    const model = sequential(sdkLayersOf(SMALL_DENSE, layers), sequentialOptionsOf(SMALL_DENSE));
+    const ref = new ReferenceModel([10], SMALL_DENSE.layers, model.getWeights().map((w) => w.data));
     const n = 12;
     const x = randomArray(n * 10, 13);
     // shuffle: false so the batches are known: rows 0-3, 4-7, 8-11.
     await model.fit(tensor(Float32Array.from(x), [n, 10]), tensor(Float32Array.from(x), [n, 10]), { batchSize: 4, shuffle: false });
     for (let b = 0; b < 3; b++) {
       const rows = x.subarray(b * 40, (b + 1) * 40);
-      ref.trainStep(rows, rows, 4, { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }, b + 1);
+      ref.trainStep(rows, rows, 4, KERAS_ADAM, b + 1);
     }
     const after = model.getWeights();
     ref.getWeights().forEach((w, i) => expectClose(after[i].data, w, 2e-6, 1e-4));

@@ -16,7 +16,7 @@ import {
   convOut,
   poolOut,
   randomArray,
-} from './reference64.js';
+} from './support/reference64.js';
 
 const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
 

@@ -1,23 +1,17 @@
 // The threads build (init({ threads: n })) in Node, against the build in dist/ (`npm run
 // build` first). A process has one thread count, so 1, 2 and 3 threads each run in a child
-// process (test/threads-run.mjs); this process checks option validation and init itself.
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+// process (test/support/threads-run.mjs); this process checks option validation and init itself.
 import { cp, rm } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { basename, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ReferenceModel, randomArray, type LayerSpec as RefSpec } from './reference64.js';
-import { expectClose } from './assertions.js';
-import { runNode } from './harness.js';
+import { ReferenceModel, randomArray } from './support/reference64.js';
+import { expectClose } from './support/assertions.js';
+import { DIST, OUT, ROOT, distUrl, importBuiltSdk } from './support/dist.js';
+import { outcome, runModule, runNode } from './support/harness.js';
+import { KERAS_ADAM, SMALL_CONV, SMALL_DENSE, sdkLayersOf, sequentialOptionsOf } from './support/scenarios.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const DIST = join(ROOT, 'dist');
-for (const f of ['index.js', 'wasm_autoencoders_threads_bg.wasm', 'wasm_autoencoders_threads.js']) {
-  if (!existsSync(join(DIST, f))) throw new Error(`dist/${f} is missing: run \`npm run build\` (without THREADS=0) before these tests`);
-}
-type Sdk = typeof import('../ts/index.js');
-const sdk: Sdk = await import(pathToFileURL(join(DIST, 'index.js')).href);
+const sdk = await importBuiltSdk(['wasm_autoencoders_threads_bg.wasm', 'wasm_autoencoders_threads.js']);
 
 interface Run {
   threads: number;
@@ -27,45 +21,27 @@ interface Run {
   denseStep: { loss: number; weights: number[][] };
 }
 
-const CONV_SPECS: RefSpec[] = [
-  { kind: 'conv2d', filters: 4, kernelSize: [3, 3], padding: 'same', activation: 'relu' },
-  { kind: 'maxPooling2d', pool: [2, 2], padding: 'same' },
-  { kind: 'conv2d', filters: 3, kernelSize: [3, 3], padding: 'valid', activation: 'tanh' },
-  { kind: 'upSampling2d', size: [2, 2] },
-  { kind: 'conv2d', filters: 1, kernelSize: [3, 3], padding: 'same', activation: 'sigmoid' },
-];
-const CONV_SHAPES = [[3, 3, 1, 4], [4], [3, 3, 4, 3], [3], [3, 3, 3, 1], [1]];
-const DENSE_SPECS: RefSpec[] = [
-  { kind: 'dense', units: 6, activation: 'tanh' },
-  { kind: 'dense', units: 10, activation: 'sigmoid' },
-];
-const DENSE_SHAPES = [[10, 6], [6], [6, 10], [10]];
 const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
 const weightsFor = (shapes: number[][], seed: number) => shapes.map((s, i) => randomArray(prod(s), seed + i, -0.5, 0.5));
 
+/** What test/support/threads-run.mjs reads on stdin: the two models' layers, weights and data. */
 const input = {
-  convWeights: weightsFor(CONV_SHAPES, 40).map((w) => Array.from(Float32Array.from(w))),
+  conv: { layers: sdkLayersOf(SMALL_CONV, sdk.layers), options: sequentialOptionsOf(SMALL_CONV) },
+  dense: { layers: sdkLayersOf(SMALL_DENSE, sdk.layers), options: sequentialOptionsOf(SMALL_DENSE) },
+  convWeights: weightsFor(SMALL_CONV.paramShapes, 40).map((w) => Array.from(Float32Array.from(w))),
   convN: 7,
   convX: Array.from(Float32Array.from(randomArray(7 * 81, 11))),
   convY: Array.from(Float32Array.from(randomArray(7 * 36, 12))),
-  denseWeights: weightsFor(DENSE_SHAPES, 50).map((w) => Array.from(Float32Array.from(w))),
+  denseWeights: weightsFor(SMALL_DENSE.paramShapes, 50).map((w) => Array.from(Float32Array.from(w))),
   denseN: 9,
   denseX: Array.from(Float32Array.from(randomArray(9 * 10, 13))),
 };
 
-function run(threads: number): Promise<Run> {
-  return new Promise((resolvePromise, reject) => {
-    const child = execFile(
-      process.execPath,
-      [join(ROOT, 'test', 'threads-run.mjs'), String(threads)],
-      { cwd: ROOT, maxBuffer: 256 * 1024 * 1024, timeout: 110_000 },
-      (error, stdout, stderr) => {
-        if (error) reject(new Error(`${threads} thread(s): ${error.message}\n${stderr}`));
-        else resolvePromise(JSON.parse(stdout) as Run);
-      },
-    );
-    child.stdin?.end(JSON.stringify(input));
-  });
+async function run(threads: number): Promise<Run> {
+  const script = join(ROOT, 'test', 'support', 'threads-run.mjs');
+  const { code, stdout, stderr } = await runNode([script, String(threads)], { cwd: ROOT, stdin: JSON.stringify(input), timeoutMs: 110_000 });
+  if (code !== 0) throw new Error(`${threads} thread(s): exited with ${code}\n${stderr}`);
+  return JSON.parse(stdout) as Run;
 }
 
 function worstDiff(a: ArrayLike<number>[], b: ArrayLike<number>[]): number {
@@ -113,16 +89,15 @@ describe('init({ threads }) options', () => {
 describe("init() in a fresh process: the default, threads: 'auto'", () => {
   // Also a regression test: under --input-type=module the helpers' eval code is ES module code.
   it('runs as many threads as os.availableParallelism() reports, and trains (node --input-type=module)', async () => {
-    const script = [
+    const { code, stdout, stderr } = await runModule([
       "import { availableParallelism } from 'node:os';",
-      `const sdk = await import(${JSON.stringify(pathToFileURL(join(DIST, 'index.js')).href)});`,
+      `const sdk = await import(${JSON.stringify(distUrl('index.js'))});`,
       'await sdk.init();',
       'const model = sdk.vanilla({ encodingSize: 4, seed: 1 });',
       'const x = sdk.tensor(new Float32Array(8 * 784).fill(0.5), [8, 784]);',
       'const history = await model.fit(x, x, { epochs: 1, batchSize: 4 });',
       'console.log(JSON.stringify({ threads: sdk.threadCount(), cores: availableParallelism(), loss: history.loss[0] }));',
-    ].join('\n');
-    const { code, stdout, stderr } = await runNode(['--input-type=module', '-e', script], { cwd: ROOT });
+    ]);
     expect(code, stderr).toBe(0);
     const out = JSON.parse(stdout) as { threads: number; cores: number; loss: number };
     expect(out.threads).toBe(Math.min(out.cores, 64));
@@ -132,23 +107,17 @@ describe("init() in a fresh process: the default, threads: 'auto'", () => {
 
 /** Runs an ES module script in a fresh Node process; resolves with what it printed as JSON. */
 async function inFreshProcess<T>(lines: string[]): Promise<T> {
-  const sdkUrl = JSON.stringify(pathToFileURL(join(DIST, 'index.js')).href);
-  const script = [`const sdk = await import(${sdkUrl});`, ...lines].join('\n');
-  const { code, stdout, stderr } = await runNode(['--input-type=module', '-e', script], { cwd: ROOT, timeoutMs: 60_000 });
+  const { code, stdout, stderr } = await runModule([`const sdk = await import(${JSON.stringify(distUrl('index.js'))});`, ...lines], { timeoutMs: 60_000 });
   expect(code, stderr).toBe(0);
   return JSON.parse(stdout) as T;
 }
-
-/** `await promise` in the script: its rejection as { name, code, message }, or null. */
-const outcome = (promise: string) =>
-  `await (${promise}).then(() => null, (e) => ({ name: e?.constructor?.name, code: e?.code, message: String(e?.message ?? e) }))`;
 
 describe('failures of the threads build do not hang or lie', () => {
   it('a trap on a helper fails that job with a RuntimeError, and the pool goes on serially', async () => {
     const out = await inFreshProcess<{ before: number; error: { name: string } | null; after: number; loss: number }>([
       'await sdk.init({ threads: 2 });',
       'const before = sdk.threadCount();',
-      `const glue = await import(${JSON.stringify(pathToFileURL(join(DIST, 'wasm_autoencoders_threads.js')).href)});`,
+      `const glue = await import(${JSON.stringify(distUrl('wasm_autoencoders_threads.js'))});`,
       // The driver's tasks wait until the helper has taken one, which traps.
       `const error = ${outcome('Promise.resolve().then(() => glue.threadPoolTrapOnHelpers(64, 2_000_000_000))')};`,
       'const model = sdk.vanilla({ encodingSize: 4, seed: 1 });',
@@ -163,7 +132,7 @@ describe('failures of the threads build do not hang or lie', () => {
   });
 
   // A glue that refuses to load in worker threads: the main thread starts the pool, the helper fails.
-  const glueUrl = pathToFileURL(join(DIST, 'wasm_autoencoders_threads.js')).href;
+  const glueUrl = distUrl('wasm_autoencoders_threads.js');
   const refusing = `data:text/javascript,${encodeURIComponent(
     `import { isMainThread } from 'node:worker_threads';\n` +
       `if (!isMainThread) throw new Error('no helpers in this test');\n` +
@@ -187,16 +156,18 @@ describe('failures of the threads build do not hang or lie', () => {
   });
 
   it("the default ('auto') falls back to 1 thread with one warning when a helper cannot start", async () => {
-    const script = [
-      "import { availableParallelism } from 'node:os';",
-      `const sdk = await import(${JSON.stringify(pathToFileURL(join(DIST, 'index.js')).href)});`,
-      `await sdk.init({ threadsGlue: ${JSON.stringify(refusing)} });`,
-      'const model = sdk.vanilla({ encodingSize: 4, seed: 1 });',
-      'const x = sdk.tensor(new Float32Array(8 * 784).fill(0.5), [8, 784]);',
-      'const history = await model.fit(x, x, { epochs: 1, batchSize: 4 });',
-      'console.log(JSON.stringify({ threads: sdk.threadCount(), cores: availableParallelism(), loss: history.loss[0] }));',
-    ].join('\n');
-    const { code, stdout, stderr } = await runNode(['--input-type=module', '-e', script], { cwd: ROOT, timeoutMs: 60_000 });
+    const { code, stdout, stderr } = await runModule(
+      [
+        "import { availableParallelism } from 'node:os';",
+        `const sdk = await import(${JSON.stringify(distUrl('index.js'))});`,
+        `await sdk.init({ threadsGlue: ${JSON.stringify(refusing)} });`,
+        'const model = sdk.vanilla({ encodingSize: 4, seed: 1 });',
+        'const x = sdk.tensor(new Float32Array(8 * 784).fill(0.5), [8, 784]);',
+        'const history = await model.fit(x, x, { epochs: 1, batchSize: 4 });',
+        'console.log(JSON.stringify({ threads: sdk.threadCount(), cores: availableParallelism(), loss: history.loss[0] }));',
+      ],
+      { timeoutMs: 60_000 },
+    );
     expect(code, stderr).toBe(0);
     const out = JSON.parse(stdout) as { threads: number; cores: number; loss: number };
     expect(out.threads).toBe(1);
@@ -209,17 +180,16 @@ describe('failures of the threads build do not hang or lie', () => {
 
   it("'auto' without the threads build's files quietly runs 1 thread; a count asks for them", async () => {
     // dist/ without wasm_autoencoders_threads*: a THREADS=0 build, or a bundle that left them out.
-    const bare = join(ROOT, 'test-output', 'dist-without-threads');
+    const bare = join(OUT, 'dist-without-threads');
     await rm(bare, { recursive: true, force: true });
     await cp(DIST, bare, { recursive: true, filter: (f) => !basename(f).startsWith('wasm_autoencoders_threads') });
     const sdkUrl = JSON.stringify(pathToFileURL(join(bare, 'index.js')).href);
     const run = async (threads: string) => {
-      const script = [
+      const { code, stdout, stderr } = await runModule([
         `const sdk = await import(${sdkUrl});`,
         `const error = ${outcome(`sdk.init({ threads: ${threads} })`)};`,
         'console.log(JSON.stringify({ error, threads: sdk.threadCount(), initialized: sdk.isInitialized() }));',
-      ].join('\n');
-      const { code, stdout, stderr } = await runNode(['--input-type=module', '-e', script], { cwd: ROOT });
+      ]);
       expect(code, stderr).toBe(0);
       expect(stderr).toBe('');
       return JSON.parse(stdout) as { error: { name: string; message: string } | null; threads: number; initialized: boolean };
@@ -259,11 +229,10 @@ describe('training with 1, 2 and 3 threads (one child process each)', () => {
   });
 
   it('one Adam step equals the float64 reference step, for every thread count', () => {
-    const adam = { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
-    const conv = new ReferenceModel([9, 9, 1], CONV_SPECS, input.convWeights);
-    const convLoss = conv.trainStep(input.convX, input.convY, input.convN, adam, 1);
-    const dense = new ReferenceModel([10], DENSE_SPECS, input.denseWeights);
-    const denseLoss = dense.trainStep(input.denseX, input.denseX, input.denseN, adam, 1);
+    const conv = new ReferenceModel(SMALL_CONV.inputShape, SMALL_CONV.layers, input.convWeights);
+    const convLoss = conv.trainStep(input.convX, input.convY, input.convN, KERAS_ADAM, 1);
+    const dense = new ReferenceModel(SMALL_DENSE.inputShape, SMALL_DENSE.layers, input.denseWeights);
+    const denseLoss = dense.trainStep(input.denseX, input.denseX, input.denseN, KERAS_ADAM, 1);
     for (const r of runs) {
       expect(r.convStep.loss).toBeCloseTo(convLoss, 5);
       conv.getWeights().forEach((w, i) => expectClose(r.convStep.weights[i], w, 2e-6, 1e-4));

@@ -1,26 +1,18 @@
 // spawnTrainer({ threads }) in Node, against the build in dist/ (`npm run build` first): the
 // trainer's worker loads the threads build and starts helpers of its own (worker_threads
 // nested in the trainer's worker). The reference is the same training on a process's main
-// thread with init({ threads }), run in a child process (test/threads-run.mjs), because a
+// thread with init({ threads }), run in a child process (test/support/threads-run.mjs), because a
 // process has one thread count.
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { firstDifference } from './assertions.js';
-import { runNode } from './harness.js';
-import { FIT_RUNS as RUNS, mainThreadReference, type ThreadsReference } from './fit-runs.js';
+import { firstDifference, rejectionOf } from './support/assertions.js';
+import { OUT, ROOT, distUrl, importBuiltSdk, type Sdk } from './support/dist.js';
+import { runNode, writeScript } from './support/harness.js';
+import { FIT_RUNS as RUNS, mainThreadReference, type ThreadsReference } from './support/fit-runs.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const DIST = join(ROOT, 'dist');
-const OUT = join(ROOT, 'test-output');
-for (const f of ['index.js', 'worker.js', 'wasm_autoencoders_threads_bg.wasm', 'wasm_autoencoders_threads.js']) {
-  if (!existsSync(join(DIST, f))) throw new Error(`dist/${f} is missing: run \`npm run build\` (without THREADS=0) before these tests`);
-}
-
-type Sdk = typeof import('../ts/index.js');
-const sdk: Sdk = await import(pathToFileURL(join(DIST, 'index.js')).href);
+const sdk = await importBuiltSdk(['worker.js', 'wasm_autoencoders_threads_bg.wasm', 'wasm_autoencoders_threads.js']);
 const { AutoencoderError, ValueError, spawnTrainer, tensor } = sdk;
 type Trainer = Awaited<ReturnType<Sdk['spawnTrainer']>>;
 type History = import('../ts/index.js').History;
@@ -63,10 +55,7 @@ describe('spawnTrainer({ threads }) options', () => {
 
   it('a threads build that cannot be loaded rejects spawnTrainer, naming the file', async () => {
     const missing = join(OUT, 'no-such-threads.wasm');
-    const error = await spawnTrainer({ threads: 2, threadsWasmUrl: missing }).then(
-      () => undefined,
-      (e: unknown) => e as Error & { code?: string },
-    );
+    const error = await rejectionOf(spawnTrainer({ threads: 2, threadsWasmUrl: missing }));
     expect(error).toBeInstanceOf(AutoencoderError);
     expect(error?.code).toBe('ERR_WORKER_START');
     expect(error?.message).toContain('no-such-threads.wasm');
@@ -111,29 +100,24 @@ describe('a worker with threads: 2 trains exactly like init({ threads: 2 }) on t
 describe('helper threads end with the trainer', () => {
   // Counting a process's threads needs Linux's /proc.
   it.skipIf(!existsSync('/proc/self/task'))('terminate() during a fit ends the worker and its helpers, and the process exits', async () => {
-    await mkdir(OUT, { recursive: true });
-    const file = join(OUT, 'terminate-threads-trainer.mjs');
-    await writeFile(
-      file,
-      [
-        "import { readdirSync } from 'node:fs';",
-        `import { spawnTrainer, tensor } from ${JSON.stringify(pathToFileURL(join(DIST, 'index.js')).href)};`,
-        "const osThreads = () => readdirSync('/proc/self/task').length;",
-        '// The first trainer starts what stays for good (libuv\'s thread pool, for file reads).',
-        'await (await spawnTrainer()).terminate();',
-        'const before = osThreads();',
-        'const trainer = await spawnTrainer({ threads: 2 });',
-        "const model = await trainer.create('convolutional', { seed: 1 });",
-        'const x = tensor(new Float32Array(64 * 784).map((_, i) => (i % 13) / 13), [64, 28, 28, 1]);',
-        'let batches = 0;',
-        'const fit = model.fit(x, x, { epochs: 1000, batchSize: 16, onBatchEnd: () => void batches++ }).then(() => "finished", (e) => e.code);',
-        'while (batches < 2) await new Promise((r) => setTimeout(r, 10));',
-        'const during = osThreads();',
-        'await trainer.terminate();',
-        'console.log(JSON.stringify({ threads: trainer.threads, before, during, after: osThreads(), fit: await fit }));',
-        '// no process.exit(): the process must end by itself',
-      ].join('\n'),
-    );
+    const file = await writeScript('terminate-threads-trainer.mjs', [
+      "import { readdirSync } from 'node:fs';",
+      `import { spawnTrainer, tensor } from ${JSON.stringify(distUrl('index.js'))};`,
+      "const osThreads = () => readdirSync('/proc/self/task').length;",
+      '// The first trainer starts what stays for good (libuv\'s thread pool, for file reads).',
+      'await (await spawnTrainer()).terminate();',
+      'const before = osThreads();',
+      'const trainer = await spawnTrainer({ threads: 2 });',
+      "const model = await trainer.create('convolutional', { seed: 1 });",
+      'const x = tensor(new Float32Array(64 * 784).map((_, i) => (i % 13) / 13), [64, 28, 28, 1]);',
+      'let batches = 0;',
+      'const fit = model.fit(x, x, { epochs: 1000, batchSize: 16, onBatchEnd: () => void batches++ }).then(() => "finished", (e) => e.code);',
+      'while (batches < 2) await new Promise((r) => setTimeout(r, 10));',
+      'const during = osThreads();',
+      'await trainer.terminate();',
+      'console.log(JSON.stringify({ threads: trainer.threads, before, during, after: osThreads(), fit: await fit }));',
+      '// no process.exit(): the process must end by itself',
+    ]);
     const { code, stdout, stderr } = await runNode([file], { cwd: ROOT });
     expect(stderr).toBe('');
     expect(code).toBe(0);

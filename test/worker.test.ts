@@ -1,21 +1,13 @@
 // The worker trainer in Node (worker_threads), run against the build in dist/ (what users
 // get: dist/index.js starts dist/worker.js). `npm run build` first; `npm test` does.
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { firstDifference, rejectionOf } from './support/assertions.js';
+import { DIST, OUT, ROOT, distUrl, importBuiltSdk, type Sdk } from './support/dist.js';
+import { runNode, writeScript } from './support/harness.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const DIST = join(ROOT, 'dist');
-const OUT = join(ROOT, 'test-output');
-if (!existsSync(join(DIST, 'index.js')) || !existsSync(join(DIST, 'worker.js'))) {
-  throw new Error('dist/index.js or dist/worker.js is missing: run `npm run build` before these tests');
-}
-
-type Sdk = typeof import('../ts/index.js');
-const sdk: Sdk = await import(pathToFileURL(join(DIST, 'index.js')).href);
+const sdk = await importBuiltSdk(['worker.js']);
 const {
   Autoencoder,
   AutoencoderError,
@@ -48,15 +40,8 @@ function data(n: number, sample: number[], seed: number): Tensor {
   return tensor(out, [n, ...sample]);
 }
 
-const bits = (t: Tensor) => new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length);
-
-/** Index of the first differing bit pattern (-1: identical), cheap to report even for big arrays. */
-function firstDifference(a: ArrayLike<number> & { length: number }, b: ArrayLike<number> & { length: number }): number {
-  if (a.length !== b.length) return Math.min(a.length, b.length);
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
-  return -1;
-}
-const sameBits = (a: Tensor, b: Tensor) => firstDifference(bits(a), bits(b));
+/** Index of the first element whose bits differ (-1: identical), cheap to report even for big tensors. */
+const sameBits = (a: Tensor, b: Tensor) => firstDifference(a.data, b.data);
 
 let trainer: Trainer;
 
@@ -372,10 +357,7 @@ describe('worker lifecycle', () => {
     const model = await own.create('convolutional', { seed: 1 });
     const x = data(64, [28, 28, 1], 2);
     let batches = 0;
-    const fit = model.fit(x, x, { epochs: 1000, batchSize: 16, onBatchEnd: () => void batches++ }).then(
-      () => undefined,
-      (e: unknown) => e as Error & { code?: string },
-    );
+    const fit = rejectionOf(model.fit(x, x, { epochs: 1000, batchSize: 16, onBatchEnd: () => void batches++ }));
     for (let i = 0; i < 1000 && batches < 2; i++) await new Promise((r) => setTimeout(r, 10));
     expect(batches).toBeGreaterThanOrEqual(2);
     const started = Date.now();
@@ -397,21 +379,16 @@ describe('worker lifecycle', () => {
     let crashUrl: URL;
     beforeAll(async () => {
       // The real worker, plus a listener that kills it on certain calls.
-      await mkdir(OUT, { recursive: true });
-      const file = join(OUT, 'crashing-worker.mjs');
-      await writeFile(
-        file,
-        [
-          "import { parentPort } from 'node:worker_threads';",
-          "parentPort.on('message', (m) => {",
-          "  const method = m && m.type === 'APPLY' && Array.isArray(m.path) ? m.path[0] : undefined;",
-          "  if (method === 'fit') setTimeout(() => { throw new RangeError('simulated crash in the worker'); }, 300);",
-          "  if (method === 'countParams') process.exit(3);",
-          '});',
-          `await import(${JSON.stringify(pathToFileURL(join(DIST, 'worker.js')).href)});`,
-          '',
-        ].join('\n'),
-      );
+      const file = await writeScript('crashing-worker.mjs', [
+        "import { parentPort } from 'node:worker_threads';",
+        "parentPort.on('message', (m) => {",
+        "  const method = m && m.type === 'APPLY' && Array.isArray(m.path) ? m.path[0] : undefined;",
+        "  if (method === 'fit') setTimeout(() => { throw new RangeError('simulated crash in the worker'); }, 300);",
+        "  if (method === 'countParams') process.exit(3);",
+        '});',
+        `await import(${JSON.stringify(distUrl('worker.js'))});`,
+        '',
+      ]);
       crashUrl = pathToFileURL(file);
     });
 
@@ -419,17 +396,11 @@ describe('worker lifecycle', () => {
       const t = await spawnTrainer({ workerUrl: crashUrl });
       const model = await t.create('convolutional', { seed: 1 });
       const x = data(64, [28, 28, 1], 2);
-      const error = await model.fit(x, x, { epochs: 1000, batchSize: 16 }).then(
-        () => undefined,
-        (e: unknown) => e as Error,
-      );
+      const error = await rejectionOf(model.fit(x, x, { epochs: 1000, batchSize: 16 }));
       expect(error).toBeInstanceOf(RangeError);
       expect(error?.message).toBe('simulated crash in the worker');
       expect(t.terminated).toBe(true);
-      const later = await model.predict(x).then(
-        () => undefined,
-        (e: unknown) => e as Error & { code?: string },
-      );
+      const later = await rejectionOf(model.predict(x));
       expect(later?.code).toBe('ERR_WORKER_EXITED');
       expect(later?.message).toMatch(/worker has stopped \(RangeError: simulated crash in the worker\); spawn a new trainer/);
     });
@@ -437,10 +408,7 @@ describe('worker lifecycle', () => {
     it('a worker that exits rejects the pending call with ERR_WORKER_EXITED', async () => {
       const t = await spawnTrainer({ workerUrl: crashUrl });
       const model = await t.create('vanilla', { seed: 1 });
-      const error = await model.countParams().then(
-        () => undefined,
-        (e: unknown) => e as Error & { code?: string },
-      );
+      const error = await rejectionOf(model.countParams());
       expect(error).toBeInstanceOf(AutoencoderError);
       expect(error?.code).toBe('ERR_WORKER_EXITED');
       expect(error?.message).toBe("countParams failed: the trainer's worker exited (exit code 3)");
@@ -449,10 +417,7 @@ describe('worker lifecycle', () => {
 
   it('a worker script that cannot be loaded rejects spawnTrainer', async () => {
     const missing = pathToFileURL(join(OUT, 'no-such-worker.mjs'));
-    const error = await spawnTrainer({ workerUrl: missing }).then(
-      () => undefined,
-      (e: unknown) => e as Error & { code?: string },
-    );
+    const error = await rejectionOf(spawnTrainer({ workerUrl: missing }));
     expect(error).toBeInstanceOf(AutoencoderError);
     expect(error?.code).toBe('ERR_WORKER_START');
     expect(error?.message).toContain('no-such-worker.mjs');
@@ -464,27 +429,19 @@ describe('worker lifecycle', () => {
   });
 
   it('a model nobody holds keeps training until its fit settles (garbage collection mid-fit)', async () => {
-    await mkdir(OUT, { recursive: true });
-    const file = join(OUT, 'gc-during-fit.mjs');
-    await writeFile(
-      file,
-      [
-        `import { spawnTrainer, tensor } from ${JSON.stringify(pathToFileURL(join(DIST, 'index.js')).href)};`,
-        'const trainer = await spawnTrainer();',
-        'const x = tensor(new Float32Array(64 * 784).map((_, i) => (i % 13) / 13), [64, 28, 28, 1]);',
-        "const h = await (await trainer.create('convolutional', { seed: 2 })).fit(x, x, {",
-        '  epochs: 3, batchSize: 16,',
-        '  onBatchEnd: async () => { globalThis.gc(); await new Promise((r) => setTimeout(r, 5)); },',
-        '});',
-        "console.log(h.stopped, h.loss.length);",
-        'await trainer.terminate();',
-      ].join('\n'),
-    );
-    const stdout = await new Promise<string>((done, fail) => {
-      execFile(process.execPath, ['--expose-gc', file], { timeout: 60_000 }, (error, out, err) =>
-        error ? fail(new Error(`${error.message}\n${err}`)) : done(out),
-      );
-    });
+    const file = await writeScript('gc-during-fit.mjs', [
+      `import { spawnTrainer, tensor } from ${JSON.stringify(distUrl('index.js'))};`,
+      'const trainer = await spawnTrainer();',
+      'const x = tensor(new Float32Array(64 * 784).map((_, i) => (i % 13) / 13), [64, 28, 28, 1]);',
+      "const h = await (await trainer.create('convolutional', { seed: 2 })).fit(x, x, {",
+      '  epochs: 3, batchSize: 16,',
+      '  onBatchEnd: async () => { globalThis.gc(); await new Promise((r) => setTimeout(r, 5)); },',
+      '});',
+      "console.log(h.stopped, h.loss.length);",
+      'await trainer.terminate();',
+    ]);
+    const { code, stdout, stderr } = await runNode(['--expose-gc', file], { cwd: ROOT, timeoutMs: 60_000 });
+    expect(code, stderr).toBe(0);
     expect(stdout.trim()).toBe('false 3');
   });
 
@@ -494,8 +451,6 @@ describe('worker lifecycle', () => {
     // The worker's helper threads (nested workers) must not keep it alive either.
     ['ESM, threads: 2', 'index.js', 'mjs', 2],
   ])('an idle trainer does not keep a Node process alive (%s)', async (_, entry, ext, threads) => {
-    await mkdir(OUT, { recursive: true });
-    const file = join(OUT, `idle-trainer-${threads}.${ext}`);
     const target = join(DIST, entry);
     const body = [
       `const trainer = await spawnTrainer({ threads: ${threads} });`,
@@ -509,12 +464,8 @@ describe('worker lifecycle', () => {
       ext === 'mjs'
         ? `import { spawnTrainer, tensor } from ${JSON.stringify(pathToFileURL(target).href)};\n${body}\n`
         : `const { spawnTrainer, tensor } = require(${JSON.stringify(target)});\n(async () => {\n${body}\n})();\n`;
-    await writeFile(file, source);
-    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
-      execFile(process.execPath, [file], { timeout: 30_000 }, (error, stdout, stderr) =>
-        done({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr }),
-      );
-    });
+    const file = await writeScript(`idle-trainer-${threads}.${ext}`, [source]);
+    const { code, stdout, stderr } = await runNode([file], { cwd: ROOT, timeoutMs: 30_000 });
     expect(stderr).toBe('');
     expect(stdout.trim()).toBe(`trained 2 threads ${threads}`);
     expect(code).toBe(0);

@@ -25,8 +25,9 @@ import {
   type Tensor,
   type Trainer,
 } from '../../ts/index.js';
-import { ReferenceModel, randomArray, type LayerSpec as RefSpec } from '../reference64.js';
-import { expectClose, firstDifference } from '../assertions.js';
+import { ReferenceModel, randomArray } from '../support/reference64.js';
+import { expectClose, firstDifference, rejectionOf } from '../support/assertions.js';
+import { KERAS_ADAM, SMALL_CONV, sdkLayersOf, sequentialOptionsOf, vanillaReferenceLayers } from '../support/scenarios.js';
 
 type Preset = 'vanilla' | 'deep' | 'convolutional' | 'denoising';
 
@@ -99,20 +100,8 @@ afterAll(async () => {
 });
 
 
-const CONV_SPECS: RefSpec[] = [
-  { kind: 'conv2d', filters: 4, kernelSize: [3, 3], padding: 'same', activation: 'relu' },
-  { kind: 'maxPooling2d', pool: [2, 2], padding: 'same' },
-  { kind: 'conv2d', filters: 3, kernelSize: [3, 3], padding: 'valid', activation: 'tanh' },
-  { kind: 'upSampling2d', size: [2, 2] },
-  { kind: 'conv2d', filters: 1, kernelSize: [3, 3], padding: 'same', activation: 'sigmoid' },
-];
-const SDK_CONV = () => [
-  layers.conv2d(4, 3, { padding: 'same', activation: 'relu' }),
-  layers.maxPooling2d(2, { padding: 'same' }),
-  layers.conv2d(3, 3, { padding: 'valid', activation: 'tanh' }),
-  layers.upSampling2d(2),
-  layers.conv2d(1, 3, { padding: 'same', activation: 'sigmoid' }),
-];
+const CONV_SPECS = SMALL_CONV.layers;
+const SDK_CONV = () => sdkLayersOf(SMALL_CONV, layers);
 
 /** Replaces a model's weights with small random ones; returns them for the reference. */
 async function randomize(model: AnyModel, seed: number, scale = 1): Promise<Float64Array[]> {
@@ -147,14 +136,7 @@ describe.each([
   it('forward pass of a dense model matches the float64 reference', async () => {
     const model = await backend.create('vanilla', { encodingSize: 16, seed: 2 });
     const weights = await randomize(model, 10);
-    const ref = new ReferenceModel(
-      [784],
-      [
-        { kind: 'dense', units: 16, activation: 'relu' },
-        { kind: 'dense', units: 784, activation: 'relu' },
-      ],
-      weights,
-    );
+    const ref = new ReferenceModel([784], vanillaReferenceLayers(16), weights);
     const x = randomArray(5 * 784, 7);
     const out = await model.predict(tensor(Float32Array.from(x), [5, 784]));
     expectClose(out.data, ref.forward(x, 5), 1e-4, 1e-4);
@@ -162,7 +144,7 @@ describe.each([
   });
 
   it('forward pass of a conv / pool / upsample model matches the reference; encode then decode = predict', async () => {
-    const model = await backend.sequential(SDK_CONV(), { inputShape: [9, 9, 1], encoderLength: 2, seed: 3 });
+    const model = await backend.sequential(SDK_CONV(), sequentialOptionsOf(SMALL_CONV));
     const weights = await randomize(model, 20);
     const ref = new ReferenceModel([9, 9, 1], CONV_SPECS, weights);
     expect(model.outputShape).toEqual(ref.outputShape);
@@ -175,7 +157,7 @@ describe.each([
   });
 
   it('one Adam step equals the reference step', async () => {
-    const model = await backend.sequential(SDK_CONV(), { inputShape: [9, 9, 1], encoderLength: 2, seed: 3 });
+    const model = await backend.sequential(SDK_CONV(), sequentialOptionsOf(SMALL_CONV));
     const weights = await randomize(model, 40);
     const ref = new ReferenceModel([9, 9, 1], CONV_SPECS, weights);
     const n = 6;
@@ -186,7 +168,7 @@ describe.each([
       batchSize: n,
       shuffle: false,
     });
-    const refLoss = ref.trainStep(x, y, n, { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }, 1);
+    const refLoss = ref.trainStep(x, y, n, KERAS_ADAM, 1);
     expect(history.loss[0]).toBeCloseTo(refLoss, 5);
     const after = await model.getWeights();
     ref.getWeights().forEach((w, i) => expectClose(after[i].data, w, 2e-6, 1e-4));
@@ -238,10 +220,7 @@ describe.each([
     const model = await backend.create('vanilla', { seed: 1, encodingSize: 8 });
     const before = await model.getWeights();
     const wrong = tensor(new Float32Array(2 * 784), [2, 28, 28, 1]);
-    const error = await model.predict(wrong).then(
-      () => undefined,
-      (e: unknown) => e as Error & { code?: string },
-    );
+    const error = await rejectionOf(model.predict(wrong));
     expect(error).toBeInstanceOf(ShapeError);
     expect(error).toBeInstanceOf(AutoencoderError);
     expect(error?.code).toBe('ERR_SHAPE');
@@ -293,9 +272,7 @@ describe('the worker in Chromium', () => {
     expect(batches).toBeGreaterThan(0);
     expect(frames).toBeGreaterThan(5); // the main thread kept painting while the worker trained
 
-    const pending = model
-      .fit(x, x, { epochs: 1000, batchSize: 16 })
-      .then(() => undefined, (e: unknown) => e as Error & { code?: string });
+    const pending = rejectionOf(model.fit(x, x, { epochs: 1000, batchSize: 16 }));
     await new Promise((r) => setTimeout(r, 100));
     await own.terminate();
     const error = await pending;
@@ -305,10 +282,7 @@ describe('the worker in Chromium', () => {
   });
 
   it('a worker script that cannot load rejects spawnTrainer instead of hanging', async () => {
-    const error = await spawnTrainer({ workerUrl: '/no-such-worker.js' }).then(
-      () => undefined,
-      (e: unknown) => e as Error & { code?: string },
-    );
+    const error = await rejectionOf(spawnTrainer({ workerUrl: '/no-such-worker.js' }));
     expect(error).toBeInstanceOf(AutoencoderError);
     expect(error?.message).toMatch(/no-such-worker\.js/);
   });

@@ -5,8 +5,8 @@
 // and the reference would have to be a threads-2 run: see test/worker-threads.test.ts.)
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { convolutional, init, spawnTrainer, tensor, type Trainer } from '../../ts/index.js';
-import { randomArray } from '../reference64.js';
-import { firstDifference } from '../assertions.js';
+import { randomArray } from '../support/reference64.js';
+import { firstDifference } from '../support/assertions.js';
 
 const CONSOLE_CHANNEL = 'wasm-autoencoders test: trainer worker console';
 

@@ -1,9 +1,10 @@
 // Child process for the threads tests: a thread count is fixed per process (init runs
 // once), so each count runs here, on this process's main thread, against the build in
 // dist/, and prints JSON.
-//   node test/threads-run.mjs THREADS < {"convWeights": number[][], "denseWeights": number[][], ...}
-//     test/threads.test.ts: seeded presets trained twice, and one Adam step from given weights.
-//   node test/threads-run.mjs THREADS fit < {"runs": [{ preset, options, shape, x: number[], fit }]}
+//   node test/support/threads-run.mjs THREADS < {"conv": { layers, options }, "convWeights": number[][], ...}
+//     test/threads.test.ts: seeded presets trained twice, and one Adam step from given weights
+//     for each of the two models it describes (`sequential(layers, options)`).
+//   node test/support/threads-run.mjs THREADS fit < {"runs": [{ preset, options, shape, x: number[], fit }]}
 //     test/worker-threads.test.ts: each run is `preset(options).fit(x, x, fit)`; prints
 //     { threads, runs: [{ history, weights: number[][] }] }, the main-thread reference for
 //     the same runs in a trainer's worker.
@@ -14,8 +15,8 @@ import { pathToFileURL } from 'node:url';
 const threads = Number(process.argv[2]);
 const mode = process.argv[3] ?? 'checks';
 const input = JSON.parse(readFileSync(0, 'utf8'));
-const sdk = await import(pathToFileURL(new URL('../dist/index.js', import.meta.url).pathname).href);
-const { init, threadCount, tensor, vanilla, deep, convolutional, denoising, sequential, layers } = sdk;
+const sdk = await import(pathToFileURL(new URL('../../dist/index.js', import.meta.url).pathname).href);
+const { init, threadCount, tensor, vanilla, deep, convolutional, denoising, sequential } = sdk;
 
 /** Deterministic values in [0, 1). */
 function data(length, seed) {
@@ -66,22 +67,9 @@ async function checks() {
     model.dispose();
     return { loss: history.loss[0], weights: w };
   }
-  const conv = sequential(
-    [
-      layers.conv2d(4, 3, { padding: 'same', activation: 'relu' }),
-      layers.maxPooling2d(2, { padding: 'same' }),
-      layers.conv2d(3, 3, { padding: 'valid', activation: 'tanh' }),
-      layers.upSampling2d(2),
-      layers.conv2d(1, 3, { padding: 'same', activation: 'sigmoid' }),
-    ],
-    { inputShape: [9, 9, 1], encoderLength: 2, seed: 3 },
-  );
+  const conv = sequential(input.conv.layers, input.conv.options);
   out.convStep = await oneStep(conv, input.convWeights, input.convX, input.convY, input.convN);
-  const dense = sequential([layers.dense(6, { activation: 'tanh' }), layers.dense(10, { activation: 'sigmoid' })], {
-    inputShape: [10],
-    encoderLength: 1,
-    seed: 5,
-  });
+  const dense = sequential(input.dense.layers, input.dense.options);
   out.denseStep = await oneStep(dense, input.denseWeights, input.denseX, input.denseX, input.denseN);
   return out;
 }

@@ -1,15 +1,15 @@
 // Small seeded training runs that cover the threads build's split paths (Dense and Conv2D
 // layers across threads, a validation split, a shuffle seed, per-batch input noise), and
 // their reference: the same runs on the main thread of a Node process with
-// init({ threads }) (test/threads-run.mjs). A trainer's worker (test/worker-threads.test.ts)
+// init({ threads }) (test/support/threads-run.mjs). A trainer's worker (test/worker-threads.test.ts)
 // and Chromium (test/browser-threads.test.ts) must reproduce it bit for bit.
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { History, PresetName } from '../ts/index.js';
+import { join } from 'node:path';
+import type { History, PresetName } from '../../ts/index.js';
+import { ROOT } from './dist.js';
 import { runNode } from './harness.js';
 import { randomArray } from './reference64.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const THREADS_RUN = join(ROOT, 'test', 'support', 'threads-run.mjs');
 
 export interface FitRun {
   preset: PresetName;
@@ -48,7 +48,7 @@ export const FIT_RUNS: FitRun[] = [
 
 /** FIT_RUNS on the main thread of a Node process with init({ threads }), against dist/. */
 export async function mainThreadReference(threads: number): Promise<ThreadsReference> {
-  const child = await runNode([join(ROOT, 'test', 'threads-run.mjs'), String(threads), 'fit'], { cwd: ROOT, stdin: JSON.stringify({ runs: FIT_RUNS }) });
-  if (child.code !== 0) throw new Error(`test/threads-run.mjs ${threads} fit exited with ${child.code}\n${child.stderr}`);
+  const child = await runNode([THREADS_RUN, String(threads), 'fit'], { cwd: ROOT, stdin: JSON.stringify({ runs: FIT_RUNS }) });
+  if (child.code !== 0) throw new Error(`test/support/threads-run.mjs ${threads} fit exited with ${child.code}\n${child.stderr}`);
   return JSON.parse(child.stdout) as ThreadsReference;
 }

@@ -2,11 +2,12 @@
 // processes, a static file server on 127.0.0.1, and pages in headless Chromium (Debian's,
 // through Playwright; never a downloaded browser).
 import { execFile } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
 import type { Browser } from 'playwright';
+import { OUT, ROOT } from './dist.js';
 
 /** Runs a Node script; resolves with its output once it exits (a hang fails the test by timeout). */
 export function runNode(args: string[], opts: { cwd: string; stdin?: string; timeoutMs?: number }): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -17,6 +18,23 @@ export function runNode(args: string[], opts: { cwd: string; stdin?: string; tim
     child.stdin?.end(opts.stdin ?? '');
   });
 }
+
+/** Runs ES module source in a fresh Node process (`node --input-type=module -e`), from the repository root. */
+export function runModule(lines: readonly string[], opts: { timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runNode(['--input-type=module', '-e', lines.join('\n')], { cwd: ROOT, timeoutMs: opts.timeoutMs });
+}
+
+/** Writes a script for a child process to test-output/`name`; returns its path. */
+export async function writeScript(name: string, lines: readonly string[]): Promise<string> {
+  await mkdir(OUT, { recursive: true });
+  const file = join(OUT, name);
+  await writeFile(file, lines.join('\n'));
+  return file;
+}
+
+/** Script source for `await promise`: its rejection as `{ name, code, message }`, or null. */
+export const outcome = (promise: string): string =>
+  `await (${promise}).then(() => null, (e) => ({ name: e?.constructor?.name, code: e?.code, message: String(e?.message ?? e) }))`;
 
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
