@@ -34,7 +34,10 @@ async function browserProject(): Promise<TestProjectInlineConfiguration> {
         enabled: true,
         headless: true,
         provider: playwright({
-          launchOptions: { executablePath: chromiumPath(), args: CHROMIUM_ARGS },
+          launchOptions: {
+            executablePath: chromiumPath(),
+            args: CHROMIUM_ARGS,
+          },
         }),
         instances: [{ browser: 'chromium' }],
         // Failure screenshots go to the gitignored test-output/, not beside the tests.

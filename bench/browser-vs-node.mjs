@@ -39,13 +39,24 @@ async function measure(ae, name, batches) {
   }
   const x = ae.tensor(data, [n, ...shape]);
   const stamps = [];
-  await model.fit(x, x, { batchSize: 256, shuffle: false, onBatchEnd: () => void stamps.push(performance.now()) });
+  await model.fit(x, x, {
+    batchSize: 256,
+    shuffle: false,
+    onBatchEnd: () => void stamps.push(performance.now()),
+  });
   model.dispose();
-  const perBatch = stamps.slice(2).map((t, i) => t - stamps[i + 1]).sort((a, b) => a - b);
+  const perBatch = stamps
+    .slice(2)
+    .map((t, i) => t - stamps[i + 1])
+    .sort((a, b) => a - b);
   return perBatch[perBatch.length >> 1];
 }
 
-const types = { '.js': 'text/javascript', '.html': 'text/html', '.wasm': 'application/wasm' };
+const types = {
+  '.js': 'text/javascript',
+  '.html': 'text/html',
+  '.wasm': 'application/wasm',
+};
 const server = createServer(async (req, res) => {
   const path = normalize(join(root, decodeURIComponent(new URL(req.url, 'http://x').pathname)));
   if (!path.startsWith(root)) return void res.writeHead(403).end();
@@ -61,7 +72,14 @@ const origin = `http://127.0.0.1:${server.address().port}`;
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+  ],
 });
 try {
   const page = await browser.newPage();
@@ -71,10 +89,18 @@ try {
   });
   const node = await import(pathToFileURL(join(root, 'dist/index.js')).href);
   const browserVersion = browser.version();
-  console.log(`Node ${process.version} vs Chromium ${browserVersion}; ${batches} timed batches of 256, ${rounds} alternating rounds; median ms per batch\n`);
+  console.log(
+    `Node ${process.version} vs Chromium ${browserVersion}; ${batches} timed batches of 256, ${rounds} alternating rounds; median ms per batch\n`,
+  );
   console.log('| model | Node | Chromium | Chromium / Node |');
   console.log('|---|---|---|---|');
-  const result = { node: process.version, chromium: browserVersion, batches, rounds, models: {} };
+  const result = {
+    node: process.version,
+    chromium: browserVersion,
+    batches,
+    rounds,
+    models: {},
+  };
   for (const name of models) {
     const inNode = [];
     const inBrowser = [];
@@ -87,7 +113,12 @@ try {
     const best = (v) => Math.min(...v);
     const [a, b] = [best(inNode), best(inBrowser)];
     console.log(`| ${name} | ${a.toFixed(1)} | ${b.toFixed(1)} | ${(b / a).toFixed(2)} |`);
-    result.models[name] = { nodeMs: a, chromiumMs: b, nodeRounds: inNode, chromiumRounds: inBrowser };
+    result.models[name] = {
+      nodeMs: a,
+      chromiumMs: b,
+      nodeRounds: inNode,
+      chromiumRounds: inBrowser,
+    };
   }
   if (values.json) await writeFile(values.json, JSON.stringify(result, null, 2));
 } finally {

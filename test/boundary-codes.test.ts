@@ -4,14 +4,25 @@
 // that were asked for. A code out of step with the Rust decoder fails here.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { init, layers, sequential, tensor, type Activation, type LayerSpec, type Padding } from '../ts/index.js';
-import { ACTIVATIONS, ACTIVATION_CODES, LAYER_CODES, LAYER_CODE_LEN, PADDINGS, PADDING_CODES, encodeLayers } from '../ts/layers.js';
+import {
+  ACTIVATIONS,
+  ACTIVATION_CODES,
+  LAYER_CODES,
+  LAYER_CODE_LEN,
+  PADDINGS,
+  PADDING_CODES,
+  encodeLayers,
+} from '../ts/layers.js';
 import { requireWasm } from '../ts/wasm.js';
 import { expectClose } from './support/assertions.js';
 
 beforeAll(() => init());
 
 /** What the Wasm model reports about the one layer it was built with. */
-function wasmLayer(inputShape: number[], spec: LayerSpec): { kind: string; outputShape: number[]; paramShapes: number[][] } {
+function wasmLayer(
+  inputShape: number[],
+  spec: LayerSpec,
+): { kind: string; outputShape: number[]; paramShapes: number[][] } {
   const Handle = requireWasm('the boundary-codes test');
   const handle = new Handle(Uint32Array.from(inputShape), encodeLayers([spec]), 1);
   try {
@@ -19,7 +30,11 @@ function wasmLayer(inputShape: number[], spec: LayerSpec): { kind: string; outpu
     const flat = Array.from(handle.layerParamShapes(0));
     const paramShapes: number[][] = [];
     for (let p = 0; p < flat.length; p += flat[p] + 1) paramShapes.push(flat.slice(p + 1, p + 1 + flat[p]));
-    return { kind: handle.layerKind(0), outputShape: Array.from(handle.layerOutputShape(0)), paramShapes };
+    return {
+      kind: handle.layerKind(0),
+      outputShape: Array.from(handle.layerOutputShape(0)),
+      paramShapes,
+    };
   } finally {
     handle.free();
   }
@@ -60,7 +75,11 @@ describe('each layer kind round-trips through the Wasm model', () => {
       'conv2d',
       layers.conv2d(5, [3, 2], { padding: 'valid' }),
       [6, 7, 2],
-      { kind: 'Conv2D', outputShape: [4, 6, 5], paramShapes: [[3, 2, 2, 5], [5]] },
+      {
+        kind: 'Conv2D',
+        outputShape: [4, 6, 5],
+        paramShapes: [[3, 2, 2, 5], [5]],
+      },
     ],
     [
       'maxPooling2d',
@@ -68,7 +87,12 @@ describe('each layer kind round-trips through the Wasm model', () => {
       [6, 7, 2],
       { kind: 'MaxPooling2D', outputShape: [5, 3, 2], paramShapes: [] },
     ],
-    ['upSampling2d', layers.upSampling2d([2, 3]), [6, 7, 2], { kind: 'UpSampling2D', outputShape: [12, 21, 2], paramShapes: [] }],
+    [
+      'upSampling2d',
+      layers.upSampling2d([2, 3]),
+      [6, 7, 2],
+      { kind: 'UpSampling2D', outputShape: [12, 21, 2], paramShapes: [] },
+    ],
   ])('%s', (kind, spec, inputShape, expected) => {
     expect(spec.kind).toBe(kind);
     expect(wasmLayer(inputShape, spec)).toEqual(expected);
@@ -86,9 +110,15 @@ describe('each padding reaches the layer', () => {
     ['valid', [4, 6, 4], [5, 3, 1]],
   ])('%s', (padding, convOut, poolOut) => {
     expect(wasmLayer([6, 7, 1], layers.conv2d(4, [3, 2], { padding })).outputShape).toEqual(convOut);
-    expect(wasmLayer([6, 7, 1], layers.maxPooling2d([2, 3], { strides: [1, 2], padding })).outputShape).toEqual(poolOut);
+    expect(wasmLayer([6, 7, 1], layers.maxPooling2d([2, 3], { strides: [1, 2], padding })).outputShape).toEqual(
+      poolOut,
+    );
     // Through the SDK, too: the code shape is the first layer's output.
-    const model = sequential([layers.conv2d(4, [3, 2], { padding }), layers.upSampling2d(2)], { inputShape: [6, 7, 1], encoderLength: 1, seed: 1 });
+    const model = sequential([layers.conv2d(4, [3, 2], { padding }), layers.upSampling2d(2)], {
+      inputShape: [6, 7, 1],
+      encoderLength: 1,
+      seed: 1,
+    });
     expect(model.codeShape).toEqual(convOut);
     model.dispose();
   });
@@ -117,7 +147,11 @@ describe('each activation is the one asked for', () => {
 
   it.each(ACTIVATIONS.map((a) => [a] as const))('Dense, %s', (activation) => {
     // x = [1, -2]; kernel [2, 4] (row-major, [input][unit]) and bias give the pre-activations Z.
-    const model = sequential([layers.dense(4, { activation }), layers.dense(2)], { inputShape: [2], encoderLength: 1, seed: 1 });
+    const model = sequential([layers.dense(4, { activation }), layers.dense(2)], {
+      inputShape: [2],
+      encoderLength: 1,
+      seed: 1,
+    });
     const kernel = [-1, 0, 1, 1, 0.5, 0.125, 0, -0.5];
     const bias = [0.5, 0, -0.25, 0];
     const z = [0, 1, 2, 3].map((u) => 1 * kernel[u] - 2 * kernel[4 + u] + bias[u]);
@@ -136,7 +170,11 @@ describe('each activation is the one asked for', () => {
 
   it.each(ACTIVATIONS.map((a) => [a] as const))('Conv2D, %s', (activation) => {
     // A 1×1 kernel of 2 and a bias of -0.5 on a 1×4 image: the pre-activations Z.
-    const model = sequential([layers.conv2d(1, 1, { activation }), layers.conv2d(1, 1)], { inputShape: [1, 4, 1], encoderLength: 1, seed: 1 });
+    const model = sequential([layers.conv2d(1, 1, { activation }), layers.conv2d(1, 1)], {
+      inputShape: [1, 4, 1],
+      encoderLength: 1,
+      seed: 1,
+    });
     const x = Z.map((z) => (z + 0.5) / 2);
     model.setWeights([
       tensor(Float32Array.from([2]), [1, 1, 1, 1]),

@@ -82,7 +82,10 @@ let reference: ThreadsReference;
 let page: { result: PageResult; problems: string[]; console: string[] };
 
 beforeAll(async () => {
-  assertBuilt(['index.js', 'worker.js', 'wasm_autoencoders_threads_bg.wasm', 'wasm_autoencoders_threads.js'], BROWSER_DIST);
+  assertBuilt(
+    ['index.js', 'worker.js', 'wasm_autoencoders_threads_bg.wasm', 'wasm_autoencoders_threads.js'],
+    BROWSER_DIST,
+  );
   reference = await mainThreadReference(THREADS);
   work = await mkdtemp(join(tmpdir(), 'wasm-ae-browser-threads-'));
   await symlink(BROWSER_DIST, join(work, 'sdk'), 'dir');
@@ -110,7 +113,10 @@ describe(`the threads build in cross-origin-isolated Chromium, ${THREADS} thread
   it('runs without errors or a fallback, on the threads it was asked for', () => {
     expect(page.result.error, page.result.error).toBeUndefined();
     expect(page.problems, page.problems.join('\n')).toEqual([]);
-    expect(page.console.filter((l) => l.includes('wasm-autoencoders')), 'no fallback warning').toEqual([]);
+    expect(
+      page.console.filter((l) => l.includes('wasm-autoencoders')),
+      'no fallback warning',
+    ).toEqual([]);
     expect(page.result.isolated).toBe(true);
     expect(reference.threads).toBe(THREADS);
     expect(page.result.mainThreads).toBe(THREADS);
@@ -119,14 +125,17 @@ describe(`the threads build in cross-origin-isolated Chromium, ${THREADS} thread
   });
 
   for (const where of ['main', 'worker'] as const) {
-    it.each(FIT_RUNS.map((run, i) => [run.preset, i] as const))(`%s on the page's ${where === 'main' ? 'main thread' : "trainer's worker"}: Node's losses and weights, bit for bit`, (_, i) => {
-      const got = page.result[where][i];
-      const expected = reference.runs[i];
-      expect(got.history).toEqual(expected.history);
-      expect(got.weights.length).toBe(expected.weights.length);
-      got.weights.forEach((w, k) =>
-        expect(firstDifference(Float32Array.from(w), Float32Array.from(expected.weights[k])), `weight ${k}`).toBe(-1),
-      );
-    });
+    it.each(FIT_RUNS.map((run, i) => [run.preset, i] as const))(
+      `%s on the page's ${where === 'main' ? 'main thread' : "trainer's worker"}: Node's losses and weights, bit for bit`,
+      (_, i) => {
+        const got = page.result[where][i];
+        const expected = reference.runs[i];
+        expect(got.history).toEqual(expected.history);
+        expect(got.weights.length).toBe(expected.weights.length);
+        got.weights.forEach((w, k) =>
+          expect(firstDifference(Float32Array.from(w), Float32Array.from(expected.weights[k])), `weight ${k}`).toBe(-1),
+        );
+      },
+    );
   }
 });

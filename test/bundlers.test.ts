@@ -66,7 +66,8 @@ afterAll(async () => {
 
 /** Serves `dir`, opens `path` in a fresh page, and returns what the app left in window.__result. */
 async function runInChromium(dir: string, path = 'index.html'): Promise<{ result: PageResult; ms: number }> {
-  if (!browser) throw new Error(`could not launch Chromium: ${(browserError as Error)?.message ?? String(browserError)}`);
+  if (!browser)
+    throw new Error(`could not launch Chromium: ${(browserError as Error)?.message ?? String(browserError)}`);
   const server = await serve(dir);
   try {
     const { result, problems, ms } = await openPage<PageResult>(browser, server.url + path, PAGE_TIMEOUT_MS);
@@ -108,7 +109,9 @@ describe('the browser build in apps, in headless Chromium', () => {
     });
     const buildMs = performance.now() - t0;
     const info = stats.toJson({ all: false, errors: true, warnings: true });
-    const errors = (info.errors ?? []).map((e) => `${e.moduleName ?? ''}: ${e.message.split('\n').slice(0, 3).join('\n')}`);
+    const errors = (info.errors ?? []).map(
+      (e) => `${e.moduleName ?? ''}: ${e.message.split('\n').slice(0, 3).join('\n')}`,
+    );
     expect(errors, `webpack errors:\n${errors.join('\n\n')}`).toEqual([]);
     // webpack's default output is a classic script, as html-webpack-plugin would add it.
     await writeFile(

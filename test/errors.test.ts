@@ -58,7 +58,10 @@ describe('error classes', () => {
 
   it('accepts a custom code and a cause', () => {
     const cause = new Error('inner');
-    const e = new AutoencoderError('outer', { code: 'ERR_FILE_NOT_FOUND', cause });
+    const e = new AutoencoderError('outer', {
+      code: 'ERR_FILE_NOT_FOUND',
+      cause,
+    });
     expect(e.code).toBe('ERR_FILE_NOT_FOUND');
     expect(e.cause).toBe(cause);
     const s = new ShapeError('x', { cause });
@@ -103,7 +106,10 @@ describe('serializeError / errorFromSerialized', () => {
   });
 
   it('serializes non-errors', () => {
-    expect(serializeError('plain string')).toEqual({ name: 'Error', message: 'plain string' });
+    expect(serializeError('plain string')).toEqual({
+      name: 'Error',
+      message: 'plain string',
+    });
     expect(serializeError(42).message).toContain('42');
     expect(serializeError(undefined).name).toBe('Error');
   });
@@ -115,7 +121,11 @@ describe('serializeError / errorFromSerialized', () => {
   });
 
   it('appends the remote stack', () => {
-    const e = errorFromSerialized({ name: 'ValueError', message: 'm', stack: 'ValueError: m\n    at worker.js:1:1' });
+    const e = errorFromSerialized({
+      name: 'ValueError',
+      message: 'm',
+      stack: 'ValueError: m\n    at worker.js:1:1',
+    });
     expect(e.stack).toContain('worker.js:1:1');
   });
 });
@@ -205,7 +215,9 @@ describe('validators', () => {
     expect(isPlainObject(null)).toBe(false);
     expect(isPlainObject(new Date())).toBe(false);
     expect(isPlainObject(new (class A {})())).toBe(false);
-    expect(() => assertPlainObject('options', [1])).toThrow('options must be a plain object like { key: value }, got [1]');
+    expect(() => assertPlainObject('options', [1])).toThrow(
+      'options must be a plain object like { key: value }, got [1]',
+    );
     expect(() => assertPlainObject('options', 'x')).toThrow(ValueError);
   });
 
@@ -218,7 +230,9 @@ describe('validators', () => {
       'did you mean "batchSize"?',
     );
     expect(() => assertKnownKeys('o', { foo: 1 }, [])).toThrow('No options are accepted');
-    expect(() => assertKnownKeys('o', { zzzzzz: 1 }, ['epochs'])).toThrow('o has an unknown option "zzzzzz". Known options: epochs');
+    expect(() => assertKnownKeys('o', { zzzzzz: 1 }, ['epochs'])).toThrow(
+      'o has an unknown option "zzzzzz". Known options: epochs',
+    );
   });
 
   it('checkOptions', () => {

@@ -1,13 +1,29 @@
 // The SDK's models against independent references: parameter counts and shapes of the
 // tutorial's presets, forward passes and a training step against the float64 reference.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { convolutional, deep, denoising, init, layers, sequential, tensor, vanilla, type Autoencoder } from '../ts/index.js';
+import {
+  convolutional,
+  deep,
+  denoising,
+  init,
+  layers,
+  sequential,
+  tensor,
+  vanilla,
+  type Autoencoder,
+} from '../ts/index.js';
 import { ReferenceModel, randomArray, type LayerSpec as RefSpec } from './support/reference64.js';
 import { expectClose } from './support/assertions.js';
-import { KERAS_ADAM, SMALL_CONV, SMALL_DENSE, sdkLayersOf, sequentialOptionsOf, vanillaReferenceLayers } from './support/scenarios.js';
+import {
+  KERAS_ADAM,
+  SMALL_CONV,
+  SMALL_DENSE,
+  sdkLayersOf,
+  sequentialOptionsOf,
+  vanillaReferenceLayers,
+} from './support/scenarios.js';
 
 beforeAll(() => init());
-
 
 /** Small random weights, the same in both models. */
 function randomWeights(model: Autoencoder, seed: number) {
@@ -26,7 +42,10 @@ describe('tutorial presets', () => {
     expect(model.inputShape).toEqual(input);
     expect(model.codeShape).toEqual(code);
     expect(model.outputShape).toEqual(output);
-    const x = tensor(new Float32Array(3 * (input as readonly number[]).reduce((a, b) => a * b, 1)).fill(0.5), [3, ...input]);
+    const x = tensor(new Float32Array(3 * (input as readonly number[]).reduce((a, b) => a * b, 1)).fill(0.5), [
+      3,
+      ...input,
+    ]);
     expect(model.predict(x).shape).toEqual([3, ...output]);
     expect(model.encode(x).shape).toEqual([3, ...code]);
     expect(model.summary()).toContain(`Total params: ${params.toLocaleString('en-US')}`);
@@ -76,7 +95,13 @@ describe('against the float64 reference', () => {
     model.setWeights(model.getWeights().map((w, i) => tensor(weights[i], w.shape as number[])));
     const specs: RefSpec[] = model.layers.map((l) =>
       l.kind === 'conv2d'
-        ? { kind: 'conv2d', filters: l.filters, kernelSize: [...l.kernelSize], padding: l.padding, activation: l.activation }
+        ? {
+            kind: 'conv2d',
+            filters: l.filters,
+            kernelSize: [...l.kernelSize],
+            padding: l.padding,
+            activation: l.activation,
+          }
         : l.kind === 'maxPooling2d'
           ? { kind: 'maxPooling2d', pool: [...l.pool], padding: l.padding }
           : l.kind === 'upSampling2d'
@@ -97,11 +122,15 @@ describe('against the float64 reference', () => {
     const n = 6;
     const x = randomArray(n * 81, 11);
     const y = randomArray(n * 36, 12);
-    const history = await model.fit(tensor(Float32Array.from(x), [n, 9, 9, 1]), tensor(Float32Array.from(y), [n, 6, 6, 1]), {
-      epochs: 1,
-      batchSize: n,
-      shuffle: false,
-    });
+    const history = await model.fit(
+      tensor(Float32Array.from(x), [n, 9, 9, 1]),
+      tensor(Float32Array.from(y), [n, 6, 6, 1]),
+      {
+        epochs: 1,
+        batchSize: n,
+        shuffle: false,
+      },
+    );
     const refLoss = ref.trainStep(x, y, n, KERAS_ADAM, 1);
     expect(history.loss[0]).toBeCloseTo(refLoss, 5);
     const after = model.getWeights();
@@ -111,11 +140,18 @@ describe('against the float64 reference', () => {
 
   it('three dense Adam steps over shuffled batches equal the reference', async () => {
     const model = sequential(sdkLayersOf(SMALL_DENSE, layers), sequentialOptionsOf(SMALL_DENSE));
-    const ref = new ReferenceModel([10], SMALL_DENSE.layers, model.getWeights().map((w) => w.data));
+    const ref = new ReferenceModel(
+      [10],
+      SMALL_DENSE.layers,
+      model.getWeights().map((w) => w.data),
+    );
     const n = 12;
     const x = randomArray(n * 10, 13);
     // shuffle: false so the batches are known: rows 0-3, 4-7, 8-11.
-    await model.fit(tensor(Float32Array.from(x), [n, 10]), tensor(Float32Array.from(x), [n, 10]), { batchSize: 4, shuffle: false });
+    await model.fit(tensor(Float32Array.from(x), [n, 10]), tensor(Float32Array.from(x), [n, 10]), {
+      batchSize: 4,
+      shuffle: false,
+    });
     for (let b = 0; b < 3; b++) {
       const rows = x.subarray(b * 40, (b + 1) * 40);
       ref.trainStep(rows, rows, 4, KERAS_ADAM, b + 1);
@@ -131,7 +167,12 @@ describe('training', () => {
     const data = tensor(Float32Array.from(randomArray(64 * 784, 21)), [64, 784]);
     const train = async (seed: number) => {
       const model = vanilla({ seed });
-      await model.fit(data, data, { epochs: 2, batchSize: 16, seed: 7, validationSplit: 0.25 });
+      await model.fit(data, data, {
+        epochs: 2,
+        batchSize: 16,
+        seed: 7,
+        validationSplit: 0.25,
+      });
       const w = model.getWeights();
       model.dispose();
       return w;
@@ -143,7 +184,10 @@ describe('training', () => {
 
   it('loss decreases, validation split and callbacks follow Keras', async () => {
     const n = 200;
-    const data = tensor(Float32Array.from(randomArray(n * 784, 22)).map((v) => (v > 0.7 ? 1 : 0)), [n, 784]);
+    const data = tensor(
+      Float32Array.from(randomArray(n * 784, 22)).map((v) => (v > 0.7 ? 1 : 0)),
+      [n, 784],
+    );
     const model = vanilla({ seed: 3 });
     const epochs: number[] = [];
     let batches = 0;
@@ -191,7 +235,12 @@ describe('training', () => {
     const copy = tensor(data.data.slice(), [40, 784]);
     const run = async (targets: typeof data) => {
       const model = vanilla({ encodingSize: 8, seed: 4 });
-      const history = await model.fit(data, targets, { epochs: 2, batchSize: 16, seed: 5, validationSplit: 0.2 });
+      const history = await model.fit(data, targets, {
+        epochs: 2,
+        batchSize: 16,
+        seed: 5,
+        validationSplit: 0.2,
+      });
       const weights = model.getWeights().map((w) => w.data);
       model.dispose();
       return { history, weights };
@@ -200,7 +249,12 @@ describe('training', () => {
     expect(same.history).toEqual(separate.history);
     same.weights.forEach((w, i) => expect(w).toEqual(separate.weights[i]));
     // And the targets do matter: other targets train differently.
-    const other = await run(tensor(data.data.map((v) => 1 - v), [40, 784]));
+    const other = await run(
+      tensor(
+        data.data.map((v) => 1 - v),
+        [40, 784],
+      ),
+    );
     expect(other.history.loss).not.toEqual(same.history.loss);
   });
 
@@ -208,7 +262,11 @@ describe('training', () => {
     const data = tensor(Float32Array.from(randomArray(32 * 784, 24)), [32, 784]);
     const model = vanilla({ seed: 1 });
     const clean = vanilla({ seed: 1 });
-    await model.fit(data, data, { batchSize: 32, seed: 3, inputNoise: { std: 0.5 } });
+    await model.fit(data, data, {
+      batchSize: 32,
+      seed: 3,
+      inputNoise: { std: 0.5 },
+    });
     await clean.fit(data, data, { batchSize: 32, seed: 3 });
     expect(model.getWeights()[0].data).not.toEqual(clean.getWeights()[0].data);
     model.dispose();

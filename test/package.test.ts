@@ -19,17 +19,32 @@ describe('the built package', () => {
         const x = ae.tensor(new Float32Array(2 * 784).fill(0.5), [2, 28, 28, 1]);
         return m.fit(x, x, { batchSize: 2 }).then((h) => console.log(JSON.stringify([m.countParams(), h.loss.length])));
       });`;
-    const out = execFileSync(process.execPath, ['-e', script], { cwd: new URL('.', root), encoding: 'utf8' });
+    const out = execFileSync(process.execPath, ['-e', script], {
+      cwd: new URL('.', root),
+      encoding: 'utf8',
+    });
     expect(JSON.parse(out)).toEqual([7009, 1]);
     expect(createRequire(import.meta.url).resolve('../dist/index.cjs')).toMatch(/index\.cjs$/);
   });
 
   it('npm pack holds the bundles, types and .wasm, and no sources', () => {
     const [pack] = JSON.parse(
-      execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: new URL('.', root), encoding: 'utf8' }),
+      execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+        cwd: new URL('.', root),
+        encoding: 'utf8',
+      }),
     ) as [{ files: { path: string }[] }];
     const files = pack.files.map((f) => f.path);
-    for (const needed of ['dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/wasm_autoencoders_bg.wasm', 'dist/browser/index.js', 'dist/browser/wasm_autoencoders_bg.wasm', 'package.json', 'README.md']) {
+    for (const needed of [
+      'dist/index.js',
+      'dist/index.cjs',
+      'dist/index.d.ts',
+      'dist/wasm_autoencoders_bg.wasm',
+      'dist/browser/index.js',
+      'dist/browser/wasm_autoencoders_bg.wasm',
+      'package.json',
+      'README.md',
+    ]) {
       expect(files).toContain(needed);
     }
     expect(files.filter((f) => /^(crate|ts|test|scripts|pkg)\//.test(f))).toEqual([]);

@@ -67,7 +67,8 @@ function checkGradients(inputShape: number[], layers: LayerSpec[], n: number, se
     checked++;
   }
   // The check must not be vacuous.
-  const norm = grads.reduce((s, g) => s + g.reduce((a, b) => a + b * b, 0), 0) + inputGrad.reduce((a, b) => a + b * b, 0);
+  const norm =
+    grads.reduce((s, g) => s + g.reduce((a, b) => a + b * b, 0), 0) + inputGrad.reduce((a, b) => a + b * b, 0);
   expect(norm).toBeGreaterThan(1e-8);
   return checked;
 }
@@ -190,9 +191,21 @@ describe('reference64: model forward matches the layer functions', () => {
     const model = new ReferenceModel(
       [28, 28, 1],
       [
-        { kind: 'conv2d', filters: 4, kernelSize: [3, 3], padding: 'same', activation: 'relu' },
+        {
+          kind: 'conv2d',
+          filters: 4,
+          kernelSize: [3, 3],
+          padding: 'same',
+          activation: 'relu',
+        },
         { kind: 'maxPooling2d', pool: [2, 2], padding: 'same' },
-        { kind: 'conv2d', filters: 2, kernelSize: [3, 3], padding: 'same', activation: 'relu' },
+        {
+          kind: 'conv2d',
+          filters: 2,
+          kernelSize: [3, 3],
+          padding: 'same',
+          activation: 'relu',
+        },
         { kind: 'maxPooling2d', pool: [2, 2], padding: 'same' },
         { kind: 'maxPooling2d', pool: [2, 2], padding: 'same' },
       ],
@@ -245,9 +258,27 @@ describe('reference64: gradients vs central finite differences', () => {
     checkGradients(
       [5, 5, 2],
       [
-        { kind: 'conv2d', filters: 3, kernelSize: [3, 3], padding: 'valid', activation: 'tanh' },
-        { kind: 'conv2d', filters: 2, kernelSize: [2, 2], padding: 'same', activation: 'sigmoid' },
-        { kind: 'conv2d', filters: 2, kernelSize: [3, 2], padding: 'same', activation: 'linear' },
+        {
+          kind: 'conv2d',
+          filters: 3,
+          kernelSize: [3, 3],
+          padding: 'valid',
+          activation: 'tanh',
+        },
+        {
+          kind: 'conv2d',
+          filters: 2,
+          kernelSize: [2, 2],
+          padding: 'same',
+          activation: 'sigmoid',
+        },
+        {
+          kind: 'conv2d',
+          filters: 2,
+          kernelSize: [3, 2],
+          padding: 'same',
+          activation: 'linear',
+        },
       ],
       2,
       3,
@@ -260,7 +291,13 @@ describe('reference64: gradients vs central finite differences', () => {
     checkGradients(
       [5, 5, 1],
       [
-        { kind: 'conv2d', filters: 2, kernelSize: [3, 3], padding: 'same', activation: 'tanh' },
+        {
+          kind: 'conv2d',
+          filters: 2,
+          kernelSize: [3, 3],
+          padding: 'same',
+          activation: 'tanh',
+        },
         { kind: 'maxPooling2d', pool: [2, 3], padding: 'same' },
         { kind: 'flatten' },
         { kind: 'dense', units: 3, activation: 'sigmoid' },
@@ -274,7 +311,13 @@ describe('reference64: gradients vs central finite differences', () => {
     checkGradients(
       [2, 3, 2],
       [
-        { kind: 'conv2d', filters: 2, kernelSize: [1, 1], padding: 'valid', activation: 'tanh' },
+        {
+          kind: 'conv2d',
+          filters: 2,
+          kernelSize: [1, 1],
+          padding: 'valid',
+          activation: 'tanh',
+        },
         { kind: 'upSampling2d', size: [2, 3] },
       ],
       2,
@@ -286,11 +329,29 @@ describe('reference64: gradients vs central finite differences', () => {
     checkGradients(
       [8, 8, 1],
       [
-        { kind: 'conv2d', filters: 3, kernelSize: [3, 3], padding: 'same', activation: 'relu' },
+        {
+          kind: 'conv2d',
+          filters: 3,
+          kernelSize: [3, 3],
+          padding: 'same',
+          activation: 'relu',
+        },
         { kind: 'maxPooling2d', pool: [2, 2], padding: 'same' },
-        { kind: 'conv2d', filters: 2, kernelSize: [3, 3], padding: 'same', activation: 'relu' },
+        {
+          kind: 'conv2d',
+          filters: 2,
+          kernelSize: [3, 3],
+          padding: 'same',
+          activation: 'relu',
+        },
         { kind: 'upSampling2d', size: [2, 2] },
-        { kind: 'conv2d', filters: 1, kernelSize: [3, 3], padding: 'same', activation: 'sigmoid' },
+        {
+          kind: 'conv2d',
+          filters: 1,
+          kernelSize: [3, 3],
+          padding: 'same',
+          activation: 'sigmoid',
+        },
       ],
       2,
       8,

@@ -22,12 +22,19 @@ interface Run {
 }
 
 const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
-const weightsFor = (shapes: number[][], seed: number) => shapes.map((s, i) => randomArray(prod(s), seed + i, -0.5, 0.5));
+const weightsFor = (shapes: number[][], seed: number) =>
+  shapes.map((s, i) => randomArray(prod(s), seed + i, -0.5, 0.5));
 
 /** What test/support/threads-run.mjs reads on stdin: the two models' layers, weights and data. */
 const input = {
-  conv: { layers: sdkLayersOf(SMALL_CONV, sdk.layers), options: sequentialOptionsOf(SMALL_CONV) },
-  dense: { layers: sdkLayersOf(SMALL_DENSE, sdk.layers), options: sequentialOptionsOf(SMALL_DENSE) },
+  conv: {
+    layers: sdkLayersOf(SMALL_CONV, sdk.layers),
+    options: sequentialOptionsOf(SMALL_CONV),
+  },
+  dense: {
+    layers: sdkLayersOf(SMALL_DENSE, sdk.layers),
+    options: sequentialOptionsOf(SMALL_DENSE),
+  },
   convWeights: weightsFor(SMALL_CONV.paramShapes, 40).map((w) => Array.from(Float32Array.from(w))),
   convN: 7,
   convX: Array.from(Float32Array.from(randomArray(7 * 81, 11))),
@@ -39,7 +46,11 @@ const input = {
 
 async function run(threads: number): Promise<Run> {
   const script = join(ROOT, 'test', 'support', 'threads-run.mjs');
-  const { code, stdout, stderr } = await runNode([script, String(threads)], { cwd: ROOT, stdin: JSON.stringify(input), timeoutMs: 110_000 });
+  const { code, stdout, stderr } = await runNode([script, String(threads)], {
+    cwd: ROOT,
+    stdin: JSON.stringify(input),
+    timeoutMs: 110_000,
+  });
   if (code !== 0) throw new Error(`${threads} thread(s): exited with ${code}\n${stderr}`);
   return JSON.parse(stdout) as Run;
 }
@@ -53,13 +64,14 @@ function worstDiff(a: ArrayLike<number>[], b: ArrayLike<number>[]): number {
   return worst;
 }
 
-
 describe('init({ threads }) options', () => {
   it('rejects bad thread counts and unknown options with ValueError, before loading anything', () => {
     for (const threads of [0, -1, 1.5, 65, Number.NaN, Infinity, '2', 'Auto', null, true]) {
       expect(() => sdk.init({ threads } as never), String(threads)).toThrow(sdk.ValueError);
     }
-    expect(() => sdk.init({ threads: 'all' } as never)).toThrow(`init options.threads must be an integer in [1, 64] or 'auto', got "all" (string)`);
+    expect(() => sdk.init({ threads: 'all' } as never)).toThrow(
+      `init options.threads must be an integer in [1, 64] or 'auto', got "all" (string)`,
+    );
     expect(() => sdk.init({ thread: 2 } as never)).toThrow(/unknown option "thread"; did you mean "threads"/);
     expect(() => sdk.init({ threads: 2, threadsGlue: 3 } as never)).toThrow(sdk.ValueError);
     expect(sdk.isInitialized()).toBe(false);
@@ -99,7 +111,11 @@ describe("init() in a fresh process: the default, threads: 'auto'", () => {
       'console.log(JSON.stringify({ threads: sdk.threadCount(), cores: availableParallelism(), loss: history.loss[0] }));',
     ]);
     expect(code, stderr).toBe(0);
-    const out = JSON.parse(stdout) as { threads: number; cores: number; loss: number };
+    const out = JSON.parse(stdout) as {
+      threads: number;
+      cores: number;
+      loss: number;
+    };
     expect(out.threads).toBe(Math.min(out.cores, 64));
     expect(Number.isFinite(out.loss)).toBe(true);
   });
@@ -107,14 +123,22 @@ describe("init() in a fresh process: the default, threads: 'auto'", () => {
 
 /** Runs an ES module script in a fresh Node process; resolves with what it printed as JSON. */
 async function inFreshProcess<T>(lines: string[]): Promise<T> {
-  const { code, stdout, stderr } = await runModule([`const sdk = await import(${JSON.stringify(distUrl('index.js'))});`, ...lines], { timeoutMs: 60_000 });
+  const { code, stdout, stderr } = await runModule(
+    [`const sdk = await import(${JSON.stringify(distUrl('index.js'))});`, ...lines],
+    { timeoutMs: 60_000 },
+  );
   expect(code, stderr).toBe(0);
   return JSON.parse(stdout) as T;
 }
 
 describe('failures of the threads build do not hang or lie', () => {
   it('a trap on a helper fails that job with a RuntimeError, and the pool goes on serially', async () => {
-    const out = await inFreshProcess<{ before: number; error: { name: string } | null; after: number; loss: number }>([
+    const out = await inFreshProcess<{
+      before: number;
+      error: { name: string } | null;
+      after: number;
+      loss: number;
+    }>([
       'await sdk.init({ threads: 2 });',
       'const before = sdk.threadCount();',
       `const glue = await import(${JSON.stringify(distUrl('wasm_autoencoders_threads.js'))});`,
@@ -140,10 +164,15 @@ describe('failures of the threads build do not hang or lie', () => {
   )}`;
 
   it('a helper that cannot start rejects init, and a retry says the pool cannot restart', async () => {
-    const out = await inFreshProcess<{ first: { name: string; message: string }; retry: { name: string; message: string }; single: null; threads: number }>([
+    const out = await inFreshProcess<{
+      first: { name: string; message: string };
+      retry: { name: string; message: string };
+      single: null;
+      threads: number;
+    }>([
       `const glue = ${JSON.stringify(refusing)};`,
-      `const first = ${outcome("sdk.init({ threads: 2, threadsGlue: glue })")};`,
-      `const retry = ${outcome("sdk.init({ threads: 2, threadsGlue: glue })")};`,
+      `const first = ${outcome('sdk.init({ threads: 2, threadsGlue: glue })')};`,
+      `const retry = ${outcome('sdk.init({ threads: 2, threadsGlue: glue })')};`,
       `const single = ${outcome('sdk.init({ threads: 1 })')};`,
       'console.log(JSON.stringify({ first, retry, single, threads: sdk.threadCount() }));',
     ]);
@@ -169,20 +198,32 @@ describe('failures of the threads build do not hang or lie', () => {
       { timeoutMs: 60_000 },
     );
     expect(code, stderr).toBe(0);
-    const out = JSON.parse(stdout) as { threads: number; cores: number; loss: number };
+    const out = JSON.parse(stdout) as {
+      threads: number;
+      cores: number;
+      loss: number;
+    };
     expect(out.threads).toBe(1);
     expect(Number.isFinite(out.loss)).toBe(true);
     // With one core 'auto' asks for no helper, so nothing fails and nothing is said.
     const said = stderr.trim().split('\n').filter(Boolean);
     if (out.cores < 2) expect(said).toEqual([]);
-    else expect(said).toEqual([expect.stringMatching(/^wasm-autoencoders: training runs on 1 thread: .*helper thread 1 could not start: .*no helpers in this test/)]);
+    else
+      expect(said).toEqual([
+        expect.stringMatching(
+          /^wasm-autoencoders: training runs on 1 thread: .*helper thread 1 could not start: .*no helpers in this test/,
+        ),
+      ]);
   });
 
   it("'auto' without the threads build's files quietly runs 1 thread; a count asks for them", async () => {
     // dist/ without wasm_autoencoders_threads*: a THREADS=0 build, or a bundle that left them out.
     const bare = join(OUT, 'dist-without-threads');
     await rm(bare, { recursive: true, force: true });
-    await cp(DIST, bare, { recursive: true, filter: (f) => !basename(f).startsWith('wasm_autoencoders_threads') });
+    await cp(DIST, bare, {
+      recursive: true,
+      filter: (f) => !basename(f).startsWith('wasm_autoencoders_threads'),
+    });
     const sdkUrl = JSON.stringify(pathToFileURL(join(bare, 'index.js')).href);
     const run = async (threads: string) => {
       const { code, stdout, stderr } = await runModule([
@@ -192,9 +233,17 @@ describe('failures of the threads build do not hang or lie', () => {
       ]);
       expect(code, stderr).toBe(0);
       expect(stderr).toBe('');
-      return JSON.parse(stdout) as { error: { name: string; message: string } | null; threads: number; initialized: boolean };
+      return JSON.parse(stdout) as {
+        error: { name: string; message: string } | null;
+        threads: number;
+        initialized: boolean;
+      };
     };
-    expect(await run("'auto'")).toEqual({ error: null, threads: 1, initialized: true });
+    expect(await run("'auto'")).toEqual({
+      error: null,
+      threads: 1,
+      initialized: true,
+    });
     const two = await run('2');
     expect(two.error?.name).toBe('NotInitializedError');
     expect(two.error?.message).toMatch(/could not find the threads module/);
@@ -222,7 +271,10 @@ describe('training with 1, 2 and 3 threads (one child process each)', () => {
   it('2 and 3 threads agree with 1 thread within float tolerance', () => {
     for (const r of runs.slice(1)) {
       expect(worstDiff(r.vanilla.weights, runs[0].vanilla.weights), `${r.threads} threads, vanilla`).toBeLessThan(1e-4);
-      expect(worstDiff(r.convolutional.weights, runs[0].convolutional.weights), `${r.threads} threads, conv`).toBeLessThan(1e-4);
+      expect(
+        worstDiff(r.convolutional.weights, runs[0].convolutional.weights),
+        `${r.threads} threads, conv`,
+      ).toBeLessThan(1e-4);
       expect(worstDiff(r.convStep.weights, runs[0].convStep.weights)).toBeLessThan(1e-6);
       expect(worstDiff(r.denseStep.weights, runs[0].denseStep.weights)).toBeLessThan(1e-6);
     }

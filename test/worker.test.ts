@@ -79,8 +79,16 @@ describe('remote models', () => {
 
   it('sequential() builds a custom model in the worker', async () => {
     const specs = [layers.dense(8, { activation: 'tanh' }), layers.dense(20, { activation: 'sigmoid' })];
-    const remote = await trainer.sequential(specs, { inputShape: [20], encoderLength: 1, seed: 4 });
-    const local = sequential(specs, { inputShape: [20], encoderLength: 1, seed: 4 });
+    const remote = await trainer.sequential(specs, {
+      inputShape: [20],
+      encoderLength: 1,
+      seed: 4,
+    });
+    const local = sequential(specs, {
+      inputShape: [20],
+      encoderLength: 1,
+      seed: 4,
+    });
     expect(remote.layers).toEqual(local.layers);
     const x = data(5, [20], 2);
     expect(sameBits(await remote.predict(x), local.predict(x))).toBe(-1);
@@ -118,7 +126,12 @@ describe('training in the worker equals training on the main thread, bit for bit
 
   it('convolutional with per-batch input noise (the RNG path)', async () => {
     const x = data(40, [28, 28, 1], 5);
-    const opts = { epochs: 2, batchSize: 8, seed: 3, inputNoise: { std: 0.25 } };
+    const opts = {
+      epochs: 2,
+      batchSize: 8,
+      seed: 3,
+      inputNoise: { std: 0.25 },
+    };
     const local = convolutional({ seed: 2 });
     const localHistory = await local.fit(x, x, opts);
     const remote = await trainer.create('convolutional', { seed: 2 });
@@ -200,7 +213,12 @@ describe('callbacks and cancellation', () => {
     let batches = 0;
     setTimeout(() => controller.abort(), 300);
     const started = Date.now();
-    const history = await model.fit(x, x, { epochs: 1000, batchSize: 16, signal: controller.signal, onBatchEnd: () => void batches++ });
+    const history = await model.fit(x, x, {
+      epochs: 1000,
+      batchSize: 16,
+      signal: controller.signal,
+      onBatchEnd: () => void batches++,
+    });
     expect(history.stopped).toBe(true);
     expect(batches).toBeGreaterThan(0);
     expect(batches).toBeLessThan(1000 * 4);
@@ -214,7 +232,10 @@ describe('callbacks and cancellation', () => {
     const model = await trainer.create('vanilla', { seed: 1, encodingSize: 4 });
     const x = data(20, [784], 1);
     const before = await model.getWeights();
-    const history = await model.fit(x, x, { epochs: 3, signal: AbortSignal.abort() });
+    const history = await model.fit(x, x, {
+      epochs: 3,
+      signal: AbortSignal.abort(),
+    });
     expect(history).toEqual({ loss: [], valLoss: [], stopped: true });
     (await model.getWeights()).forEach((w, i) => expect(sameBits(w, before[i])).toBe(-1));
     await model.dispose();
@@ -275,7 +296,9 @@ describe('errors cross the boundary with their class, message and code', () => {
     await expect(trainer.sequential([], { inputShape: [4], encoderLength: 1 })).rejects.toThrow(ValueError);
     await expect(trainer.fromBytes(new Uint8Array(64))).rejects.toThrow(CorruptDataError);
     // Not cloneable (a function in the data): a ValueError from this side, nothing sent.
-    await expect(remote.predict({ shape: [1, 784], data: () => 0 } as never)).rejects.toThrow(/cannot be sent to the worker/);
+    await expect(remote.predict({ shape: [1, 784], data: () => 0 } as never)).rejects.toThrow(
+      /cannot be sent to the worker/,
+    );
 
     // Still usable: the model is unchanged and trains.
     const before = await remote.getWeights();
@@ -333,7 +356,11 @@ describe('transfer policy', () => {
     // validationData moves too; x given twice crosses once.
     const v = data(4, [784], 6);
     const w = data(8, [784], 7);
-    const h = await model.fit(w, w, { batchSize: 4, validationData: [v, v], transfer: true });
+    const h = await model.fit(w, w, {
+      batchSize: 4,
+      validationData: [v, v],
+      transfer: true,
+    });
     expect(h.valLoss).toHaveLength(1);
     expect(v.data.length).toBe(0);
     expect(w.data.length).toBe(0);
@@ -357,7 +384,13 @@ describe('worker lifecycle', () => {
     const model = await own.create('convolutional', { seed: 1 });
     const x = data(64, [28, 28, 1], 2);
     let batches = 0;
-    const fit = rejectionOf(model.fit(x, x, { epochs: 1000, batchSize: 16, onBatchEnd: () => void batches++ }));
+    const fit = rejectionOf(
+      model.fit(x, x, {
+        epochs: 1000,
+        batchSize: 16,
+        onBatchEnd: () => void batches++,
+      }),
+    );
     for (let i = 0; i < 1000 && batches < 2; i++) await new Promise((r) => setTimeout(r, 10));
     expect(batches).toBeGreaterThanOrEqual(2);
     const started = Date.now();
@@ -402,7 +435,9 @@ describe('worker lifecycle', () => {
       expect(t.terminated).toBe(true);
       const later = await rejectionOf(model.predict(x));
       expect(later?.code).toBe('ERR_WORKER_EXITED');
-      expect(later?.message).toMatch(/worker has stopped \(RangeError: simulated crash in the worker\); spawn a new trainer/);
+      expect(later?.message).toMatch(
+        /worker has stopped \(RangeError: simulated crash in the worker\); spawn a new trainer/,
+      );
     });
 
     it('a worker that exits rejects the pending call with ERR_WORKER_EXITED', async () => {
@@ -437,10 +472,13 @@ describe('worker lifecycle', () => {
       '  epochs: 3, batchSize: 16,',
       '  onBatchEnd: async () => { globalThis.gc(); await new Promise((r) => setTimeout(r, 5)); },',
       '});',
-      "console.log(h.stopped, h.loss.length);",
+      'console.log(h.stopped, h.loss.length);',
       'await trainer.terminate();',
     ]);
-    const { code, stdout, stderr } = await runNode(['--expose-gc', file], { cwd: ROOT, timeoutMs: 60_000 });
+    const { code, stdout, stderr } = await runNode(['--expose-gc', file], {
+      cwd: ROOT,
+      timeoutMs: 60_000,
+    });
     expect(code, stderr).toBe(0);
     expect(stdout.trim()).toBe('false 3');
   });
@@ -465,7 +503,10 @@ describe('worker lifecycle', () => {
         ? `import { spawnTrainer, tensor } from ${JSON.stringify(pathToFileURL(target).href)};\n${body}\n`
         : `const { spawnTrainer, tensor } = require(${JSON.stringify(target)});\n(async () => {\n${body}\n})();\n`;
     const file = await writeScript(`idle-trainer-${threads}.${ext}`, [source]);
-    const { code, stdout, stderr } = await runNode([file], { cwd: ROOT, timeoutMs: 30_000 });
+    const { code, stdout, stderr } = await runNode([file], {
+      cwd: ROOT,
+      timeoutMs: 30_000,
+    });
     expect(stderr).toBe('');
     expect(stdout.trim()).toBe(`trained 2 threads ${threads}`);
     expect(code).toBe(0);

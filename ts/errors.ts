@@ -59,7 +59,10 @@ export class ValueError extends AutoencoderError {
 /** An object (model, tensor handle, worker) was used after `dispose()`. */
 export class DisposedError extends AutoencoderError {
   constructor(message: string, options: AutoencoderErrorOptions = {}) {
-    super(message, { ...options, code: options.code ?? ErrorCodes.DisposedError });
+    super(message, {
+      ...options,
+      code: options.code ?? ErrorCodes.DisposedError,
+    });
     this.name = 'DisposedError';
   }
 }
@@ -67,7 +70,10 @@ export class DisposedError extends AutoencoderError {
 /** Corrupt or truncated model bytes or IDX files; checksum, magic or version mismatch. */
 export class CorruptDataError extends AutoencoderError {
   constructor(message: string, options: AutoencoderErrorOptions = {}) {
-    super(message, { ...options, code: options.code ?? ErrorCodes.CorruptDataError });
+    super(message, {
+      ...options,
+      code: options.code ?? ErrorCodes.CorruptDataError,
+    });
     this.name = 'CorruptDataError';
   }
 }
@@ -75,7 +81,10 @@ export class CorruptDataError extends AutoencoderError {
 /** The WebAssembly module was used before it was initialised. */
 export class NotInitializedError extends AutoencoderError {
   constructor(message: string, options: AutoencoderErrorOptions = {}) {
-    super(message, { ...options, code: options.code ?? ErrorCodes.NotInitializedError });
+    super(message, {
+      ...options,
+      code: options.code ?? ErrorCodes.NotInitializedError,
+    });
     this.name = 'NotInitializedError';
   }
 }

@@ -5,7 +5,14 @@
  * noise, callbacks and cancellation. Each step runs entirely inside Wasm.
  */
 import { ShapeError, ValueError } from './errors.js';
-import { assertBoolean, assertFiniteNumber, assertFunction, assertPositiveInteger, checkOptions, describeValue } from './validate.js';
+import {
+  assertBoolean,
+  assertFiniteNumber,
+  assertFunction,
+  assertPositiveInteger,
+  checkOptions,
+  describeValue,
+} from './validate.js';
 import { addGaussianNoiseInto } from './noise.js';
 import { assertSeed, createRng, shuffleInPlace } from './random.js';
 import { assertSampleShape, sliceRows, type Tensor } from './tensor.js';
@@ -58,7 +65,18 @@ export interface TrainTarget {
   validationLoss(x: Tensor, y: Tensor): number;
 }
 
-const FIT_KEYS = ['epochs', 'batchSize', 'shuffle', 'validationSplit', 'validationData', 'seed', 'inputNoise', 'onEpochEnd', 'onBatchEnd', 'signal'];
+const FIT_KEYS = [
+  'epochs',
+  'batchSize',
+  'shuffle',
+  'validationSplit',
+  'validationData',
+  'seed',
+  'inputNoise',
+  'onEpochEnd',
+  'onBatchEnd',
+  'signal',
+];
 
 interface Plan {
   epochs: number;
@@ -78,7 +96,9 @@ export function planFit(model: TrainTarget, x: Tensor, y: Tensor, opts: unknown)
   const n = assertSampleShape('x', x, model.inputShape);
   // An autoencoder's targets are usually its inputs: values already checked are not scanned twice.
   const sameData = (y as Partial<Tensor> | null | undefined)?.data === x.data;
-  const ny = assertSampleShape('y', y, model.outputShape, { checkFinite: !sameData });
+  const ny = assertSampleShape('y', y, model.outputShape, {
+    checkFinite: !sameData,
+  });
   if (n !== ny) throw new ShapeError(`x and y must hold the same number of samples, got ${n} and ${ny}`);
   const o = checkOptions<FitOptions>('fit options', opts, FIT_KEYS);
   const epochs = o.epochs === undefined ? 1 : assertPositiveInteger('epochs', o.epochs);
@@ -107,17 +127,34 @@ export function planFit(model: TrainTarget, x: Tensor, y: Tensor, opts: unknown)
     if (nvx !== nvy) throw new ShapeError(`validationData inputs and targets differ in samples: ${nvx} and ${nvy}`);
     validation = [v[0], v[1]];
   } else if (o.validationSplit !== undefined) {
-    const split = assertFiniteNumber('validationSplit', o.validationSplit, { min: 0, max: 1, maxExclusive: true });
+    const split = assertFiniteNumber('validationSplit', o.validationSplit, {
+      min: 0,
+      max: 1,
+      maxExclusive: true,
+    });
     if (split > 0) {
       const cut = Math.floor(n * (1 - split));
       if (cut < 1 || cut >= n) {
-        throw new ValueError(`validationSplit ${split} of ${n} samples leaves ${cut} for training and ${n - cut} for validation; both need at least one`);
+        throw new ValueError(
+          `validationSplit ${split} of ${n} samples leaves ${cut} for training and ${n - cut} for validation; both need at least one`,
+        );
       }
       train = [sliceRows(x, 0, cut), sliceRows(y, 0, cut)];
       validation = [sliceRows(x, cut), sliceRows(y, cut)];
     }
   }
-  return { epochs, batchSize, shuffle, seed, noiseStd, train, validation, onEpochEnd: o.onEpochEnd, onBatchEnd: o.onBatchEnd, signal: o.signal };
+  return {
+    epochs,
+    batchSize,
+    shuffle,
+    seed,
+    noiseStd,
+    train,
+    validation,
+    onEpochEnd: o.onEpochEnd,
+    onBatchEnd: o.onBatchEnd,
+    signal: o.signal,
+  };
 }
 
 /** Lets timers, I/O and callbacks run between batches (setImmediate where it exists: no 4 ms clamp). */
@@ -136,7 +173,14 @@ export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
-function gather(src: Float32Array, rowLength: number, order: Uint32Array, start: number, count: number, dst: Float32Array): void {
+function gather(
+  src: Float32Array,
+  rowLength: number,
+  order: Uint32Array,
+  start: number,
+  count: number,
+  dst: Float32Array,
+): void {
   for (let j = 0; j < count; j++) {
     const row = order[start + j] * rowLength;
     dst.set(src.subarray(row, row + rowLength), j * rowLength);

@@ -22,4 +22,10 @@ export {
 } from './errors.js';
 export { spawnTrainer, Trainer } from './trainer.js';
 export { RemoteAutoencoder } from './remote-autoencoder.js';
-export type { SpawnTrainerOptions, PresetName, PresetOptions, RemoteFitOptions, TransferOption } from './trainer-options.js';
+export type {
+  SpawnTrainerOptions,
+  PresetName,
+  PresetOptions,
+  RemoteFitOptions,
+  TransferOption,
+} from './trainer-options.js';

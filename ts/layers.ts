@@ -10,7 +10,11 @@ export type Activation = 'linear' | 'relu' | 'sigmoid' | 'tanh';
 export type Padding = 'same' | 'valid';
 
 export type LayerSpec =
-  | { readonly kind: 'dense'; readonly units: number; readonly activation: Activation }
+  | {
+      readonly kind: 'dense';
+      readonly units: number;
+      readonly activation: Activation;
+    }
   | {
       readonly kind: 'conv2d';
       readonly filters: number;
@@ -32,7 +36,12 @@ export type LayerSpec =
 // what the Wasm model made of it, so a code out of step with Rust fails there.
 
 /** Activation name -> code (Rust: `activation()`). Key order is the order messages list them in. */
-export const ACTIVATION_CODES = { linear: 0, relu: 1, sigmoid: 2, tanh: 3 } as const satisfies Record<Activation, number>;
+export const ACTIVATION_CODES = {
+  linear: 0,
+  relu: 1,
+  sigmoid: 2,
+  tanh: 3,
+} as const satisfies Record<Activation, number>;
 
 /** Padding name -> code (Rust: `padding()`). */
 export const PADDING_CODES = { same: 0, valid: 1 } as const satisfies Record<Padding, number>;
@@ -43,10 +52,27 @@ export const PADDINGS = Object.keys(PADDING_CODES) as readonly Padding[];
 type SpecOf<K extends LayerSpec['kind']> = Extract<LayerSpec, { kind: K }>;
 
 /** Layer kind -> its code, and the numbers that follow the code in its row, in the order Rust reads them. */
-export const LAYER_CODES: { readonly [K in LayerSpec['kind']]: { readonly code: number; readonly fields: (spec: SpecOf<K>) => number[] } } = {
+export const LAYER_CODES: {
+  readonly [K in LayerSpec['kind']]: {
+    readonly code: number;
+    readonly fields: (spec: SpecOf<K>) => number[];
+  };
+} = {
   dense: { code: 0, fields: (s) => [s.units, ACTIVATION_CODES[s.activation]] },
-  conv2d: { code: 1, fields: (s) => [s.filters, s.kernelSize[0], s.kernelSize[1], PADDING_CODES[s.padding], ACTIVATION_CODES[s.activation]] },
-  maxPooling2d: { code: 2, fields: (s) => [s.pool[0], s.pool[1], s.strides[0], s.strides[1], PADDING_CODES[s.padding]] },
+  conv2d: {
+    code: 1,
+    fields: (s) => [
+      s.filters,
+      s.kernelSize[0],
+      s.kernelSize[1],
+      PADDING_CODES[s.padding],
+      ACTIVATION_CODES[s.activation],
+    ],
+  },
+  maxPooling2d: {
+    code: 2,
+    fields: (s) => [s.pool[0], s.pool[1], s.strides[0], s.strides[1], PADDING_CODES[s.padding]],
+  },
   upSampling2d: { code: 3, fields: (s) => [s.size[0], s.size[1]] },
 };
 
@@ -60,7 +86,10 @@ function pair(name: string, value: unknown): readonly [number, number] {
     return Object.freeze([value, value] as const);
   }
   if (Array.isArray(value) && value.length === 2) {
-    return Object.freeze([assertPositiveInteger(`${name}[0]`, value[0]), assertPositiveInteger(`${name}[1]`, value[1])] as const);
+    return Object.freeze([
+      assertPositiveInteger(`${name}[0]`, value[0]),
+      assertPositiveInteger(`${name}[1]`, value[1]),
+    ] as const);
   }
   throw new ValueError(`${name} must be a positive integer or a pair [height, width], got ${describeValue(value)}`);
 }
@@ -85,8 +114,15 @@ export const layers = {
   },
 
   /** Conv2D(filters, kernelSize), stride 1, on `[height, width, channels]`. */
-  conv2d(filters: number, kernelSize: number | [number, number], opts?: { activation?: Activation; padding?: Padding }): LayerSpec {
-    const o = checkOptions<{ activation: Activation; padding: Padding }>('conv2d options', opts, ['activation', 'padding']);
+  conv2d(
+    filters: number,
+    kernelSize: number | [number, number],
+    opts?: { activation?: Activation; padding?: Padding },
+  ): LayerSpec {
+    const o = checkOptions<{ activation: Activation; padding: Padding }>('conv2d options', opts, [
+      'activation',
+      'padding',
+    ]);
     return Object.freeze({
       kind: 'conv2d',
       filters: assertPositiveInteger('conv2d filters', filters),
@@ -97,8 +133,14 @@ export const layers = {
   },
 
   /** MaxPooling2D(pool), strides default to the pool size; 'same' pads at the bottom/right like Keras. */
-  maxPooling2d(pool: number | [number, number] = 2, opts?: { padding?: Padding; strides?: number | [number, number] }): LayerSpec {
-    const o = checkOptions<{ padding: Padding; strides: number | [number, number] }>('maxPooling2d options', opts, ['padding', 'strides']);
+  maxPooling2d(
+    pool: number | [number, number] = 2,
+    opts?: { padding?: Padding; strides?: number | [number, number] },
+  ): LayerSpec {
+    const o = checkOptions<{
+      padding: Padding;
+      strides: number | [number, number];
+    }>('maxPooling2d options', opts, ['padding', 'strides']);
     const p = pair('maxPooling2d pool', pool);
     return Object.freeze({
       kind: 'maxPooling2d',
@@ -110,17 +152,23 @@ export const layers = {
 
   /** UpSampling2D(size), nearest neighbour. */
   upSampling2d(size: number | [number, number] = 2): LayerSpec {
-    return Object.freeze({ kind: 'upSampling2d', size: pair('upSampling2d size', size) });
+    return Object.freeze({
+      kind: 'upSampling2d',
+      size: pair('upSampling2d size', size),
+    });
   },
 };
 
 /** Re-validates a spec that came from outside `layers.*` (a saved model, a worker message). */
 export function normalizeLayerSpec(spec: unknown, where: string): LayerSpec {
-  if (!isPlainObject(spec)) throw new ValueError(`${where} must be a layer from layers.*(), got ${describeValue(spec)}`);
+  if (!isPlainObject(spec))
+    throw new ValueError(`${where} must be a layer from layers.*(), got ${describeValue(spec)}`);
   const s = spec as Record<string, unknown>;
   switch (s.kind) {
     case 'dense':
-      return layers.dense(s.units as number, { activation: s.activation as Activation });
+      return layers.dense(s.units as number, {
+        activation: s.activation as Activation,
+      });
     case 'conv2d':
       return layers.conv2d(s.filters as number, s.kernelSize as [number, number], {
         activation: s.activation as Activation,
@@ -145,7 +193,10 @@ export function encodeLayers(specs: readonly LayerSpec[]): Uint32Array {
   const codes = new Uint32Array(specs.length * LAYER_CODE_LEN);
   specs.forEach((s, i) => {
     // The mapped type ties each kind to its own spec; indexing by a union loses that link.
-    const layout = LAYER_CODES[s.kind] as { code: number; fields: (spec: LayerSpec) => number[] };
+    const layout = LAYER_CODES[s.kind] as {
+      code: number;
+      fields: (spec: LayerSpec) => number[];
+    };
     codes.set([layout.code, ...layout.fields(s)], i * LAYER_CODE_LEN);
   });
   return codes;

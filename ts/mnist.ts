@@ -8,13 +8,7 @@
  * them.
  */
 import { AutoencoderError, CorruptDataError, ValueError } from './errors.js';
-import {
-  assertKnownKeys,
-  assertNonEmptyString,
-  assertPlainObject,
-  checkOptions,
-  describeValue,
-} from './validate.js';
+import { assertKnownKeys, assertNonEmptyString, assertPlainObject, checkOptions, describeValue } from './validate.js';
 import type { Tensor } from './tensor.js';
 import { importNodeBuiltin, isNode } from './runtime.js';
 
@@ -120,7 +114,12 @@ export function parseIdx(bytes: Uint8Array, what = 'IDX data'): IdxArray {
       `${what}: ${bytes.length - expected} unexpected trailing bytes: dimensions [${dims.join(', ')}] need exactly ${expected} bytes, got ${bytes.length}`,
     );
   }
-  return { magic, dataType: 'ubyte', dims, data: bytes.subarray(headerLen, expected) };
+  return {
+    magic,
+    dataType: 'ubyte',
+    dims,
+    data: bytes.subarray(headerLen, expected),
+  };
 }
 
 let BYTE_TO_UNIT: Float32Array | undefined;
@@ -163,8 +162,18 @@ function labelsToArray(idx: IdxArray, what: string): Uint8Array {
 }
 
 function assemble(
-  files: { trainImages: Uint8Array; trainLabels: Uint8Array; testImages: Uint8Array; testLabels: Uint8Array },
-  names: { trainImages: string; trainLabels: string; testImages: string; testLabels: string },
+  files: {
+    trainImages: Uint8Array;
+    trainLabels: Uint8Array;
+    testImages: Uint8Array;
+    testLabels: Uint8Array;
+  },
+  names: {
+    trainImages: string;
+    trainLabels: string;
+    testImages: string;
+    testLabels: string;
+  },
 ): MnistData {
   const train = imagesToTensor(parseIdx(files.trainImages, names.trainImages), names.trainImages);
   const trainLabels = labelsToArray(parseIdx(files.trainLabels, names.trainLabels), names.trainLabels);
@@ -364,7 +373,11 @@ export async function loadMnist(opts?: LoadMnistOptions): Promise<MnistData> {
     const dotted = base.replace(/-(idx\d-ubyte)$/, '.$1');
     const candidates = [base, `${base}.gz`, dotted, `${dotted}.gz`].map((f) => path.join(dir, f));
     for (const file of candidates) {
-      let buf: { buffer: ArrayBufferLike; byteOffset: number; byteLength: number };
+      let buf: {
+        buffer: ArrayBufferLike;
+        byteOffset: number;
+        byteLength: number;
+      };
       try {
         buf = await fs.readFile(file);
       } catch (e) {
@@ -390,7 +403,17 @@ export async function loadMnist(opts?: LoadMnistOptions): Promise<MnistData> {
     readOne(MNIST_FILE_NAMES.testLabels),
   ]);
   return assemble(
-    { trainImages: ti.bytes, trainLabels: tl.bytes, testImages: vi.bytes, testLabels: vl.bytes },
-    { trainImages: ti.file, trainLabels: tl.file, testImages: vi.file, testLabels: vl.file },
+    {
+      trainImages: ti.bytes,
+      trainLabels: tl.bytes,
+      testImages: vi.bytes,
+      testLabels: vl.bytes,
+    },
+    {
+      trainImages: ti.file,
+      trainLabels: tl.file,
+      testImages: vi.file,
+      testLabels: vl.file,
+    },
   );
 }

@@ -72,7 +72,9 @@ export class Outgoing {
 export function readTransfer(what: string, opts: unknown): boolean {
   const o = checkOptions<TransferOption>(`${what} options`, opts, ['transfer']);
   if (o.transfer !== undefined && typeof o.transfer !== 'boolean') {
-    throw new ValueError(`${what} options.transfer must be a boolean (true or false), got ${describeValue(o.transfer)}`);
+    throw new ValueError(
+      `${what} options.transfer must be a boolean (true or false), got ${describeValue(o.transfer)}`,
+    );
   }
   return o.transfer === true;
 }

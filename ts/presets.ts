@@ -28,24 +28,43 @@ export function vanilla(opts?: { encodingSize?: number; seed?: number }): Autoen
 export function deep(opts?: { seed?: number }): Autoencoder {
   const o = checkOptions<{ seed: number }>('deep options', opts, ['seed']);
   const widths = [512, 256, 128, 64, 128, 256, 512, 784];
-  return sequential(widths.map((w) => layers.dense(w, { activation: 'relu' })), { inputShape: [784], encoderLength: 4, seed: o.seed });
+  return sequential(
+    widths.map((w) => layers.dense(w, { activation: 'relu' })),
+    { inputShape: [784], encoderLength: 4, seed: o.seed },
+  );
 }
 
 /** The tutorial's convolutional layers on 28×28×1: code 4×4×8. */
 function convolutionalLayers(): LayerSpec[] {
-  const conv = (filters: number, padding: 'same' | 'valid' = 'same') => layers.conv2d(filters, 3, { activation: 'relu', padding });
+  const conv = (filters: number, padding: 'same' | 'valid' = 'same') =>
+    layers.conv2d(filters, 3, { activation: 'relu', padding });
   const pool = () => layers.maxPooling2d(2, { padding: 'same' });
   const up = () => layers.upSampling2d(2);
   return [
-    conv(32), pool(), conv(8), pool(), conv(8), pool(),
-    conv(8), up(), conv(8), up(), conv(32, 'valid'), up(), conv(1),
+    conv(32),
+    pool(),
+    conv(8),
+    pool(),
+    conv(8),
+    pool(),
+    conv(8),
+    up(),
+    conv(8),
+    up(),
+    conv(32, 'valid'),
+    up(),
+    conv(1),
   ];
 }
 
 /** Conv2D/MaxPooling2D encoder to 4×4×8, Conv2D/UpSampling2D decoder; 7,009 parameters. */
 export function convolutional(opts?: { seed?: number }): Autoencoder {
   const o = checkOptions<{ seed: number }>('convolutional options', opts, ['seed']);
-  return sequential(convolutionalLayers(), { inputShape: [28, 28, 1], encoderLength: 6, seed: o.seed });
+  return sequential(convolutionalLayers(), {
+    inputShape: [28, 28, 1],
+    encoderLength: 6,
+    seed: o.seed,
+  });
 }
 
 /** The convolutional architecture, to be trained as the tutorial does: fit(noisy, clean). */

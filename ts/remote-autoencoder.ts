@@ -70,13 +70,28 @@ export class RemoteAutoencoder {
   async fit(x: Tensor, y: Tensor, opts?: RemoteFitOptions): Promise<History> {
     if (opts !== undefined && (typeof opts !== 'object' || opts === null || Array.isArray(opts))) {
       // Let the worker word the error exactly as Autoencoder.fit does.
-      return this.#call('fit', (api, id) => api.fit(id, x, y, opts as never, { fitId: 0, onEpochEnd: false, onBatchEnd: false, aborted: false }));
+      return this.#call('fit', (api, id) =>
+        api.fit(id, x, y, opts as never, {
+          fitId: 0,
+          onEpochEnd: false,
+          onBatchEnd: false,
+          aborted: false,
+        }),
+      );
     }
     const { transfer, onEpochEnd, onBatchEnd, signal, ...rest } = (opts ?? {}) as RemoteFitOptions;
     if (transfer !== undefined && typeof transfer !== 'boolean') {
       throw new ValueError(`fit options.transfer must be a boolean (true or false), got ${describeValue(transfer)}`);
     }
-    if (signal !== undefined && !(typeof signal === 'object' && signal !== null && 'aborted' in signal && typeof signal.addEventListener === 'function')) {
+    if (
+      signal !== undefined &&
+      !(
+        typeof signal === 'object' &&
+        signal !== null &&
+        'aborted' in signal &&
+        typeof signal.addEventListener === 'function'
+      )
+    ) {
       throw new ValueError(`signal must be an AbortSignal, got ${describeValue(signal)}`);
     }
     const wire: Record<string, unknown> = { ...rest };

@@ -20,7 +20,11 @@ export interface WorkerHandle {
 }
 
 /** Watches a Web Worker: an error event means the worker's state is unknown, so it counts as dead. */
-function webWorkerHandle(worker: Worker, url: string, onDeath: (error: Error | undefined, exitCode: number | undefined) => void): WorkerHandle {
+function webWorkerHandle(
+  worker: Worker,
+  url: string,
+  onDeath: (error: Error | undefined, exitCode: number | undefined) => void,
+): WorkerHandle {
   worker.addEventListener('error', (ev: Event) => {
     // A script that fails to load or evaluate, or an uncaught error in it.
     ev.preventDefault?.();
@@ -68,13 +72,19 @@ export async function startWorker(
     };
   }
   if (typeof Worker !== 'function') {
-    throw new AutoencoderError('spawnTrainer needs Web Workers (or Node worker_threads); this environment has neither', {
-      code: 'ERR_WORKER_UNSUPPORTED',
-    });
+    throw new AutoencoderError(
+      'spawnTrainer needs Web Workers (or Node worker_threads); this environment has neither',
+      {
+        code: 'ERR_WORKER_UNSUPPORTED',
+      },
+    );
   }
   if (url === undefined) {
     // The exact form bundlers recognise: they bundle ./worker.js with the app and rewrite the URL.
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name });
+    const worker = new Worker(new URL('./worker.js', import.meta.url), {
+      type: 'module',
+      name,
+    });
     return webWorkerHandle(worker, 'worker.js beside the SDK module', onDeath);
   }
   return webWorkerHandle(new Worker(url, { type: 'module', name }), String(url), onDeath);
@@ -101,7 +111,8 @@ export function planSpawn(opts: unknown): SpawnPlan {
     }
   }
   let threads: number | 'auto' = 'auto';
-  if (o.threads !== undefined && o.threads !== 'auto') threads = assertThreads('spawnTrainer options.threads', o.threads);
+  if (o.threads !== undefined && o.threads !== 'auto')
+    threads = assertThreads('spawnTrainer options.threads', o.threads);
   if (o.name !== undefined && typeof o.name !== 'string') {
     throw new ValueError(`spawnTrainer options.name must be a string, got ${describeValue(o.name)}`);
   }
@@ -113,7 +124,9 @@ export function planSpawn(opts: unknown): SpawnPlan {
     try {
       return String(locate(u));
     } catch (e) {
-      throw new ValueError(`spawnTrainer options.${key} is not a valid URL or path: ${describeValue(u)} (${(e as Error)?.message ?? e})`);
+      throw new ValueError(
+        `spawnTrainer options.${key} is not a valid URL or path: ${describeValue(u)} (${(e as Error)?.message ?? e})`,
+      );
     }
   };
   const setup: WorkerSetup = {

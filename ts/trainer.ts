@@ -91,10 +91,13 @@ export class Trainer {
       await this.terminate();
       if (e instanceof AutoencoderError) throw e;
       const where = workerUrl === undefined ? 'worker.js beside the SDK module' : String(workerUrl);
-      throw new AutoencoderError(`spawnTrainer: the worker (${where}) could not be started: ${(e as Error)?.message ?? String(e)}`, {
-        code: 'ERR_WORKER_START',
-        cause: e,
-      });
+      throw new AutoencoderError(
+        `spawnTrainer: the worker (${where}) could not be started: ${(e as Error)?.message ?? String(e)}`,
+        {
+          code: 'ERR_WORKER_START',
+          cause: e,
+        },
+      );
     }
   }
 
@@ -124,17 +127,18 @@ export class Trainer {
     if (this.#terminating) {
       this.#death = {
         forPending: (what) =>
-          new AutoencoderError(`${what} was interrupted: the trainer was terminated`, { code: 'ERR_TRAINER_TERMINATED' }),
+          new AutoencoderError(`${what} was interrupted: the trainer was terminated`, {
+            code: 'ERR_TRAINER_TERMINATED',
+          }),
         later: (what) => new DisposedError(`${what}: this trainer was terminated`),
       };
     } else {
-      const why = error
-        ? `${error.name}: ${error.message}`
-        : `exit code ${exitCode ?? 'unknown'}`;
+      const why = error ? `${error.name}: ${error.message}` : `exit code ${exitCode ?? 'unknown'}`;
       this.#death = {
         // The crash's own error when there is one (original class and message).
         forPending: (what) =>
-          error ?? new AutoencoderError(`${what} failed: the trainer's worker exited (${why})`, { code: 'ERR_WORKER_EXITED' }),
+          error ??
+          new AutoencoderError(`${what} failed: the trainer's worker exited (${why})`, { code: 'ERR_WORKER_EXITED' }),
         later: (what) =>
           new AutoencoderError(`${what}: the trainer's worker has stopped (${why}); spawn a new trainer`, {
             code: 'ERR_WORKER_EXITED',

@@ -197,7 +197,12 @@ const BUILTIN_ERROR_CLASSES: Record<string, new (message?: string) => Error> = {
  */
 export function serializeError(e: unknown): SerializedError {
   if (e instanceof Error || (typeof e === 'object' && e !== null && 'message' in e)) {
-    const err = e as { name?: unknown; message?: unknown; code?: unknown; stack?: unknown };
+    const err = e as {
+      name?: unknown;
+      message?: unknown;
+      code?: unknown;
+      stack?: unknown;
+    };
     const out: SerializedError = {
       name: typeof err.name === 'string' && err.name !== '' ? err.name : 'Error',
       message: typeof err.message === 'string' ? err.message : String(err.message),
@@ -206,7 +211,10 @@ export function serializeError(e: unknown): SerializedError {
     if (typeof err.stack === 'string') out.stack = err.stack;
     return out;
   }
-  return { name: 'Error', message: typeof e === 'string' ? e : `non-error value thrown: ${describeValue(e)}` };
+  return {
+    name: 'Error',
+    message: typeof e === 'string' ? e : `non-error value thrown: ${describeValue(e)}`,
+  };
 }
 
 /**
@@ -215,7 +223,9 @@ export function serializeError(e: unknown): SerializedError {
  * become the built-in class, anything else an `Error` with the original `name`.
  * The remote stack, when present, is appended to the local one.
  */
-export function errorFromSerialized(s: SerializedError | { name?: unknown; message?: unknown; code?: unknown; stack?: unknown }): Error {
+export function errorFromSerialized(
+  s: SerializedError | { name?: unknown; message?: unknown; code?: unknown; stack?: unknown },
+): Error {
   const name = typeof s?.name === 'string' && s.name !== '' ? s.name : 'Error';
   const message = typeof s?.message === 'string' ? s.message : String(s?.message ?? '');
   const code = typeof s?.code === 'string' ? s.code : undefined;

@@ -84,7 +84,12 @@ function guard<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => P
 
 const api: WorkerApi = {
   ready: guard(async ({ wasmUrl, threads, threadsWasmUrl, threadsGlueUrl }: WorkerSetup): Promise<number> => {
-    await init({ threads, source: wasmUrl, threadsSource: threadsWasmUrl, threadsGlue: threadsGlueUrl });
+    await init({
+      threads,
+      source: wasmUrl,
+      threadsSource: threadsWasmUrl,
+      threadsGlue: threadsGlueUrl,
+    });
     return threadCount();
   }),
 
@@ -93,7 +98,9 @@ const api: WorkerApi = {
     return register(PRESETS[name](opts as never));
   }),
 
-  sequential: guard((layerSpecs: LayerSpec[], opts: SequentialOptions): ModelInfo => register(sequential(layerSpecs, opts))),
+  sequential: guard((layerSpecs: LayerSpec[], opts: SequentialOptions): ModelInfo =>
+    register(sequential(layerSpecs, opts)),
+  ),
 
   fromBytes: guard((bytes: Uint8Array): ModelInfo => register(Autoencoder.fromBytes(bytes))),
 
@@ -152,7 +159,10 @@ const api: WorkerApi = {
 
   getWeights: guard((id: number): Tensor[] => {
     const weights = model(id, 'getWeights').getWeights();
-    const out = weights.map((w) => ({ shape: Array.from(w.shape), data: w.data }));
+    const out = weights.map((w) => ({
+      shape: Array.from(w.shape),
+      data: w.data,
+    }));
     return Comlink.transfer(out, transferablesOf(out.map((w) => w.data)));
   }),
 

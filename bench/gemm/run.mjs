@@ -28,13 +28,104 @@ const root = join(here, '..', '..');
  * what our GEMM does with that tall, thin shape.
  */
 export const GEMM_SHAPES = [
-  { id: 'dense-784-64', label: '256,784,64 (dense fwd, X·W)', m: 256, k: 784, n: 64, ta: 0, tb: 0, calls: 1, ceiling: 61, native: 245, kind: 'dense', headline: true },
-  { id: 'dense-784-512', label: '256,784,512 (dense fwd, X·W)', m: 256, k: 784, n: 512, ta: 0, tb: 0, calls: 1, ceiling: 63, native: 238, kind: 'dense', headline: true },
-  { id: 'dense-dW', label: '784,256,64 (dense dW = Xᵀ·dY)', m: 784, k: 256, n: 64, ta: 1, tb: 0, calls: 1, ceiling: 63, native: 261, kind: 'dense', headline: true },
-  { id: 'dense-dX-64', label: '256,64,784 (dense dX = dY·Wᵀ)', m: 256, k: 64, n: 784, ta: 0, tb: 1, calls: 1, ceiling: null, native: null, kind: 'dense', headline: false },
-  { id: 'dense-dX-512', label: '256,512,784 (dense dX = dY·Wᵀ)', m: 256, k: 512, n: 784, ta: 0, tb: 1, calls: 1, ceiling: null, native: null, kind: 'dense', headline: false },
-  { id: 'conv1-im2col', label: '200704,9,32 (conv1 as one im2col GEMM; not the library\'s path)', m: 200704, k: 9, n: 32, ta: 0, tb: 0, calls: 1, ceiling: 44, native: 130, kind: 'im2col', headline: false },
-  { id: 'conv2-im2col', label: '50176,288,8 (conv2 as one im2col GEMM; not the library\'s path)', m: 50176, k: 288, n: 8, ta: 0, tb: 0, calls: 1, ceiling: 49, native: 90, kind: 'im2col', headline: false },
+  {
+    id: 'dense-784-64',
+    label: '256,784,64 (dense fwd, X·W)',
+    m: 256,
+    k: 784,
+    n: 64,
+    ta: 0,
+    tb: 0,
+    calls: 1,
+    ceiling: 61,
+    native: 245,
+    kind: 'dense',
+    headline: true,
+  },
+  {
+    id: 'dense-784-512',
+    label: '256,784,512 (dense fwd, X·W)',
+    m: 256,
+    k: 784,
+    n: 512,
+    ta: 0,
+    tb: 0,
+    calls: 1,
+    ceiling: 63,
+    native: 238,
+    kind: 'dense',
+    headline: true,
+  },
+  {
+    id: 'dense-dW',
+    label: '784,256,64 (dense dW = Xᵀ·dY)',
+    m: 784,
+    k: 256,
+    n: 64,
+    ta: 1,
+    tb: 0,
+    calls: 1,
+    ceiling: 63,
+    native: 261,
+    kind: 'dense',
+    headline: true,
+  },
+  {
+    id: 'dense-dX-64',
+    label: '256,64,784 (dense dX = dY·Wᵀ)',
+    m: 256,
+    k: 64,
+    n: 784,
+    ta: 0,
+    tb: 1,
+    calls: 1,
+    ceiling: null,
+    native: null,
+    kind: 'dense',
+    headline: false,
+  },
+  {
+    id: 'dense-dX-512',
+    label: '256,512,784 (dense dX = dY·Wᵀ)',
+    m: 256,
+    k: 512,
+    n: 784,
+    ta: 0,
+    tb: 1,
+    calls: 1,
+    ceiling: null,
+    native: null,
+    kind: 'dense',
+    headline: false,
+  },
+  {
+    id: 'conv1-im2col',
+    label: "200704,9,32 (conv1 as one im2col GEMM; not the library's path)",
+    m: 200704,
+    k: 9,
+    n: 32,
+    ta: 0,
+    tb: 0,
+    calls: 1,
+    ceiling: 44,
+    native: 130,
+    kind: 'im2col',
+    headline: false,
+  },
+  {
+    id: 'conv2-im2col',
+    label: "50176,288,8 (conv2 as one im2col GEMM; not the library's path)",
+    m: 50176,
+    k: 288,
+    n: 8,
+    ta: 0,
+    tb: 0,
+    calls: 1,
+    ceiling: 49,
+    native: 90,
+    kind: 'im2col',
+    headline: false,
+  },
 ];
 
 /**
@@ -43,8 +134,26 @@ export const GEMM_SHAPES = [
  * Forward rows are the issue's (M,K,N) = (256·h·w, 9·in_c, out_c) products.
  */
 const CONV_LAYERS = [
-  { id: 'conv1', h: 28, w: 28, inC: 1, outC: 32, ceiling: 44, native: 130, note: 'conv1: 28×28×1 → 32' },
-  { id: 'conv2', h: 14, w: 14, inC: 32, outC: 8, ceiling: 49, native: 90, note: 'conv2: 14×14×32 → 8' },
+  {
+    id: 'conv1',
+    h: 28,
+    w: 28,
+    inC: 1,
+    outC: 32,
+    ceiling: 44,
+    native: 130,
+    note: 'conv1: 28×28×1 → 32',
+  },
+  {
+    id: 'conv2',
+    h: 14,
+    w: 14,
+    inC: 32,
+    outC: 8,
+    ceiling: 49,
+    native: 90,
+    note: 'conv2: 14×14×32 → 8',
+  },
 ];
 const PASSES = [
   { pass: 0, name: 'forward' },
@@ -75,15 +184,37 @@ export function buildGemmWasm(outDir) {
   const env = { ...process.env, RUSTUP_AUTO_INSTALL: '0' };
   if (tc && tc !== 'system') env.RUSTUP_TOOLCHAIN = tc;
   const wasmPath = join(outDir, 'gemm_shapes.wasm');
-  const args = ['--edition', '2021', '--target', 'wasm32-unknown-unknown', '-C', 'opt-level=3', '-C', 'codegen-units=1',
-    '-C', 'target-feature=+simd128', '--crate-type', 'cdylib', '-o', wasmPath, join(here, 'gemm_shapes.rs')];
+  const args = [
+    '--edition',
+    '2021',
+    '--target',
+    'wasm32-unknown-unknown',
+    '-C',
+    'opt-level=3',
+    '-C',
+    'codegen-units=1',
+    '-C',
+    'target-feature=+simd128',
+    '--crate-type',
+    'cdylib',
+    '-o',
+    wasmPath,
+    join(here, 'gemm_shapes.rs'),
+  ];
   try {
     execFileSync('rustc', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (e) {
-    const msg = String(e.stderr || e.message).trim().split('\n').slice(0, 12).join('\n');
+    const msg = String(e.stderr || e.message)
+      .trim()
+      .split('\n')
+      .slice(0, 12)
+      .join('\n');
     throw new Error(`rustc (toolchain ${tc}) failed to build bench/gemm/gemm_shapes.rs:\n${msg}`);
   }
-  const rustc = execFileSync('rustc', ['--version'], { env, encoding: 'utf8' }).trim();
+  const rustc = execFileSync('rustc', ['--version'], {
+    env,
+    encoding: 'utf8',
+  }).trim();
   return { wasmPath, toolchain: tc, rustc };
 }
 
@@ -91,7 +222,9 @@ export async function runGemmBench({ quick = false, log = () => {} } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'wae-gemm-'));
   try {
     const build = buildGemmWasm(dir);
-    const { instance } = await WebAssembly.instantiate(readFileSync(build.wasmPath), { env: { now_ms: () => performance.now() } });
+    const { instance } = await WebAssembly.instantiate(readFileSync(build.wasmPath), {
+      env: { now_ms: () => performance.now() },
+    });
     const minSeconds = quick ? 0.1 : 0.25;
     const rounds = quick ? 2 : 3;
     const ex = instance.exports;
@@ -103,8 +236,14 @@ export async function runGemmBench({ quick = false, log = () => {} } = {}) {
       const gflops = c
         ? ex.bench_conv(c.h, c.w, c.inC, c.outC, c.pass, c.batch, minSeconds, rounds)
         : ex.bench_gemm(s.m, s.n, s.k, s.ta, s.tb, s.calls, minSeconds, rounds);
-      rows.push({ ...s, gflops, ofCeiling: s.ceiling ? gflops / s.ceiling : null });
-      log(`  ${s.label}: ${gflops.toFixed(1)} GFLOP/s${s.ceiling ? ` (${(100 * gflops / s.ceiling).toFixed(0)} % of the issue's ${s.ceiling})` : ''}`);
+      rows.push({
+        ...s,
+        gflops,
+        ofCeiling: s.ceiling ? gflops / s.ceiling : null,
+      });
+      log(
+        `  ${s.label}: ${gflops.toFixed(1)} GFLOP/s${s.ceiling ? ` (${((100 * gflops) / s.ceiling).toFixed(0)} % of the issue's ${s.ceiling})` : ''}`,
+      );
     }
     const measuredCeiling = Math.max(ceilingBefore, ex.bench_ceiling(minSeconds, rounds));
     for (const r of rows) r.ofMeasuredCeiling = r.gflops / measuredCeiling;
@@ -120,7 +259,15 @@ export async function runGemmBench({ quick = false, log = () => {} } = {}) {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, json: { type: 'string' } } });
-  const result = await runGemmBench({ quick: values.quick, log: (l) => console.log(l) });
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      json: { type: 'string' },
+    },
+  });
+  const result = await runGemmBench({
+    quick: values.quick,
+    log: (l) => console.log(l),
+  });
   if (values.json) writeFileSync(values.json, JSON.stringify(result, null, 2));
 }

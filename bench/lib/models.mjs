@@ -8,21 +8,52 @@ export const TRAIN_SAMPLES = 48000; // 60,000 minus the 20 % validation split, a
 export const BATCHES_PER_EPOCH = TRAIN_SAMPLES / BATCH; // 187.5: 187 full batches and one of 128
 export const NOISE_STD = 0.25; // as examples/report.mjs
 
-const conv = (filters, padding = 'same') => ({ kind: 'conv2d', filters, kernel: 3, padding });
+const conv = (filters, padding = 'same') => ({
+  kind: 'conv2d',
+  filters,
+  kernel: 3,
+  padding,
+});
 const pool = () => ({ kind: 'maxPooling2d', size: 2, padding: 'same' });
 const up = () => ({ kind: 'upSampling2d', size: 2 });
 
 export function architecture(model) {
   switch (model) {
     case 'vanilla':
-      return { inputShape: [784], layers: [{ kind: 'dense', units: 64 }, { kind: 'dense', units: 784 }] };
+      return {
+        inputShape: [784],
+        layers: [
+          { kind: 'dense', units: 64 },
+          { kind: 'dense', units: 784 },
+        ],
+      };
     case 'deep':
-      return { inputShape: [784], layers: [512, 256, 128, 64, 128, 256, 512, 784].map((units) => ({ kind: 'dense', units })) };
+      return {
+        inputShape: [784],
+        layers: [512, 256, 128, 64, 128, 256, 512, 784].map((units) => ({
+          kind: 'dense',
+          units,
+        })),
+      };
     case 'convolutional':
     case 'denoising':
       return {
         inputShape: [28, 28, 1],
-        layers: [conv(32), pool(), conv(8), pool(), conv(8), pool(), conv(8), up(), conv(8), up(), conv(32, 'valid'), up(), conv(1)],
+        layers: [
+          conv(32),
+          pool(),
+          conv(8),
+          pool(),
+          conv(8),
+          pool(),
+          conv(8),
+          up(),
+          conv(8),
+          up(),
+          conv(32, 'valid'),
+          up(),
+          conv(1),
+        ],
       };
     default:
       throw new Error(`unknown model ${model}`);

@@ -42,13 +42,23 @@ export function workerArgs(extra = {}) {
 export function loadTrain(dataDir, model, count) {
   const clean = readNpyRows(join(dataDir, 'x_train.npy'), 0, count);
   const x = model === 'denoising' ? readNpyRows(join(dataDir, 'x_train_noisy.npy'), 0, count) : clean;
-  return { x: x.data, y: clean.data, n: clean.shape[0], sampleShape: isDense(model) ? [784] : [28, 28, 1] };
+  return {
+    x: x.data,
+    y: clean.data,
+    n: clean.shape[0],
+    sampleShape: isDense(model) ? [784] : [28, 28, 1],
+  };
 }
 
 export function loadTest(dataDir, model, count) {
   const clean = readNpyRows(join(dataDir, 'x_test.npy'), 0, count);
   const x = model === 'denoising' ? readNpyRows(join(dataDir, 'x_test_noisy.npy'), 0, count) : clean;
-  return { x: x.data, y: clean.data, n: clean.shape[0], sampleShape: isDense(model) ? [784] : [28, 28, 1] };
+  return {
+    x: x.data,
+    y: clean.data,
+    n: clean.shape[0],
+    sampleShape: isDense(model) ? [784] : [28, 28, 1],
+  };
 }
 
 export const rssMB = () => process.memoryUsage().rss / 2 ** 20;
@@ -73,7 +83,14 @@ export function summarizeBatches(ms) {
   const mean = ms.reduce((a, b) => a + b, 0) / ms.length;
   const h = Math.floor(sorted.length / 2);
   const medianMs = sorted.length % 2 ? sorted[h] : (sorted[h - 1] + sorted[h]) / 2;
-  return { count: ms.length, meanMs: mean, medianMs, minMs: sorted[0], maxMs: sorted.at(-1), allMs: ms };
+  return {
+    count: ms.length,
+    meanMs: mean,
+    medianMs,
+    minMs: sorted[0],
+    maxMs: sorted.at(-1),
+    allMs: ms,
+  };
 }
 
 /** Prints the one line bench/run.mjs reads. */

@@ -23,7 +23,9 @@ function session(sessionId: string): Session {
   return s;
 }
 
-type PlaywrightContext = { context: { browser(): { newPage(opts?: object): Promise<Page> } | null } };
+type PlaywrightContext = {
+  context: { browser(): { newPage(opts?: object): Promise<Page> } | null };
+};
 
 /** Starts the demo server on a free port and opens `url + query` in a new page. Returns the URL. */
 const demoOpen: BrowserCommand<[query?: string]> = async (ctx, query = '') => {
@@ -33,7 +35,9 @@ const demoOpen: BrowserCommand<[query?: string]> = async (ctx, query = '') => {
   const server = await startDemoServer({ port: 0 });
   const browser = (ctx as unknown as PlaywrightContext).context.browser();
   if (!browser) throw new Error('no browser to open the demo in');
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const page = await browser.newPage({
+    viewport: { width: 1280, height: 900 },
+  });
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
@@ -81,10 +85,15 @@ const demoSelect: BrowserCommand<[selector: string, value: string]> = async (ctx
 const demoWaitFor: BrowserCommand<[expression: string, timeoutMs: number]> = async (ctx, expression, timeoutMs) => {
   const { page } = session(ctx.sessionId);
   try {
-    await page.waitForFunction(expression, undefined, { timeout: timeoutMs, polling: 100 });
+    await page.waitForFunction(expression, undefined, {
+      timeout: timeoutMs,
+      polling: 100,
+    });
   } catch (e) {
     const state = await page.evaluate('JSON.stringify(window.demo)').catch(() => 'unavailable');
-    throw new Error(`timed out waiting for ${expression}; window.demo = ${state}; ${(e as Error).message.split('\n')[0]}`);
+    throw new Error(
+      `timed out waiting for ${expression}; window.demo = ${state}; ${(e as Error).message.split('\n')[0]}`,
+    );
   }
 };
 
@@ -122,4 +131,13 @@ const demoClose: BrowserCommand<[]> = async (ctx) => {
   return s.problems;
 };
 
-export const demoCommands = { demoOpen, demoClick, demoSelect, demoWaitFor, demoEval, demoDraw, demoScreenshot, demoClose };
+export const demoCommands = {
+  demoOpen,
+  demoClick,
+  demoSelect,
+  demoWaitFor,
+  demoEval,
+  demoDraw,
+  demoScreenshot,
+  demoClose,
+};

@@ -27,7 +27,13 @@ import {
 } from '../../ts/index.js';
 import { ReferenceModel, randomArray } from '../support/reference64.js';
 import { expectClose, firstDifference, rejectionOf } from '../support/assertions.js';
-import { KERAS_ADAM, SMALL_CONV, sdkLayersOf, sequentialOptionsOf, vanillaReferenceLayers } from '../support/scenarios.js';
+import {
+  KERAS_ADAM,
+  SMALL_CONV,
+  sdkLayersOf,
+  sequentialOptionsOf,
+  vanillaReferenceLayers,
+} from '../support/scenarios.js';
 
 type Preset = 'vanilla' | 'deep' | 'convolutional' | 'denoising';
 
@@ -99,7 +105,6 @@ afterAll(async () => {
   await trainer?.terminate();
 });
 
-
 const CONV_SPECS = SMALL_CONV.layers;
 const SDK_CONV = () => sdkLayersOf(SMALL_CONV, layers);
 
@@ -134,7 +139,10 @@ describe.each([
   });
 
   it('forward pass of a dense model matches the float64 reference', async () => {
-    const model = await backend.create('vanilla', { encodingSize: 16, seed: 2 });
+    const model = await backend.create('vanilla', {
+      encodingSize: 16,
+      seed: 2,
+    });
     const weights = await randomize(model, 10);
     const ref = new ReferenceModel([784], vanillaReferenceLayers(16), weights);
     const x = randomArray(5 * 784, 7);
@@ -163,11 +171,15 @@ describe.each([
     const n = 6;
     const x = randomArray(n * 81, 11);
     const y = randomArray(n * 36, 12);
-    const history = await model.fit(tensor(Float32Array.from(x), [n, 9, 9, 1]), tensor(Float32Array.from(y), [n, 6, 6, 1]), {
-      epochs: 1,
-      batchSize: n,
-      shuffle: false,
-    });
+    const history = await model.fit(
+      tensor(Float32Array.from(x), [n, 9, 9, 1]),
+      tensor(Float32Array.from(y), [n, 6, 6, 1]),
+      {
+        epochs: 1,
+        batchSize: n,
+        shuffle: false,
+      },
+    );
     const refLoss = ref.trainStep(x, y, n, KERAS_ADAM, 1);
     expect(history.loss[0]).toBeCloseTo(refLoss, 5);
     const after = await model.getWeights();
@@ -177,7 +189,10 @@ describe.each([
 
   it('a short training run lowers the loss, with callbacks and a validation split', async () => {
     const n = 200;
-    const data = tensor(Float32Array.from(randomArray(n * 784, 22)).map((v) => (v > 0.7 ? 1 : 0)), [n, 784]);
+    const data = tensor(
+      Float32Array.from(randomArray(n * 784, 22)).map((v) => (v > 0.7 ? 1 : 0)),
+      [n, 784],
+    );
     const model = await backend.create('vanilla', { seed: 3 });
     const epochs: number[] = [];
     let batches = 0;
@@ -199,7 +214,10 @@ describe.each([
 
   it('save / load round trip is bit-exact', async () => {
     const model = await backend.create('convolutional', { seed: 5 });
-    const x = tensor(new Float32Array(8 * 784).map((_, i) => (i % 7) / 7), [8, 28, 28, 1]);
+    const x = tensor(
+      new Float32Array(8 * 784).map((_, i) => (i % 7) / 7),
+      [8, 28, 28, 1],
+    );
     await model.fit(x, x, { batchSize: 4, seed: 1 });
     const bytes = await model.toBytes();
     const loaded = await backend.fromBytes(bytes);
@@ -226,7 +244,9 @@ describe.each([
     expect(error?.code).toBe('ERR_SHAPE');
     expect(error?.message).toMatch(/^predict input must have shape \[N, 784\], got \[N, 28, 28, 1\] with N = 2/);
     const x = tensor(new Float32Array(4 * 784).fill(0.25), [4, 784]);
-    await expect(model.fit(x, x, { epochs: 0 })).rejects.toThrow(new ValueError('epochs must be a positive integer, got 0'));
+    await expect(model.fit(x, x, { epochs: 0 })).rejects.toThrow(
+      new ValueError('epochs must be a positive integer, got 0'),
+    );
     await expect(model.setWeights(before.slice(1))).rejects.toThrow(ValueError);
     await expect(backend.fromBytes(new Uint8Array([1, 2, 3]))).rejects.toThrow(/not a valid model file/);
     (await model.getWeights()).forEach((w, i) => expect(firstDifference(w.data, before[i].data)).toBe(-1));
@@ -239,7 +259,13 @@ describe.each([
 describe('the worker in Chromium', () => {
   it('trains bit for bit like the main thread (same seeds)', async () => {
     const x = tensor(Float32Array.from(randomArray(48 * 784, 31)), [48, 28, 28, 1]);
-    const opts = { epochs: 2, batchSize: 8, seed: 4, validationSplit: 0.25, inputNoise: { std: 0.25 } };
+    const opts = {
+      epochs: 2,
+      batchSize: 8,
+      seed: 4,
+      validationSplit: 0.25,
+      inputNoise: { std: 0.25 },
+    };
     const here = convolutional({ seed: 9 });
     const hereHistory = await here.fit(x, x, opts);
     const there = await trainer.create('convolutional', { seed: 9 });
@@ -263,7 +289,12 @@ describe('the worker in Chromium', () => {
       if (counting) requestAnimationFrame(countFrames);
     };
     requestAnimationFrame(countFrames);
-    const fit = model.fit(x, x, { epochs: 1000, batchSize: 16, signal: controller.signal, onBatchEnd: () => void batches++ });
+    const fit = model.fit(x, x, {
+      epochs: 1000,
+      batchSize: 16,
+      signal: controller.signal,
+      onBatchEnd: () => void batches++,
+    });
     await new Promise((r) => setTimeout(r, 600));
     controller.abort();
     const history = await fit;

@@ -25,7 +25,8 @@ export function firstDifference(a: Float32Array | Uint8Array, b: Float32Array | 
   return -1;
 }
 
-const bitsOf = (v: Float32Array | Uint8Array) => (v.BYTES_PER_ELEMENT === 4 ? new Uint32Array(v.buffer, v.byteOffset, v.length) : v);
+const bitsOf = (v: Float32Array | Uint8Array) =>
+  v.BYTES_PER_ELEMENT === 4 ? new Uint32Array(v.buffer, v.byteOffset, v.length) : v;
 
 /**
  * What `promise` rejects with (undefined if it resolves), for tests that check several

@@ -20,11 +20,29 @@ export const SMALL_CONV: SmallModel = {
   encoderLength: 2,
   seed: 3,
   layers: [
-    { kind: 'conv2d', filters: 4, kernelSize: [3, 3], padding: 'same', activation: 'relu' },
+    {
+      kind: 'conv2d',
+      filters: 4,
+      kernelSize: [3, 3],
+      padding: 'same',
+      activation: 'relu',
+    },
     { kind: 'maxPooling2d', pool: [2, 2], padding: 'same' },
-    { kind: 'conv2d', filters: 3, kernelSize: [3, 3], padding: 'valid', activation: 'tanh' },
+    {
+      kind: 'conv2d',
+      filters: 3,
+      kernelSize: [3, 3],
+      padding: 'valid',
+      activation: 'tanh',
+    },
     { kind: 'upSampling2d', size: [2, 2] },
-    { kind: 'conv2d', filters: 1, kernelSize: [3, 3], padding: 'same', activation: 'sigmoid' },
+    {
+      kind: 'conv2d',
+      filters: 1,
+      kernelSize: [3, 3],
+      padding: 'same',
+      activation: 'sigmoid',
+    },
   ],
   paramShapes: [[3, 3, 1, 4], [4], [3, 3, 4, 3], [3], [3, 3, 3, 1], [1]],
 };
@@ -48,7 +66,12 @@ export const vanillaReferenceLayers = (encodingSize: number): RefSpec[] => [
 ];
 
 /** Adam with Keras's defaults, what the SDK's models are compiled with unless told otherwise. */
-export const KERAS_ADAM: AdamConfig = { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
+export const KERAS_ADAM: AdamConfig = {
+  lr: 1e-3,
+  beta1: 0.9,
+  beta2: 0.999,
+  epsilon: 1e-7,
+};
 
 /** The model's layers built with `layers` (the SDK's `layers.*`, from the sources or from dist/). */
 export function sdkLayersOf(model: SmallModel, layers: typeof sdkLayers): LayerSpec[] {
@@ -57,7 +80,10 @@ export function sdkLayersOf(model: SmallModel, layers: typeof sdkLayers): LayerS
       case 'dense':
         return layers.dense(l.units, { activation: l.activation });
       case 'conv2d':
-        return layers.conv2d(l.filters, l.kernelSize, { padding: l.padding, activation: l.activation });
+        return layers.conv2d(l.filters, l.kernelSize, {
+          padding: l.padding,
+          activation: l.activation,
+        });
       case 'maxPooling2d':
         return layers.maxPooling2d(l.pool, { padding: l.padding });
       case 'upSampling2d':

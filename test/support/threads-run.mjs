@@ -50,7 +50,11 @@ async function checks() {
   // Presets trained twice with the same seeds: hashes must match (and the weights, across counts, be close).
   const vanillaA = await trained(() => vanilla({ seed: 1 }), [784], 96, 32);
   const vanillaB = await trained(() => vanilla({ seed: 1 }), [784], 96, 32);
-  out.vanilla = { a: hash(vanillaA), b: hash(vanillaB), weights: plain(vanillaA) };
+  out.vanilla = {
+    a: hash(vanillaA),
+    b: hash(vanillaB),
+    weights: plain(vanillaA),
+  };
   const convA = await trained(() => convolutional({ seed: 2 }), [28, 28, 1], 12, 6);
   const convB = await trained(() => convolutional({ seed: 2 }), [28, 28, 1], 12, 6);
   out.convolutional = { a: hash(convA), b: hash(convB), weights: plain(convA) };
@@ -58,11 +62,15 @@ async function checks() {
   // One Adam step from given weights (compared with the float64 reference by the test).
   async function oneStep(model, weights, x, y, n) {
     model.setWeights(model.getWeights().map((w, i) => tensor(Float32Array.from(weights[i]), w.shape)));
-    const history = await model.fit(tensor(Float32Array.from(x), [n, ...model.inputShape]), tensor(Float32Array.from(y), [n, ...model.outputShape]), {
-      epochs: 1,
-      batchSize: n,
-      shuffle: false,
-    });
+    const history = await model.fit(
+      tensor(Float32Array.from(x), [n, ...model.inputShape]),
+      tensor(Float32Array.from(y), [n, ...model.outputShape]),
+      {
+        epochs: 1,
+        batchSize: n,
+        shuffle: false,
+      },
+    );
     const w = plain(model.getWeights());
     model.dispose();
     return { loss: history.loss[0], weights: w };
@@ -89,7 +97,8 @@ async function fitRuns() {
 }
 
 const modes = { checks, fit: fitRuns };
-if (!(mode in modes)) throw new Error(`unknown mode ${JSON.stringify(mode)}: expected ${Object.keys(modes).join(' or ')}`);
+if (!(mode in modes))
+  throw new Error(`unknown mode ${JSON.stringify(mode)}: expected ${Object.keys(modes).join(' or ')}`);
 await init({ threads }); // 1: the single-thread module
 const out = await modes[mode]();
 process.stdout.write(JSON.stringify({ threads: threadCount(), ...out }));
