@@ -274,7 +274,7 @@ if (!opts['no-browser']) {
 }
 
 // ---------------------------------------------------------------- profile --
-// Where a training step's time goes, layer by layer (crate/dev/model_profile.rs, wasm, 1 thread;
+// Where a training step's time goes, layer by layer (crate/bench/src/profile/, wasm, 1 thread;
 // mask 7: the vanilla, deep and convolutional models), and (mask 32) the memory-bound kernels
 // against this machine's memory speed, which becomes its own table.
 const MEMORY_HEADER = "== memory-bound kernels vs this machine's memory speed";

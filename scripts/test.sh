@@ -22,12 +22,13 @@ if [[ -z "${CHROMIUM_PATH:-}" ]] && CHROMIUM_PATH=$(find_chromium); then export 
 
 step "cargo test (native)" cargo test --workspace
 step "cargo test (wasm32 +simd128, toolchain $TC)" \
-  cargo_tc "$TC" test -p wasm-autoencoders --target "$WASM_TARGET"
-# The threads build's crate (atomics, shared memory) passes the same Rust tests.
+  cargo_tc "$TC" test -p wasm-autoencoders-core --target "$WASM_TARGET"
+# The threads build's core (atomics, shared memory) passes the same Rust tests.
 if [[ "${THREADS:-1}" != 0 ]]; then
-  step "cargo test (wasm32 threads build, toolchain $TC)" threads_cargo "$TC" test -p wasm-autoencoders --lib
+  step "cargo test (wasm32 threads build, toolchain $TC)" threads_cargo "$TC" test -p wasm-autoencoders-core --lib
 fi
-step "build" bash "$ROOT/scripts/build.sh"
+# TEST_HOOKS=1: also the threads module with the pool's test switches (test/threads.test.ts).
+step "build" env TEST_HOOKS=1 bash "$ROOT/scripts/build.sh"
 step "vitest" npx --no-install vitest run
 
 log "ALL PASSED in $(( $(now_s) - T_START ))s: $(step_summary)"

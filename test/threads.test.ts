@@ -13,6 +13,8 @@ import { runNode } from './harness.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist');
+// The threads module with the pool's test switches: `npm test` builds it (TEST_HOOKS=1).
+const HOOKS = join(ROOT, 'pkg-threads-hooks');
 for (const f of ['index.js', 'wasm_autoencoders_threads_bg.wasm', 'wasm_autoencoders_threads.js']) {
   if (!existsSync(join(DIST, f))) throw new Error(`dist/${f} is missing: run \`npm run build\` (without THREADS=0) before these tests`);
 }
@@ -146,11 +148,14 @@ const outcome = (promise: string) =>
 describe('failures of the threads build do not hang or lie', () => {
   it('a trap on a helper fails that job with a RuntimeError, and the pool goes on serially', async () => {
     const out = await inFreshProcess<{ before: number; error: { name: string } | null; after: number; loss: number }>([
-      'await sdk.init({ threads: 2 });',
+      // The threads module built with the pool's test switches (TEST_HOOKS=1 scripts/build.sh).
+      `const glue = ${JSON.stringify(pathToFileURL(join(HOOKS, 'wasm_autoencoders.js')).href)};`,
+      `const threadsSource = (await import('node:fs')).readFileSync(${JSON.stringify(join(HOOKS, 'wasm_autoencoders_bg.wasm'))});`,
+      'await sdk.init({ threads: 2, threadsSource, threadsGlue: glue });',
       'const before = sdk.threadCount();',
-      `const glue = await import(${JSON.stringify(pathToFileURL(join(DIST, 'wasm_autoencoders_threads.js')).href)});`,
+      'const hooks = await import(glue);',
       // The driver's tasks wait until the helper has taken one, which traps.
-      `const error = ${outcome('Promise.resolve().then(() => glue.threadPoolTrapOnHelpers(64, 2_000_000_000))')};`,
+      `const error = ${outcome('Promise.resolve().then(() => hooks.threadPoolTrapOnHelpers(64, 2_000_000_000))')};`,
       'const model = sdk.vanilla({ encodingSize: 4, seed: 1 });',
       'const x = sdk.tensor(new Float32Array(8 * 784).fill(0.5), [8, 784]);',
       'const history = await model.fit(x, x, { epochs: 1, batchSize: 4 });',

@@ -156,7 +156,7 @@ export function tables(results) {
           target ? `≥ ${target}${r.gflops >= target ? ' (met)' : ' (not met)'}` : '—',
         ];
       }),
-      note: 'The conv rows marked "direct" are the kernels the Conv2D layer runs (crate/src/kernels/conv2d: direct correlation, no im2col), over a batch of 256; their (M,K,N) is the im2col product of the same work. The two "im2col GEMM" rows run the issue\'s shapes through our GEMM as one product, which the library does not do (the direct kernels are faster there). The ceiling is the register-only f32x4 mul+add loop that every micro-kernel here approaches (Wasm SIMD has no fused multiply-add without relaxed SIMD).',
+      note: 'The conv rows marked "direct" are the kernels the Conv2D layer runs (crate/core/src/kernels/conv2d: direct correlation, no im2col), over a batch of 256; their (M,K,N) is the im2col product of the same work. The two "im2col GEMM" rows run the issue\'s shapes through our GEMM as one product, which the library does not do (the direct kernels are faster there). The ceiling is the register-only f32x4 mul+add loop that every micro-kernel here approaches (Wasm SIMD has no fused multiply-add without relaxed SIMD).',
     });
   } else if (results.gemm?.error) {
     out.push({ id: 'gemm', title: 'GEMM', text: `failed: ${results.gemm.error}` });
@@ -424,7 +424,7 @@ export function renderMarkdown(results) {
     `- SDK: the built dist/ (wasm sha256 ${results.sdk.wasmSha256}…, built ${results.sdk.builtAt}), git ${m.git.head}${m.git.dirty ? ` with ${m.git.dirty} uncommitted change(s) under crate/ and ts/` : ''}`,
     `- Load average at start ${m.loadAverageAtStart.join(' / ')}, at end ${m.loadAverageAtEnd.join(' / ')} (1 / 5 / 15 min)`,
     ...loadYardstick(results),
-    ...(results.sdk.kernelsNewerThanDist ? [`- Note: kernel sources under crate/src/kernels/ were modified after dist/ was built (${results.sdk.kernelsNewerThanDist.join(', ')}): the GEMM table measures those newer sources, the model tables the built dist/.`] : []),
+    ...(results.sdk.kernelsNewerThanDist ? [`- Note: kernel sources under crate/core/src/kernels/ were modified after dist/ was built (${results.sdk.kernelsNewerThanDist.join(', ')}): the GEMM table measures those newer sources, the model tables the built dist/.`] : []),
     '',
     '**Caveats.** This is a shared, noisy 2-core virtual machine: other engineers were compiling and testing on it during the run (see the load average), so absolute figures can be off by 2× or more between runs, and the two cores are not ours alone. The ratios are more trustworthy than the absolute numbers because every peer was measured side by side in the same run, on the same data, one process after another — but not at the same instant, so a burst of load can still tilt one cell. Re-run before drawing fine conclusions.',
     '',
@@ -437,7 +437,7 @@ export function renderMarkdown(results) {
     lines.push(
       '## Profile: where a training step\'s time goes',
       '',
-      `\`${results.profile.command}\` (crate/dev/model_profile.rs: the library's layers compiled to wasm32 + simd128 and timed in Node, 1 thread, CPU time, best of 3 rounds; GFLOP/s of each layer's multiply-adds):`,
+      `\`${results.profile.command}\` (crate/bench/src/profile/: the library's layers compiled to wasm32 + simd128 and timed in Node, 1 thread, CPU time, best of 3 rounds; GFLOP/s of each layer's multiply-adds):`,
       '',
       '```',
       results.profile.text,

@@ -8,3 +8,6 @@ pub use sequential::{ModelError, OptimizerSpec, Sequential};
 
 #[cfg(test)]
 mod tests;
+// Serial builds only: they simulate thread counts (a threads build's tests have no pool).
+#[cfg(all(test, not(all(target_arch = "wasm32", target_feature = "atomics"))))]
+mod thread_split_tests;

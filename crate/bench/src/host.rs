@@ -1,7 +1,7 @@
 //! What a dev benchmark needs from its host: a clock and a way to print. Natively the
 //! standard library; as a bare wasm32 module, imports from `env` that the runner supplies
 //! (crate/dev/run_wasm_bench.mjs, bench/gemm/run.mjs: `now_ms` = performance.now(), and
-//! `print`). Included with `mod host;` / `#[path]` by the benches, which build with plain rustc.
+//! `print`).
 
 #[cfg(not(target_arch = "wasm32"))]
 pub fn now_seconds() -> f64 {

@@ -2,8 +2,7 @@
 //! accumulators, no memory traffic. Wasm SIMD has no fused multiply-add (without relaxed
 //! SIMD), so every GEMM and convolution micro-kernel here is this loop plus loads. Memory:
 //! [`memory`], streams of f32x4 loads and stores for the kernels that are not FLOP-bound.
-//! Included by crate/dev/gemm_bench.rs, crate/dev/model_profile.rs and
-//! bench/gemm/gemm_shapes.rs (`#[path]`).
+//! Used by kernels.rs, shapes.rs and the profiles.
 
 /// Floating-point operations per iteration of [`run`]: 8 accumulators × 4 lanes × (mul + add).
 pub const FLOPS_PER_ITERATION: usize = 64;

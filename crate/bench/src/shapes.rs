@@ -1,23 +1,14 @@
-//! GEMM GFLOP/s on the shapes of issue 3, with the library's own `gemm` (the kernel
-//! sources are included straight from crate/src/kernels, as crate/dev/gemm_bench.rs
-//! does, so this builds with plain rustc whatever the state of the rest of the crate).
+//! GEMM GFLOP/s on the shapes of issue 3, with the library's own `gemm` and its direct
+//! conv kernels (this crate depends on wasm-autoencoders-core).
 //!
 //! Built by bench/gemm/run.mjs as a bare wasm32 + simd128 cdylib and driven from Node:
 //! the host supplies `env.now_ms` (performance.now()); `bench_gemm`, `bench_conv` and
 //! `bench_ceiling` return GFLOP/s.
 
-#[allow(dead_code, unused_imports)]
-#[path = "../../crate/src/kernels/mod.rs"]
-mod kernels;
-#[path = "../../crate/dev/ceiling.rs"]
-mod ceiling;
-
-use kernels::gemm::gemm;
-
-#[allow(dead_code)]
-#[path = "../../crate/dev/host.rs"]
-mod host;
-use host::now_seconds;
+use crate::ceiling;
+use crate::host::now_seconds;
+use wasm_autoencoders_core::kernels;
+use wasm_autoencoders_core::kernels::gemm::gemm;
 
 /// C (m×n) = op(A)·op(B) with k the inner size, `calls` independent products per
 /// timed unit (each its own A and C, one shared B). Returns GFLOP/s counting 2·m·n·k

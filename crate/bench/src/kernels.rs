@@ -2,28 +2,16 @@
 //! use, and of the three convolution kernels on the convolutional model's layers. A script
 //! that prints figures, not a test.
 //!
-//! It includes the kernel sources directly (`#[path]`), so it builds with plain `rustc`
-//! whatever state the rest of the crate is in; `dev/bench.sh` builds and runs it natively
-//! and, when the wasm32 target and node are available, as wasm with SIMD128 in node.
-//!
-//! Side-by-side comparison: `bash dev/bench.sh save-baseline` copies `src/kernels` to
-//! `target/bench-baseline/`; while that copy exists, `bench.sh` builds this file with
-//! `--cfg baseline` and prints the saved kernels' figures next to the current ones, timed
-//! alternately in the same run (the machine is noisy: compare the ratio column).
+//! `crate/dev/bench.sh` runs it natively and, when the wasm32 target and node are
+//! available, as wasm with SIMD128 in node. To compare with another commit, `bench.sh
+//! baseline REF` builds that commit in a git worktree and runs both, one after the other.
 
-#[allow(dead_code, unused_imports)]
-#[path = "../src/kernels/mod.rs"]
-mod kernels;
-#[allow(dead_code)]
-mod ceiling;
-
-#[cfg(baseline)]
-#[allow(dead_code, unused_imports)]
-#[path = "../../target/bench-baseline/kernels/mod.rs"]
-mod baseline;
-
-use kernels::conv2d::Conv2dGeometry;
-use kernels::Padding;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use crate::ceiling;
+use crate::host::{emit, now_seconds};
+use wasm_autoencoders_core::kernels;
+use wasm_autoencoders_core::kernels::conv2d::Conv2dGeometry;
+use wasm_autoencoders_core::kernels::Padding;
 
 /// (name, m, n, k, trans_a, trans_b): dense forward NN, its weight gradient TN (Xᵀ·dY)
 /// and input gradient NT (dY·Wᵀ); conv per image (im2col) NN and the TN/NT counterparts.
@@ -63,9 +51,6 @@ const CONVS: &[(usize, usize, usize, usize, Padding)] = &[
 
 /// Images per timed conv call.
 const CONV_BATCH: usize = 16;
-
-mod host;
-use host::{emit, now_seconds};
 
 type Gemm = fn(usize, usize, usize, &[f32], bool, &[f32], bool, &mut [f32], bool);
 
@@ -144,45 +129,15 @@ fn conv_gflops(impls: &[(Conv, usize)], g: &Conv2dGeometry) -> Vec<[f64; 3]> {
 }
 
 fn gemms() -> Vec<(&'static str, Gemm)> {
-    #[allow(unused_mut)]
-    let mut v: Vec<(&'static str, Gemm)> = vec![("gemm", kernels::gemm::gemm)];
-    #[cfg(baseline)]
-    v.push(("baseline", baseline::gemm::gemm));
-    v
+    vec![("gemm", kernels::gemm::gemm)]
 }
 
 fn convs(g: &Conv2dGeometry) -> Vec<(Conv, usize)> {
     use kernels::conv2d as c;
-    #[allow(unused_mut)]
-    let mut v = vec![(
+    vec![(
         Conv { forward: c::conv2d_forward, backward_kernel: c::conv2d_backward_kernel, backward_input: c::conv2d_backward_input },
         g.cols_len(),
-    )];
-    #[cfg(baseline)]
-    {
-        use baseline::conv2d as bc;
-        // The baseline's geometry type is its own; convert inside thin wrappers.
-        fn conv_geom(g: &Conv2dGeometry) -> bc::Conv2dGeometry {
-            bc::Conv2dGeometry {
-                in_h: g.in_h,
-                in_w: g.in_w,
-                in_c: g.in_c,
-                kernel_h: g.kernel_h,
-                kernel_w: g.kernel_w,
-                out_c: g.out_c,
-                padding: if g.padding == Padding::Same { baseline::Padding::Same } else { baseline::Padding::Valid },
-            }
-        }
-        v.push((
-            Conv {
-                forward: |g, b, x, k, y, s| bc::conv2d_forward(&conv_geom(g), b, x, k, y, s),
-                backward_kernel: |g, b, x, dy, dk, s| bc::conv2d_backward_kernel(&conv_geom(g), b, x, dy, dk, s),
-                backward_input: |g, b, dy, k, dx, s| bc::conv2d_backward_input(&conv_geom(g), b, dy, k, dx, s),
-            },
-            conv_geom(g).cols_len(),
-        ));
-    }
-    v
+    )]
 }
 
 /// The ceiling (see ceiling.rs), GFLOP/s; compare kernels to it, since the clock of a shared
@@ -228,7 +183,7 @@ pub extern "C" fn run_with(flags: u32) {
         emit(&format!("{:<28}{cols}   (geometric mean)", "all"));
     }
     if flags & 2 != 0 {
-        let names: Vec<&str> = ["current", "baseline"].into_iter().take(convs(&geom(CONVS[0])).len()).collect();
+        let names = ["current"];
         emit(&format!("conv layers, batch {CONV_BATCH}: forward / dkernel / dinput GFLOP/s ({})", names.join(" | ")));
         let mut total = vec![[0.0f64; 3]; names.len()];
         for &c in CONVS {
@@ -262,10 +217,4 @@ fn geom(c: (usize, usize, usize, usize, Padding)) -> Conv2dGeometry {
 #[no_mangle]
 pub extern "C" fn run() {
     run_with(3);
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-fn main() {
-    let flags = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(3);
-    run_with(flags);
 }

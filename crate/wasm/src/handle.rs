@@ -1,15 +1,10 @@
-//! The wasm-bindgen boundary: a model handle and flat `Float32Array`s in and out. It only
-//! decodes arguments and forwards to `model`; the TypeScript SDK validates everything
-//! first and these checks are the last line, so a bad call is an exception, never a trap.
+//! `ModelHandle`: one core `Sequential` model behind a JS class. Arguments are decoded
+//! (codes.rs) and forwarded; flat `Float32Array`s in and out.
 
-use crate::kernels::loss::Loss;
-use crate::kernels::{Activation, Padding};
-use crate::layers::{shape_len, LayerSpec};
-use crate::model::{ModelError, OptimizerSpec, Sequential};
+use crate::codes;
+use wasm_autoencoders_core::layers::{shape_len, Layer};
+use wasm_autoencoders_core::model::{ModelError, Sequential};
 use wasm_bindgen::prelude::*;
-
-/// Numbers per layer in the encoded layer list the SDK sends.
-pub const LAYER_CODE_LEN: usize = 6;
 
 /// Errors cross as JS `Error`s whose message starts with a tag the SDK maps to its typed errors.
 fn to_js(e: ModelError) -> JsError {
@@ -21,59 +16,6 @@ fn to_js(e: ModelError) -> JsError {
 
 fn value_error(m: String) -> JsError {
     to_js(ModelError::Value(m))
-}
-
-fn activation(code: u32) -> Result<Activation, JsError> {
-    Ok(match code {
-        0 => Activation::Linear,
-        1 => Activation::Relu,
-        2 => Activation::Sigmoid,
-        3 => Activation::Tanh,
-        _ => return Err(value_error(format!("unknown activation code {code}"))),
-    })
-}
-
-fn padding(code: u32) -> Result<Padding, JsError> {
-    Ok(match code {
-        0 => Padding::Same,
-        1 => Padding::Valid,
-        _ => return Err(value_error(format!("unknown padding code {code}"))),
-    })
-}
-
-/// Decodes `[kind, a, b, c, d, e]` per layer:
-/// dense `[0, units, act]`, conv2d `[1, filters, kh, kw, padding, act]`,
-/// max-pooling `[2, ph, pw, sh, sw, padding]`, up-sampling `[3, sh, sw]`.
-fn decode_layers(codes: &[u32]) -> Result<Vec<LayerSpec>, JsError> {
-    if codes.is_empty() || !codes.len().is_multiple_of(LAYER_CODE_LEN) {
-        return Err(value_error(format!("layer codes must be a non-empty multiple of {LAYER_CODE_LEN} numbers")));
-    }
-    codes
-        .chunks(LAYER_CODE_LEN)
-        .map(|c| {
-            let u = |v: u32| v as usize;
-            Ok(match c[0] {
-                0 => LayerSpec::Dense { units: u(c[1]), activation: activation(c[2])? },
-                1 => LayerSpec::Conv2d {
-                    filters: u(c[1]),
-                    kernel: [u(c[2]), u(c[3])],
-                    padding: padding(c[4])?,
-                    activation: activation(c[5])?,
-                },
-                2 => LayerSpec::MaxPooling2d { pool: [u(c[1]), u(c[2])], strides: [u(c[3]), u(c[4])], padding: padding(c[5])? },
-                3 => LayerSpec::UpSampling2d { size: [u(c[1]), u(c[2])] },
-                k => return Err(value_error(format!("unknown layer kind code {k}"))),
-            })
-        })
-        .collect()
-}
-
-fn loss(code: u32) -> Result<Loss, JsError> {
-    match code {
-        0 => Ok(Loss::MeanSquaredError),
-        1 => Ok(Loss::BinaryCrossentropy),
-        _ => Err(value_error(format!("unknown loss code {code}"))),
-    }
 }
 
 #[wasm_bindgen]
@@ -101,25 +43,15 @@ impl ModelHandle {
             return Err(value_error(format!("seed must be a non-negative safe integer, got {seed}")));
         }
         let shape: Vec<usize> = input_shape.iter().map(|&d| d as usize).collect();
-        let specs = decode_layers(layer_codes)?;
+        let specs = codes::decode_layers(layer_codes).map_err(to_js)?;
         let model = Sequential::new(&shape, &specs, seed as u64).map_err(to_js)?;
         Ok(ModelHandle { model, staged_input: Vec::new(), staged_target: Vec::new() })
     }
 
     /// `optimizer`: 0 = Adam(lr, β1, β2, ε), 1 = SGD(lr). `loss`: 0 = MSE, 1 = binary cross-entropy.
     pub fn compile(&mut self, optimizer: u32, learning_rate: f64, beta1: f64, beta2: f64, epsilon: f64, loss_code: u32) -> Result<(), JsError> {
-        let finite = [learning_rate, beta1, beta2, epsilon].iter().all(|v| v.is_finite());
-        if !finite || learning_rate <= 0.0 || !(0.0..1.0).contains(&beta1) || !(0.0..1.0).contains(&beta2) || epsilon <= 0.0 {
-            return Err(value_error(format!(
-                "optimizer settings out of range: learning rate {learning_rate}, β1 {beta1}, β2 {beta2}, ε {epsilon}"
-            )));
-        }
-        let optimizer = match optimizer {
-            0 => OptimizerSpec::Adam { learning_rate, beta1, beta2, epsilon },
-            1 => OptimizerSpec::Sgd { learning_rate: learning_rate as f32 },
-            o => return Err(value_error(format!("unknown optimizer code {o}"))),
-        };
-        let loss = loss(loss_code)?;
+        let optimizer = codes::optimizer(optimizer, learning_rate, beta1, beta2, epsilon).map_err(to_js)?;
+        let loss = codes::loss(loss_code).map_err(to_js)?;
         self.model.compile(optimizer, loss);
         Ok(())
     }
@@ -150,7 +82,7 @@ impl ModelHandle {
         Ok(out)
     }
 
-    fn layer(&self, layer: u32) -> Result<&dyn crate::layers::Layer, JsError> {
+    fn layer(&self, layer: u32) -> Result<&dyn Layer, JsError> {
         self.model
             .layers()
             .get(layer as usize)
@@ -219,63 +151,12 @@ impl ModelHandle {
     }
 
     pub fn evaluate(&mut self, x: &[f32], y: &[f32], samples: u32, chunk: u32, loss_code: u32) -> Result<f64, JsError> {
-        let loss = loss(loss_code)?;
+        let loss = codes::loss(loss_code).map_err(to_js)?;
         self.model.evaluate(x, y, samples as usize, chunk as usize, loss).map_err(to_js)
     }
 
     /// Optimizer steps taken since the last compile.
     pub fn iterations(&self) -> f64 {
         self.model.optimizer_iterations() as f64
-    }
-}
-
-/// The threads build's pool (wasm32 + atomics only; absent from the single-thread module).
-/// The SDK (ts/threads.ts) calls `threadPoolStart(helpers)` on the driving thread, then
-/// instantiates the same module over the same shared memory in each helper Worker, where
-/// `threadPoolHelper()` runs until `threadPoolStop()`.
-#[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
-mod threads {
-    use crate::parallel::pool;
-    use wasm_bindgen::prelude::*;
-
-    /// `driver_can_block`: false on a browser's main thread (no `atomic.wait` there).
-    #[wasm_bindgen(js_name = threadPoolStart)]
-    pub fn thread_pool_start(helpers: u32, driver_can_block: bool) {
-        pool::start(helpers, driver_can_block);
-    }
-
-    /// A helper's entry point: takes tasks until `threadPoolStop()`.
-    #[wasm_bindgen(js_name = threadPoolHelper)]
-    pub fn thread_pool_helper() {
-        pool::helper_loop();
-    }
-
-    #[wasm_bindgen(js_name = threadPoolStop)]
-    pub fn thread_pool_stop() {
-        pool::stop();
-    }
-
-    /// Called by the SDK on a helper whose loop trapped; see `parallel::pool::helper_failed`.
-    #[wasm_bindgen(js_name = threadPoolHelperFailed)]
-    pub fn thread_pool_helper_failed() {
-        pool::helper_failed();
-    }
-
-    /// Tests only: a job whose tasks trap on every helper; see `parallel::pool::trap_on_helpers`.
-    #[wasm_bindgen(js_name = threadPoolTrapOnHelpers)]
-    pub fn thread_pool_trap_on_helpers(tasks: u32, driver_spins: u32) {
-        pool::trap_on_helpers(tasks as usize, driver_spins);
-    }
-
-    /// Benchmarks only: pause (1 thread) or resume the pool; see `parallel::pool::pause`.
-    #[wasm_bindgen(js_name = threadPoolPause)]
-    pub fn thread_pool_pause(paused: bool) {
-        pool::pause(paused);
-    }
-
-    /// Threads the layers split a batch across (helpers + 1).
-    #[wasm_bindgen(js_name = threadPoolSize)]
-    pub fn thread_pool_size() -> u32 {
-        crate::parallel::threads() as u32
     }
 }
