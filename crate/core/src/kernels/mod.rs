@@ -1,9 +1,9 @@
 //! Kernels: pure functions over `f32` slices, NHWC layout, no allocation.
 //!
 //! Every kernel `foo` has a naive scalar `foo_reference` beside it (the definition we
-//! test against) and a fast path. On `wasm32` with `simd128` the fast path uses
-//! `core::arch::wasm32`; elsewhere it is portable scalar code. Tests compare the two
-//! with [`crate::testing`] helpers, natively and as wasm.
+//! test against) and a fast path, written once over the vectors of [`simd`]: `v128` on
+//! `wasm32` with `simd128`, plain arrays elsewhere. Tests compare the two with
+//! [`crate::testing`] helpers, natively and as wasm.
 //!
 //! Shapes are passed explicitly; every kernel asserts (debug) that slice lengths match.
 //! Callers (layers) validate shapes before calling, so kernels never see bad input.
@@ -15,6 +15,7 @@ pub mod conv2d;
 pub mod gemm;
 pub mod loss;
 pub mod pool2d;
+pub mod simd;
 pub mod upsample2d;
 
 pub use activation::Activation;

@@ -24,7 +24,7 @@
 //!
 //! Here: the geometry, the public entry points and the per-sample dispatch. The direct
 //! path is in `direct` (its correlation engine and its kernel gradient, over the four-lane
-//! vector of `v4`), the fallback in `im2col`, the definitions in `reference`, their
+//! vector of `kernels::simd`), the fallback in `im2col`, the definitions in `reference`, their
 //! comparison in `tests`.
 
 mod direct;
@@ -34,7 +34,6 @@ mod reference;
 #[cfg(test)]
 mod tests;
 mod upsampled;
-mod v4;
 
 pub use reference::{conv2d_backward_input_reference, conv2d_backward_kernel_reference, conv2d_forward_reference};
 pub use pooled::PooledConv2d;
