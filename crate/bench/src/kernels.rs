@@ -211,7 +211,7 @@ pub extern "C" fn run_with(flags: u32) {
 }
 
 fn geom(c: (usize, usize, usize, usize, Padding)) -> Conv2dGeometry {
-    Conv2dGeometry { in_h: c.0, in_w: c.1, in_c: c.2, kernel_h: 3, kernel_w: 3, out_c: c.3, padding: c.4 }
+    Conv2dGeometry::new([c.0, c.1, c.2], [3, 3], c.3, c.4).unwrap()
 }
 
 #[no_mangle]

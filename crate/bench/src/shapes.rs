@@ -64,7 +64,7 @@ pub extern "C" fn bench_ceiling(min_seconds: f64, rounds: u32) -> f64 {
 #[allow(clippy::too_many_arguments)]
 pub extern "C" fn bench_conv(h: usize, w: usize, in_c: usize, out_c: usize, pass: u32, batch: usize, min_seconds: f64, rounds: u32) -> f64 {
     use kernels::conv2d::{conv2d_backward_input, conv2d_backward_kernel, conv2d_forward, Conv2dGeometry};
-    let g = Conv2dGeometry { in_h: h, in_w: w, in_c, kernel_h: 3, kernel_w: 3, out_c, padding: kernels::Padding::Same };
+    let g = Conv2dGeometry::new([h, w, in_c], [3, 3], out_c, kernels::Padding::Same).unwrap();
     let x: Vec<f32> = (0..batch * g.input_len()).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect();
     let dy: Vec<f32> = (0..batch * g.output_len()).map(|i| ((i * 104_729) % 1000) as f32 / 1000.0 - 0.5).collect();
     let kernel: Vec<f32> = (0..g.kernel_len()).map(|i| ((i * 31) % 100) as f32 / 100.0 - 0.5).collect();

@@ -27,7 +27,7 @@ pub(crate) fn conv_breakdown(reps: usize) {
     ];
     let mut total = [0.0f64; 8];
     for &(h, w, ci, co, padding, need_dx) in &shapes {
-        let g = Conv2dGeometry { in_h: h, in_w: w, in_c: ci, kernel_h: 3, kernel_w: 3, out_c: co, padding };
+        let g = Conv2dGeometry::new([h, w, ci], [3, 3], co, padding).unwrap();
         let x = random(3, BATCH * g.input_len(), 0.0, 1.0);
         let k = random(4, g.kernel_len(), -0.3, 0.3);
         let bias = random(5, co, -0.1, 0.1);

@@ -10,7 +10,7 @@ use super::*;
 /// The backward of the 16×16×8 → 32 'valid' layer, unfused (four calls) against
 /// `conv2d_backward`, alternately, 5 times each.
 pub(crate) fn fused_ab() {
-    let g = Conv2dGeometry { in_h: 16, in_w: 16, in_c: 8, kernel_h: 3, kernel_w: 3, out_c: 32, padding: Padding::Valid };
+    let g = Conv2dGeometry::new([16, 16, 8], [3, 3], 32, Padding::Valid).unwrap();
     let x = random(3, BATCH * g.input_len(), 0.0, 1.0);
     let k = random(4, g.kernel_len(), -0.3, 0.3);
     let y = random(5, BATCH * g.output_len(), 0.0, 1.0);

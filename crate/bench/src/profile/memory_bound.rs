@@ -158,7 +158,7 @@ pub(crate) fn memory_kernels() {
     drop(cdy);
     // Max-pool 2×2/2 'same' 28×28×32 → 14×14×32 with one-byte window-cell indices, as the
     // layer keeps them; then the last UpSampling2D, 2×2 14×14×32 → 28×28×32.
-    let g = Pool2dGeometry { in_h: 28, in_w: 28, channels: 32, pool_h: 2, pool_w: 2, stride_h: 2, stride_w: 2, padding: Padding::Same };
+    let g = Pool2dGeometry::new([28, 28, 32], [2, 2], [2, 2], Padding::Same).unwrap();
     let (mut pooled, mut arg, mut dx) = (vec![0.0; small], vec![0u8; small], vec![0.0; big]);
     let (pool, up, index) = ("256x28x28x32 -> 14x14x32", "256x14x14x32 -> 28x28x32", small);
     let (fwd, bwd) = (Traffic { read: big * F32, written: small * F32 + index, footprint: (big + small) * F32 + index }, Traffic { read: small * F32 + index, written: big * F32, footprint: (big + small) * F32 + index });

@@ -73,7 +73,7 @@ pub(crate) fn profile_model(name: &str, input_shape: &[usize], specs: &[LayerSpe
         let conv = match specs[last[i]] {
             LayerSpec::Conv2d { filters, kernel, padding, activation } if fused && first[i] == last[i] => {
                 let [h, w, c] = [ls[i].input_shape()[0], ls[i].input_shape()[1], ls[i].input_shape()[2]];
-                Some((Conv2dGeometry { in_h: h, in_w: w, in_c: c, kernel_h: kernel[0], kernel_w: kernel[1], out_c: filters, padding }, activation))
+                Some((Conv2dGeometry::new([h, w, c], kernel, filters, padding).expect("the layer built, so its geometry is valid"), activation))
             }
             _ => None,
         };

@@ -1,6 +1,8 @@
 //! Elementwise activations, in place. The backward pass works from the forward OUTPUT
 //! (y), which every layer keeps anyway, so the input need not be stored.
 
+use super::simd::V4;
+
 /// An activation function, as Keras names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Activation {
@@ -21,29 +23,27 @@ pub fn activation_backward(act: Activation, y: &[f32], dy: &mut [f32]) {
     assert_eq!(y.len(), dy.len(), "activation_backward: y and dy lengths differ");
     match act {
         Activation::Linear => {}
-        Activation::Relu => imp::backward(y, dy, imp::relu_grad),
-        Activation::Sigmoid => imp::backward(y, dy, imp::sigmoid_grad),
-        Activation::Tanh => imp::backward(y, dy, imp::tanh_grad),
+        Activation::Relu => vector::backward(y, dy, vector::relu_grad),
+        Activation::Sigmoid => vector::backward(y, dy, vector::sigmoid_grad),
+        Activation::Tanh => vector::backward(y, dy, vector::tanh_grad),
     }
 }
 
-/// `f(slope)` with the SIMD slope of `act` (dy·act'(y) from y and dy, four lanes), for
-/// kernels that fuse it into another pass over dy; None for Linear (the identity).
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+/// `f(slope)` with the vector slope of `act` (dy·act'(y) from y and dy), for kernels that
+/// fuse it into another pass over dy; None for Linear (the identity).
 pub(crate) fn with_slope<R>(act: Activation, f: impl SlopeUser<R>) -> R {
     match act {
-        Activation::Linear => f.call(None::<fn(core::arch::wasm32::v128, core::arch::wasm32::v128) -> core::arch::wasm32::v128>),
-        Activation::Relu => f.call(Some(imp::relu_grad)),
-        Activation::Sigmoid => f.call(Some(imp::sigmoid_grad)),
-        Activation::Tanh => f.call(Some(imp::tanh_grad)),
+        Activation::Linear => f.call(None::<fn(V4, V4) -> V4>),
+        Activation::Relu => f.call(Some(vector::relu_grad)),
+        Activation::Sigmoid => f.call(Some(vector::sigmoid_grad)),
+        Activation::Tanh => f.call(Some(vector::tanh_grad)),
     }
 }
 
 /// A computation generic over the slope [`with_slope`] hands it (monomorphized per
 /// activation, so the slope inlines into its loop).
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub(crate) trait SlopeUser<R> {
-    fn call<F: Fn(core::arch::wasm32::v128, core::arch::wasm32::v128) -> core::arch::wasm32::v128>(self, slope: Option<F>) -> R;
+    fn call<F: Fn(V4, V4) -> V4>(self, slope: Option<F>) -> R;
 }
 
 /// The definition, in f64.
@@ -83,25 +83,25 @@ pub(crate) fn forward_with_bias(act: Activation, y: &mut [f32], bias: &[f32]) {
     debug_assert!(bias.is_empty() || y.len().is_multiple_of(bias.len()));
     match act {
         Activation::Linear if bias.is_empty() => {}
-        Activation::Linear => imp::forward(y, bias, imp::linear),
-        Activation::Relu => imp::forward(y, bias, imp::relu),
-        Activation::Sigmoid => imp::forward(y, bias, imp::sigmoid),
-        Activation::Tanh => imp::forward(y, bias, imp::tanh),
+        Activation::Linear => vector::forward(y, bias, vector::linear),
+        Activation::Relu => vector::forward(y, bias, vector::relu),
+        Activation::Sigmoid => vector::forward(y, bias, vector::sigmoid),
+        Activation::Tanh => vector::forward(y, bias, vector::tanh),
     }
 }
 
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-mod imp {
-    use core::arch::wasm32::*;
+/// The kernels, over [`V4`].
+mod vector {
+    use crate::kernels::simd::{vector_period, V4};
 
     /// Applies `f` to `y + bias` four lanes at a time; a short tail goes through a padded
-    /// buffer so every element sees the same vector code.
+    /// vector so every element sees the same vector code.
     ///
     /// A bias whose length is not a multiple of 4 (one channel, three, ...) would leave a
     /// tail in every row: instead y is walked in chunks of whole rows that are a multiple
     /// of 4 long, against the bias repeated to that length.
     #[inline(always)]
-    pub fn forward(y: &mut [f32], bias: &[f32], f: impl Fn(v128) -> v128) {
+    pub fn forward(y: &mut [f32], bias: &[f32], f: impl Fn(V4) -> V4) {
         const CHUNK: usize = 64;
         let cols = bias.len();
         if cols == 0 {
@@ -109,7 +109,7 @@ mod imp {
             return;
         }
         // Rows per chunk: the fewest whose length is a multiple of 4, as many as fit CHUNK.
-        let period = cols * 4 / gcd(cols, 4);
+        let period = vector_period(cols);
         let mut rest: &mut [f32] = y;
         if !cols.is_multiple_of(4) && period <= CHUNK {
             let chunk = CHUNK / period * period;
@@ -129,16 +129,8 @@ mod imp {
         }
     }
 
-    fn gcd(a: usize, b: usize) -> usize {
-        if b == 0 {
-            a
-        } else {
-            gcd(b, a % b)
-        }
-    }
-
     #[inline(always)]
-    fn map_row(y: &mut [f32], bias: Option<&[f32]>, f: &impl Fn(v128) -> v128) {
+    fn map_row(y: &mut [f32], bias: Option<&[f32]>, f: &impl Fn(V4) -> V4) {
         let body = y.len() / 4 * 4;
         let (head, tail) = y.split_at_mut(body);
         // Two loops rather than one testing `bias` per vector: the zipped one walks y and the
@@ -146,185 +138,72 @@ mod imp {
         match bias {
             Some(b) => {
                 for (y4, b4) in head.chunks_exact_mut(4).zip(b.chunks_exact(4)) {
-                    // SAFETY: y4 and b4 have 4 elements each.
-                    unsafe {
-                        let v = f32x4_add(v128_load(y4.as_ptr() as *const v128), v128_load(b4.as_ptr() as *const v128));
-                        v128_store(y4.as_mut_ptr() as *mut v128, f(v));
-                    }
+                    f(V4::read(y4).add(V4::read(b4))).write(y4);
                 }
             }
             None => {
                 for y4 in head.chunks_exact_mut(4) {
-                    // SAFETY: y4 has 4 elements.
-                    unsafe { v128_store(y4.as_mut_ptr() as *mut v128, f(v128_load(y4.as_ptr() as *const v128))) };
+                    f(V4::read(y4)).write(y4);
                 }
             }
         }
         if !tail.is_empty() {
-            let mut tmp = [0.0f32; 4];
-            tmp[..tail.len()].copy_from_slice(tail);
-            if let Some(b) = bias {
-                for (t, &b) in tmp.iter_mut().zip(&b[body..]) {
-                    *t += b;
-                }
-            }
-            // SAFETY: tmp has 4 elements.
-            unsafe { v128_store(tmp.as_mut_ptr() as *mut v128, f(v128_load(tmp.as_ptr() as *const v128))) };
-            let n = tail.len();
-            tail.copy_from_slice(&tmp[..n]);
+            let v = V4::padded(tail);
+            let v = match bias {
+                Some(b) => v.add(V4::padded(&b[body..])),
+                None => v,
+            };
+            f(v).write_lanes(tail);
         }
     }
 
-    /// dy = slope(y, dy), four lanes at a time, tail through padded buffers.
+    /// dy = slope(y, dy), four lanes at a time, tail through padded vectors.
     #[inline(always)]
-    pub fn backward(y: &[f32], dy: &mut [f32], slope: impl Fn(v128, v128) -> v128) {
+    pub fn backward(y: &[f32], dy: &mut [f32], slope: impl Fn(V4, V4) -> V4) {
         let body = y.len() / 4 * 4;
         let (dh, dt) = dy.split_at_mut(body);
         for (d4, y4) in dh.chunks_exact_mut(4).zip(y.chunks_exact(4)) {
-            // SAFETY: both chunks have 4 elements.
-            unsafe {
-                let g = slope(v128_load(y4.as_ptr() as *const v128), v128_load(d4.as_ptr() as *const v128));
-                v128_store(d4.as_mut_ptr() as *mut v128, g);
-            }
+            slope(V4::read(y4), V4::read(d4)).write(d4);
         }
         if !dt.is_empty() {
-            let n = dt.len();
-            let (mut ty, mut td) = ([0.0f32; 4], [0.0f32; 4]);
-            ty[..n].copy_from_slice(&y[body..]);
-            td[..n].copy_from_slice(dt);
-            // SAFETY: the buffers have 4 elements.
-            unsafe {
-                let g = slope(v128_load(ty.as_ptr() as *const v128), v128_load(td.as_ptr() as *const v128));
-                v128_store(td.as_mut_ptr() as *mut v128, g);
-            }
-            dt.copy_from_slice(&td[..n]);
+            slope(V4::padded(&y[body..]), V4::padded(dt)).write_lanes(dt);
         }
     }
 
     #[inline(always)]
-    pub fn linear(x: v128) -> v128 {
+    pub fn linear(x: V4) -> V4 {
         x
     }
 
     #[inline(always)]
-    pub fn relu(x: v128) -> v128 {
-        f32x4_pmax(x, f32x4_splat(0.0))
-    }
-
-    /// e^x for |x| up to ~87, Cephes-style: x = n·ln2 + r with |r| <= ln2/2, e^r by a
-    /// degree-6 polynomial (about 1 ulp), then 2^n built in the exponent bits.
-    #[inline(always)]
-    pub fn exp(x: v128) -> v128 {
-        // Clamped so that 2^n stays a normal float: n in [-126, 127].
-        let x = f32x4_min(f32x4_max(x, f32x4_splat(-87.3)), f32x4_splat(88.0));
-        let n = f32x4_nearest(f32x4_mul(x, f32x4_splat(core::f32::consts::LOG2_E)));
-        // ln2 split in two so n·ln2_hi is exact.
-        let r = f32x4_sub(x, f32x4_mul(n, f32x4_splat(0.693_359_4)));
-        let r = f32x4_sub(r, f32x4_mul(n, f32x4_splat(-2.121_944_4e-4)));
-        let mut p = f32x4_splat(1.987_569_1e-4);
-        for c in [1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 5.000_000_1e-1] {
-            p = f32x4_add(f32x4_mul(p, r), f32x4_splat(c));
-        }
-        let er = f32x4_add(f32x4_add(f32x4_mul(f32x4_mul(p, r), r), r), f32x4_splat(1.0));
-        let two_n = i32x4_shl(i32x4_add(i32x4_trunc_sat_f32x4(n), i32x4_splat(127)), 23);
-        f32x4_mul(er, two_n)
+    pub fn relu(x: V4) -> V4 {
+        x.relu()
     }
 
     #[inline(always)]
-    pub fn sigmoid(x: v128) -> v128 {
-        let one = f32x4_splat(1.0);
-        f32x4_div(one, f32x4_add(one, exp(f32x4_neg(x))))
-    }
-
-    /// tanh(x) = sign(x)·(1 - e^{-2|x|}) / (1 + e^{-2|x|}): the exponent is never positive,
-    /// so nothing overflows.
-    #[inline(always)]
-    pub fn tanh(x: v128) -> v128 {
-        let sign = f32x4_splat(-0.0);
-        let t = exp(f32x4_mul(f32x4_abs(x), f32x4_splat(-2.0)));
-        let one = f32x4_splat(1.0);
-        let mag = f32x4_div(f32x4_sub(one, t), f32x4_add(one, t));
-        v128_or(mag, v128_and(x, sign))
+    pub fn sigmoid(x: V4) -> V4 {
+        let one = V4::splat(1.0);
+        one.div(one.add(x.neg().exp()))
     }
 
     #[inline(always)]
-    pub fn relu_grad(y: v128, dy: v128) -> v128 {
-        v128_and(dy, f32x4_gt(y, f32x4_splat(0.0)))
-    }
-
-    #[inline(always)]
-    pub fn sigmoid_grad(y: v128, dy: v128) -> v128 {
-        f32x4_mul(dy, f32x4_mul(y, f32x4_sub(f32x4_splat(1.0), y)))
-    }
-
-    #[inline(always)]
-    pub fn tanh_grad(y: v128, dy: v128) -> v128 {
-        f32x4_mul(dy, f32x4_sub(f32x4_splat(1.0), f32x4_mul(y, y)))
-    }
-}
-
-/// Portable: plain loops over f32 (the vectorizer handles relu and the gradients).
-#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-mod imp {
-    #[inline(always)]
-    pub fn forward(y: &mut [f32], bias: &[f32], f: impl Fn(f32) -> f32) {
-        if bias.is_empty() {
-            for v in y.iter_mut() {
-                *v = f(*v);
-            }
-        } else {
-            for row in y.chunks_exact_mut(bias.len()) {
-                for (v, &b) in row.iter_mut().zip(bias) {
-                    *v = f(*v + b);
-                }
-            }
-        }
-    }
-
-    #[inline(always)]
-    pub fn backward(y: &[f32], dy: &mut [f32], slope: impl Fn(f32, f32) -> f32) {
-        for (d, &y) in dy.iter_mut().zip(y) {
-            *d = slope(y, *d);
-        }
-    }
-
-    #[inline(always)]
-    pub fn linear(x: f32) -> f32 {
-        x
-    }
-
-    #[inline(always)]
-    pub fn relu(x: f32) -> f32 {
-        x.max(0.0)
-    }
-
-    #[inline(always)]
-    pub fn sigmoid(x: f32) -> f32 {
-        1.0 / (1.0 + (-x).exp())
-    }
-
-    #[inline(always)]
-    pub fn tanh(x: f32) -> f32 {
+    pub fn tanh(x: V4) -> V4 {
         x.tanh()
     }
 
     #[inline(always)]
-    pub fn relu_grad(y: f32, dy: f32) -> f32 {
-        if y > 0.0 {
-            dy
-        } else {
-            0.0
-        }
+    pub fn relu_grad(y: V4, dy: V4) -> V4 {
+        dy.keep(y.gt(V4::zero()))
     }
 
     #[inline(always)]
-    pub fn sigmoid_grad(y: f32, dy: f32) -> f32 {
-        dy * (y * (1.0 - y))
+    pub fn sigmoid_grad(y: V4, dy: V4) -> V4 {
+        dy.mul(y.mul(V4::splat(1.0).sub(y)))
     }
 
     #[inline(always)]
-    pub fn tanh_grad(y: f32, dy: f32) -> f32 {
-        dy * (1.0 - y * y)
+    pub fn tanh_grad(y: V4, dy: V4) -> V4 {
+        dy.mul(V4::splat(1.0).sub(y.mul(y)))
     }
 }
 

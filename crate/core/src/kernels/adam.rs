@@ -1,5 +1,7 @@
 //! Optimizer updates, elementwise over a flat parameter buffer.
 
+use super::simd::V4;
+
 /// Keras 3 Adam: m += (g-m)(1-β1); v += (g²-v)(1-β2); p -= alpha·m/(√v+ε), where the caller
 /// passes alpha = lr·√(1-β2ᵗ)/(1-β1ᵗ) and the decays `1-β1`, `1-β2` themselves: Keras
 /// computes 1-β in double precision before rounding to f32 (1-f32(0.999) would be 1.3e-5 off).
@@ -7,7 +9,7 @@
 pub fn adam_step(params: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32], alpha: f32, decay1: f32, decay2: f32, epsilon: f32) {
     let n = params.len();
     assert!(grads.len() == n && m.len() == n && v.len() == n, "adam_step: buffer lengths differ");
-    imp::adam(params, grads, m, v, alpha, decay1, decay2, epsilon);
+    adam_lanes(params, grads, m, v, alpha, decay1, decay2, epsilon);
 }
 
 /// The definition, in f64.
@@ -29,7 +31,7 @@ pub fn adam_step_reference(params: &mut [f32], grads: &[f32], m: &mut [f32], v: 
 /// p -= lr·g.
 pub fn sgd_step(params: &mut [f32], grads: &[f32], learning_rate: f32) {
     assert_eq!(params.len(), grads.len(), "sgd_step: buffer lengths differ");
-    imp::sgd(params, grads, learning_rate);
+    sgd_lanes(params, grads, learning_rate);
 }
 
 /// The definition, in f64.
@@ -40,67 +42,42 @@ pub fn sgd_step_reference(params: &mut [f32], grads: &[f32], learning_rate: f32)
     }
 }
 
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-mod imp {
-    use core::arch::wasm32::*;
-
-    /// Four parameters per step; the tail goes through the scalar formula, which is the
-    /// same arithmetic lane by lane.
-    #[allow(clippy::too_many_arguments)]
-    pub fn adam(params: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32], alpha: f32, one_minus_b1: f32, one_minus_b2: f32, eps: f32) {
-        let n = params.len();
-        let body = n / 4 * 4;
-        let (va, vb1, vb2, veps) = (f32x4_splat(alpha), f32x4_splat(one_minus_b1), f32x4_splat(one_minus_b2), f32x4_splat(eps));
-        for i in (0..body).step_by(4) {
-            // SAFETY: i + 4 <= body <= n, the length of all four buffers (checked by the caller).
-            unsafe {
-                let (pp, gp, mp, vp) = (params.as_mut_ptr().add(i), grads.as_ptr().add(i), m.as_mut_ptr().add(i), v.as_mut_ptr().add(i));
-                let g = v128_load(gp as *const v128);
-                let mut mi = v128_load(mp as *const v128);
-                let mut vi = v128_load(vp as *const v128);
-                mi = f32x4_add(mi, f32x4_mul(f32x4_sub(g, mi), vb1));
-                vi = f32x4_add(vi, f32x4_mul(f32x4_sub(f32x4_mul(g, g), vi), vb2));
-                let step = f32x4_div(f32x4_mul(va, mi), f32x4_add(f32x4_sqrt(vi), veps));
-                v128_store(pp as *mut v128, f32x4_sub(v128_load(pp as *const v128), step));
-                v128_store(mp as *mut v128, mi);
-                v128_store(vp as *mut v128, vi);
-            }
-        }
-        for i in body..n {
-            super::scalar_adam(&mut params[i], grads[i], &mut m[i], &mut v[i], alpha, one_minus_b1, one_minus_b2, eps);
+/// Four parameters per step; the tail goes through the scalar formula, which is the same
+/// arithmetic lane by lane.
+#[allow(clippy::too_many_arguments)]
+fn adam_lanes(params: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32], alpha: f32, one_minus_b1: f32, one_minus_b2: f32, eps: f32) {
+    let n = params.len();
+    assert!(grads.len() == n && m.len() == n && v.len() == n);
+    let body = n / 4 * 4;
+    let (va, vb1, vb2, veps) = (V4::splat(alpha), V4::splat(one_minus_b1), V4::splat(one_minus_b2), V4::splat(eps));
+    for i in (0..body).step_by(4) {
+        // SAFETY: i + 4 <= body <= n, the length of all four buffers (asserted above).
+        unsafe {
+            let (pp, gp, mp, vp) = (params.as_mut_ptr().add(i), grads.as_ptr().add(i), m.as_mut_ptr().add(i), v.as_mut_ptr().add(i));
+            let (g, m0, v0) = (V4::load(gp), V4::load(mp), V4::load(vp));
+            let mi = m0.mul_add(g.sub(m0), vb1);
+            let vi = v0.mul_add(g.mul(g).sub(v0), vb2);
+            let step = va.mul(mi).div(vi.sqrt().add(veps));
+            V4::load(pp).sub(step).store(pp);
+            mi.store(mp);
+            vi.store(vp);
         }
     }
-
-    pub fn sgd(params: &mut [f32], grads: &[f32], lr: f32) {
-        let body = params.len() / 4 * 4;
-        let vlr = f32x4_splat(lr);
-        for i in (0..body).step_by(4) {
-            // SAFETY: i + 4 <= body <= len of both buffers.
-            unsafe {
-                let pp = params.as_mut_ptr().add(i);
-                let g = v128_load(grads.as_ptr().add(i) as *const v128);
-                v128_store(pp as *mut v128, f32x4_sub(v128_load(pp as *const v128), f32x4_mul(vlr, g)));
-            }
-        }
-        for i in body..params.len() {
-            params[i] -= lr * grads[i];
-        }
+    for i in body..n {
+        scalar_adam(&mut params[i], grads[i], &mut m[i], &mut v[i], alpha, one_minus_b1, one_minus_b2, eps);
     }
 }
 
-#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-mod imp {
-    #[allow(clippy::too_many_arguments)]
-    pub fn adam(params: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32], alpha: f32, one_minus_b1: f32, one_minus_b2: f32, eps: f32) {
-        for (((p, &g), m), v) in params.iter_mut().zip(grads).zip(m.iter_mut()).zip(v.iter_mut()) {
-            super::scalar_adam(p, g, m, v, alpha, one_minus_b1, one_minus_b2, eps);
-        }
+/// p -= lr·g, four parameters per step.
+fn sgd_lanes(params: &mut [f32], grads: &[f32], lr: f32) {
+    assert_eq!(params.len(), grads.len());
+    let body = params.len() / 4 * 4;
+    let vlr = V4::splat(lr);
+    for (p, g) in params[..body].chunks_exact_mut(4).zip(grads.chunks_exact(4)) {
+        V4::read(p).sub(vlr.mul(V4::read(g))).write(p);
     }
-
-    pub fn sgd(params: &mut [f32], grads: &[f32], lr: f32) {
-        for (p, &g) in params.iter_mut().zip(grads) {
-            *p -= lr * g;
-        }
+    for i in body..params.len() {
+        params[i] -= lr * grads[i];
     }
 }
 

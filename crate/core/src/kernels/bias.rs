@@ -28,7 +28,7 @@ pub fn bias_activation_forward_reference(rows: usize, cols: usize, y: &mut [f32]
 pub fn bias_grad(rows: usize, cols: usize, dy: &[f32], dbias: &mut [f32]) {
     assert_eq!(dy.len(), rows * cols, "bias_grad: dy is not rows×cols");
     assert_eq!(dbias.len(), cols, "bias_grad: dbias is not cols long");
-    imp::column_sums(rows, cols, dy, dbias, false);
+    vector::column_sums(rows, cols, dy, dbias, false);
 }
 
 /// dbias[c] += Σ_r dy[r, c]: [`bias_grad`] added to what dbias holds (a batch summed
@@ -36,27 +36,26 @@ pub fn bias_grad(rows: usize, cols: usize, dy: &[f32], dbias: &mut [f32]) {
 pub fn bias_grad_accumulate(rows: usize, cols: usize, dy: &[f32], dbias: &mut [f32]) {
     assert_eq!(dy.len(), rows * cols, "bias_grad_accumulate: dy is not rows×cols");
     assert_eq!(dbias.len(), cols, "bias_grad_accumulate: dbias is not cols long");
-    imp::column_sums(rows, cols, dy, dbias, true);
+    vector::column_sums(rows, cols, dy, dbias, true);
 }
 
 /// dy ← act'(y)·dy, then dbias[c] += Σ_r dy[r, c]: [`activation_backward`] and
 /// [`bias_grad_accumulate`] in one pass over dy (the same results: each element's slope,
-/// then the same column sums in the same order). With SIMD128 and a column count that is
-/// a multiple of 4 (channels per pixel of a Conv2D), each dy vector is scaled and summed
-/// while loaded; otherwise the two passes.
+/// then the same column sums in the same order). With a column count that is a multiple
+/// of 4 (channels per pixel of a Conv2D), each dy vector is scaled and summed while
+/// loaded; otherwise the two passes.
 ///
 /// [`activation_backward`]: super::activation::activation_backward
 pub fn activation_backward_bias_grad_accumulate(act: Activation, rows: usize, cols: usize, y: &[f32], dy: &mut [f32], dbias: &mut [f32]) {
     assert_eq!(dy.len(), rows * cols, "activation_backward_bias_grad_accumulate: dy is not rows×cols");
     assert_eq!(y.len(), dy.len(), "activation_backward_bias_grad_accumulate: y and dy lengths differ");
     assert_eq!(dbias.len(), cols, "activation_backward_bias_grad_accumulate: dbias is not cols long");
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     if cols.is_multiple_of(4) && act != Activation::Linear {
-        imp::scaled_column_sums(act, rows, cols, y, dy, dbias);
+        vector::scaled_column_sums(act, rows, cols, y, dy, dbias);
         return;
     }
     super::activation::activation_backward(act, y, dy);
-    imp::column_sums(rows, cols, dy, dbias, true);
+    vector::column_sums(rows, cols, dy, dbias, true);
 }
 
 /// The definition, summed in f64.
@@ -68,10 +67,10 @@ pub fn bias_grad_reference(rows: usize, cols: usize, dy: &[f32], dbias: &mut [f3
     }
 }
 
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-mod imp {
+/// The kernels, over [`V4`].
+mod vector {
     use super::super::activation::{with_slope, Activation, SlopeUser};
-    use core::arch::wasm32::*;
+    use crate::kernels::simd::{vector_period, V4};
 
     /// Column blocks of up to 32 (8 vectors) summed down all rows in one sweep each, so a
     /// row of up to 32 channels is read once. A column count that is not a multiple of 4
@@ -82,7 +81,7 @@ mod imp {
             return;
         }
         if !cols.is_multiple_of(4) {
-            let period = cols * 4 / gcd(cols, 4);
+            let period = vector_period(cols);
             if period <= 4 * MAXV {
                 if !accumulate {
                     dbias.fill(0.0);
@@ -114,14 +113,6 @@ mod imp {
 
     const MAXV: usize = 8;
 
-    fn gcd(a: usize, b: usize) -> usize {
-        if b == 0 {
-            a
-        } else {
-            gcd(b, a % b)
-        }
-    }
-
     /// dbias[c0..c0+4V] (+)= column sums, V vectors down all rows.
     #[inline(always)]
     fn block<const V: usize>(rows: usize, cols: usize, c0: usize, dy: &[f32], dbias: &mut [f32], accumulate: bool) {
@@ -138,19 +129,19 @@ mod imp {
     /// must accept those offsets.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn sweep<const V: usize>(rows: usize, cols: usize, c0: usize, dy: *const f32, map: impl Fn(usize, v128) -> v128, dbias: &mut [f32], accumulate: bool) {
+    unsafe fn sweep<const V: usize>(rows: usize, cols: usize, c0: usize, dy: *const f32, map: impl Fn(usize, V4) -> V4, dbias: &mut [f32], accumulate: bool) {
         assert!(c0 + 4 * V <= dbias.len());
-        let mut acc = [f32x4_splat(0.0); V];
+        let mut acc = [V4::zero(); V];
         let mut o = c0;
         for _ in 0..rows {
             for (v, acc) in acc.iter_mut().enumerate() {
-                *acc = f32x4_add(*acc, map(o + 4 * v, v128_load(dy.add(o + 4 * v) as *const v128)));
+                *acc = acc.add(map(o + 4 * v, V4::load(dy.add(o + 4 * v))));
             }
             o += cols;
         }
         for (v, acc) in acc.iter().enumerate() {
-            let dst = dbias.as_mut_ptr().add(c0 + 4 * v) as *mut v128;
-            v128_store(dst, if accumulate { f32x4_add(v128_load(dst), *acc) } else { *acc });
+            let dst = dbias.as_mut_ptr().add(c0 + 4 * v);
+            (if accumulate { V4::load(dst).add(*acc) } else { *acc }).store(dst);
         }
     }
 
@@ -166,17 +157,17 @@ mod imp {
             dbias: &'a mut [f32],
         }
         impl SlopeUser<()> for Sums<'_> {
-            fn call<F: Fn(v128, v128) -> v128>(self, slope: Option<F>) {
+            fn call<F: Fn(V4, V4) -> V4>(self, slope: Option<F>) {
                 let Sums { rows, cols, y, dy, dbias } = self;
                 let Some(slope) = slope else { return column_sums(rows, cols, dy, dbias, true) };
                 assert!(cols.is_multiple_of(4) && y.len() == rows * cols && dy.len() == rows * cols);
                 let (yp, dp) = (y.as_ptr(), dy.as_mut_ptr());
                 // Offsets o below rows·cols (sweep's rows and blocks): in y and dy.
-                let map = |o: usize, d: v128| {
+                let map = |o: usize, d: V4| {
                     // SAFETY: o + 4 <= rows·cols, see above.
                     unsafe {
-                        let g = slope(v128_load(yp.add(o) as *const v128), d);
-                        v128_store(dp.add(o) as *mut v128, g);
+                        let g = slope(V4::load(yp.add(o)), d);
+                        g.store(dp.add(o));
                         g
                     }
                 };
@@ -208,21 +199,20 @@ mod imp {
     fn periodic_sums(rows: usize, cols: usize, period: usize, dy: &[f32], dbias: &mut [f32]) {
         let vecs = period / 4;
         let chunks = rows * cols / period;
-        let mut acc = [f32x4_splat(0.0); MAXV];
+        let mut acc = [V4::zero(); MAXV];
         // SAFETY: chunk k reads dy[k·period .. (k+1)·period] with (k+1)·period <= rows·cols.
         unsafe {
             let mut p = dy.as_ptr();
             for _ in 0..chunks {
                 for (v, acc) in acc.iter_mut().enumerate().take(vecs) {
-                    *acc = f32x4_add(*acc, v128_load(p.add(4 * v) as *const v128));
+                    *acc = acc.add(V4::load(p.add(4 * v)));
                 }
                 p = p.add(period);
             }
         }
         let mut lanes = [0.0f32; 4 * MAXV];
-        for (v, acc) in acc.iter().enumerate().take(vecs) {
-            // SAFETY: lanes holds 4·MAXV floats.
-            unsafe { v128_store(lanes.as_mut_ptr().add(4 * v) as *mut v128, *acc) };
+        for (l, acc) in lanes.chunks_exact_mut(4).zip(&acc).take(vecs) {
+            acc.write(l);
         }
         for (i, &l) in lanes[..period].iter().enumerate() {
             dbias[i % cols] += l;
@@ -230,21 +220,6 @@ mod imp {
         // Rows after the last whole chunk.
         for (i, &g) in dy[chunks * period..rows * cols].iter().enumerate() {
             dbias[i % cols] += g;
-        }
-    }
-}
-
-#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-mod imp {
-    /// Row by row into dbias: contiguous, so it vectorizes.
-    pub fn column_sums(_rows: usize, cols: usize, dy: &[f32], dbias: &mut [f32], accumulate: bool) {
-        if !accumulate {
-            dbias.fill(0.0);
-        }
-        for row in dy.chunks_exact(cols.max(1)) {
-            for (d, &g) in dbias.iter_mut().zip(row) {
-                *d += g;
-            }
         }
     }
 }

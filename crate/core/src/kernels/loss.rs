@@ -1,9 +1,11 @@
 //! Losses, reduced like Keras: the mean over ALL elements (batch × features).
 //!
 //! The fast path computes each term in f32 and sums in f64 (MSE through eight independent
-//! partial sums, on wasm SIMD as four f64x2 accumulators: the same sums, bit for bit, as
-//! the portable path, which it was measured to run 4× faster than); the reference does
-//! everything in f64. Binary cross-entropy (two logarithms a term) stays scalar.
+//! partial sums, as four two-lane f64 accumulators: the same sums, bit for bit, as the
+//! scalar loop, which on wasm SIMD it was measured to run 4× faster than); the reference
+//! does everything in f64. Binary cross-entropy (two logarithms a term) stays scalar.
+
+use super::simd::{D2, V4};
 
 /// A loss function, as Keras names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,17 +89,50 @@ const LANES: usize = 8;
 /// partials are added pairwise at the end: the adds of LANES chains overlap instead of
 /// each waiting on the previous one, and the order depends only on the length, so
 /// [`loss_value`] and [`loss_and_grad`] return the same loss, on every path.
+///
+/// Eight elements a step: their squares (two [`V4`]) widened to f64 pairs, so lane l of the
+/// four accumulators is partial sum l, as in the scalar definition
+/// (`squared_error_sum_scalar`); the tail goes to partial sums 0.. in order, as there.
 #[inline(always)]
-fn squared_error_sum(pred: &[f32], target: &[f32], grad: Option<(&mut [f32], f32)>) -> f64 {
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    return simd::squared_error_sum(pred, target, grad);
-    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    squared_error_sum_portable(pred, target, grad)
+fn squared_error_sum(pred: &[f32], target: &[f32], mut grad: Option<(&mut [f32], f32)>) -> f64 {
+    let len = pred.len();
+    assert!(target.len() == len && grad.as_ref().is_none_or(|(g, _)| g.len() == len));
+    let body = len / LANES * LANES;
+    let mut acc = [D2::zero(); LANES / 2];
+    let scale = V4::splat(grad.as_ref().map_or(0.0, |g| g.1));
+    for i in (0..body).step_by(LANES) {
+        for half in 0..2 {
+            let at = i + 4 * half;
+            // SAFETY: at + 4 <= body <= len for pred, target and grad.
+            unsafe {
+                let d = V4::load(pred.as_ptr().add(at)).sub(V4::load(target.as_ptr().add(at)));
+                let [lo, hi] = d.mul(d).widen();
+                acc[2 * half] = acc[2 * half].add(lo);
+                acc[2 * half + 1] = acc[2 * half + 1].add(hi);
+                if let Some((g, _)) = grad.as_mut() {
+                    scale.mul(d).store(g.as_mut_ptr().add(at));
+                }
+            }
+        }
+    }
+    let mut lanes = [0.0f64; LANES];
+    for (l, a) in lanes.chunks_exact_mut(2).zip(acc) {
+        l.copy_from_slice(&a.lanes());
+    }
+    for (l, (&p, &t)) in pred[body..].iter().zip(&target[body..]).enumerate() {
+        let d = p - t;
+        lanes[l] += (d * d) as f64;
+        if let Some((g, scale)) = grad.as_mut() {
+            g[body + l] = *scale * d;
+        }
+    }
+    sum_lanes(lanes)
 }
 
-/// [`squared_error_sum`] in scalar code (the path off wasm SIMD, and its test there).
-#[cfg_attr(all(target_arch = "wasm32", target_feature = "simd128"), allow(dead_code))]
-fn squared_error_sum_portable(pred: &[f32], target: &[f32], mut grad: Option<(&mut [f32], f32)>) -> f64 {
+/// [`squared_error_sum`] element by element: the order of operations the vector code must
+/// keep, bit for bit.
+#[cfg(test)]
+fn squared_error_sum_scalar(pred: &[f32], target: &[f32], mut grad: Option<(&mut [f32], f32)>) -> f64 {
     let mut acc = [0.0f64; LANES];
     for (i, (&p, &t)) in pred.iter().zip(target).enumerate() {
         let d = p - t;
@@ -115,50 +150,6 @@ fn sum_lanes([a0, a1, a2, a3, a4, a5, a6, a7]: [f64; LANES]) -> f64 {
     ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
 }
 
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-mod simd {
-    use super::{sum_lanes, LANES};
-    use core::arch::wasm32::*;
-
-    /// [`super::squared_error_sum`]: eight elements a step, their squares (f32x4) widened
-    /// to f64x2 halves, so lane l of the four accumulators is partial sum l, as in the
-    /// portable path; the tail goes to partial sums 0.. in order, as there.
-    pub fn squared_error_sum(pred: &[f32], target: &[f32], mut grad: Option<(&mut [f32], f32)>) -> f64 {
-        let len = pred.len();
-        assert!(target.len() == len && grad.as_ref().is_none_or(|(g, _)| g.len() == len));
-        let body = len / LANES * LANES;
-        let mut acc = [f64x2_splat(0.0); LANES / 2];
-        let scale = f32x4_splat(grad.as_ref().map_or(0.0, |g| g.1));
-        for i in (0..body).step_by(LANES) {
-            // SAFETY: i + 8 <= body <= len for pred, target and grad.
-            unsafe {
-                for half in 0..2 {
-                    let at = i + 4 * half;
-                    let d = f32x4_sub(v128_load(pred.as_ptr().add(at) as *const v128), v128_load(target.as_ptr().add(at) as *const v128));
-                    let sq = f32x4_mul(d, d);
-                    acc[2 * half] = f64x2_add(acc[2 * half], f64x2_promote_low_f32x4(sq));
-                    acc[2 * half + 1] = f64x2_add(acc[2 * half + 1], f64x2_promote_low_f32x4(i32x4_shuffle::<2, 3, 0, 1>(sq, sq)));
-                    if let Some((g, _)) = grad.as_mut() {
-                        v128_store(g.as_mut_ptr().add(at) as *mut v128, f32x4_mul(scale, d));
-                    }
-                }
-            }
-        }
-        let mut lanes = [0.0f64; LANES];
-        for (l, lane) in lanes.iter_mut().enumerate() {
-            let a = acc[l / 2];
-            *lane = if l % 2 == 0 { f64x2_extract_lane::<0>(a) } else { f64x2_extract_lane::<1>(a) };
-        }
-        for (l, (&p, &t)) in pred[body..].iter().zip(&target[body..]).enumerate() {
-            let d = p - t;
-            lanes[l] += (d * d) as f64;
-            if let Some((g, scale)) = grad.as_mut() {
-                g[body + l] = *scale * d;
-            }
-        }
-        sum_lanes(lanes)
-    }
-}
 /// Clipping is a constant function of p there, so no gradient flows.
 #[inline(always)]
 fn clipped(p: f32) -> bool {
@@ -269,18 +260,17 @@ mod tests {
         }
     }
 
-    /// The wasm SIMD path's sums and gradient are the portable path's, bit for bit (natively
-    /// both names are the portable path).
+    /// The vector code's sums and gradient are the scalar definition's, bit for bit.
     #[wasm_bindgen_test(unsupported = test)]
     fn squared_error_paths_agree_bit_for_bit() {
         for len in [0, 3, 8, 13, 64, 67, 1000] {
             let (pred, target) = (random_vec(9, len, -2.0, 2.0), random_vec(10, len, -2.0, 2.0));
-            let (mut g, mut g_portable) = (vec![f32::NAN; len], vec![f32::NAN; len]);
+            let (mut g, mut g_scalar) = (vec![f32::NAN; len], vec![f32::NAN; len]);
             let sum = squared_error_sum(&pred, &target, Some((&mut g, 0.37)));
-            let portable = squared_error_sum_portable(&pred, &target, Some((&mut g_portable, 0.37)));
-            assert_eq!(sum.to_bits(), portable.to_bits(), "len {len}");
-            assert_eq!(g, g_portable, "len {len}");
-            assert_eq!(squared_error_sum(&pred, &target, None).to_bits(), portable.to_bits(), "len {len}, no gradient");
+            let scalar = squared_error_sum_scalar(&pred, &target, Some((&mut g_scalar, 0.37)));
+            assert_eq!(sum.to_bits(), scalar.to_bits(), "len {len}");
+            assert_eq!(g, g_scalar, "len {len}");
+            assert_eq!(squared_error_sum(&pred, &target, None).to_bits(), scalar.to_bits(), "len {len}, no gradient");
         }
     }
 

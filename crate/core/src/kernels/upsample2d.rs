@@ -1,12 +1,14 @@
 //! Nearest-neighbour upsampling over NHWC tensors (Keras `UpSampling2D`): every input
 //! pixel becomes a `size_h × size_w` block of copies.
 //!
-//! Forward: with SIMD128 and a channel count that is a multiple of 4, the first output row
+//! Forward: with a channel count that is a multiple of 4, the first output row
 //! of each block row is written with vector stores (no per-pixel `memory.copy`, which V8
 //! runs as a call, slow for a few dozen bytes), then copied to the block's other rows.
 //! Otherwise slice copies. Backward sums whole channel vectors, contiguous loops that LLVM
 //! vectorizes for simd128 and native targets alike (a hand-written SIMD version that summed
 //! each block in registers measured slower: it reads two rows of dy at once).
+
+use super::simd::V4;
 
 #[allow(clippy::too_many_arguments)]
 fn check(batch: usize, in_h: usize, in_w: usize, channels: usize, size_h: usize, size_w: usize, small: usize, big: usize) {
@@ -23,9 +25,8 @@ pub fn upsample2d_forward(batch: usize, in_h: usize, in_w: usize, channels: usiz
     if out_row * size_h == 0 {
         return; // y is empty
     }
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     if channels.is_multiple_of(4) {
-        simd::forward(batch * in_h, in_w, channels, size_h, size_w, x, y);
+        forward_vectors(batch * in_h, in_w, channels, size_h, size_w, x, y);
         return;
     }
     // Each input row becomes one output row (pixels repeated size_w times), which is then
@@ -67,34 +68,29 @@ pub fn upsample2d_backward(batch: usize, in_h: usize, in_w: usize, channels: usi
     }
 }
 
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-mod simd {
-    use core::arch::wasm32::*;
-
-    /// `rows` input rows (batch·in_h) of in_w pixels; channels a multiple of 4. The first
-    /// output row of each block row is written with vector stores, the other sh - 1 are
-    /// copies of it (one `memory.copy` each).
-    pub fn forward(rows: usize, in_w: usize, ch: usize, sh: usize, sw: usize, x: &[f32], y: &mut [f32]) {
-        let out_row = in_w * sw * ch;
-        assert!(x.len() == rows * in_w * ch && y.len() == rows * sh * out_row && ch.is_multiple_of(4));
-        for (x_row, y_rows) in x.chunks_exact(in_w * ch).zip(y.chunks_exact_mut(out_row * sh)) {
-            let (first, rest) = y_rows.split_at_mut(out_row);
-            let (xp, yp) = (x_row.as_ptr(), first.as_mut_ptr());
-            for w in 0..in_w {
-                for c in (0..ch).step_by(4) {
-                    // SAFETY: pixel w, channels c..c+4 < ch of x_row; cells w·sw + j < in_w·sw
-                    // of the first output row.
-                    unsafe {
-                        let v = v128_load(xp.add(w * ch + c) as *const v128);
-                        for j in 0..sw {
-                            v128_store(yp.add((w * sw + j) * ch + c) as *mut v128, v);
-                        }
+/// `rows` input rows (batch·in_h) of in_w pixels; channels a multiple of 4. The first
+/// output row of each block row is written with vector stores, the other sh - 1 are copies
+/// of it (one `memory.copy` each).
+fn forward_vectors(rows: usize, in_w: usize, ch: usize, sh: usize, sw: usize, x: &[f32], y: &mut [f32]) {
+    let out_row = in_w * sw * ch;
+    assert!(x.len() == rows * in_w * ch && y.len() == rows * sh * out_row && ch.is_multiple_of(4));
+    for (x_row, y_rows) in x.chunks_exact(in_w * ch).zip(y.chunks_exact_mut(out_row * sh)) {
+        let (first, rest) = y_rows.split_at_mut(out_row);
+        let (xp, yp) = (x_row.as_ptr(), first.as_mut_ptr());
+        for w in 0..in_w {
+            for c in (0..ch).step_by(4) {
+                // SAFETY: pixel w, channels c..c+4 < ch of x_row; cells w·sw + j < in_w·sw of
+                // the first output row.
+                unsafe {
+                    let v = V4::load(xp.add(w * ch + c));
+                    for j in 0..sw {
+                        v.store(yp.add((w * sw + j) * ch + c));
                     }
                 }
             }
-            for dst in rest.chunks_exact_mut(out_row) {
-                dst.copy_from_slice(first);
-            }
+        }
+        for dst in rest.chunks_exact_mut(out_row) {
+            dst.copy_from_slice(first);
         }
     }
 }

@@ -46,23 +46,8 @@ impl Conv2d {
     ) -> Result<Self, ShapeError> {
         let [h, w, c] = image_shape("Conv2D", input_shape)?;
         super::positive("Conv2D", "filters and kernel size", &[filters, kernel[0], kernel[1]])?;
-        let out_h = padding.output_and_pad_before(h, kernel[0], 1);
-        let out_w = padding.output_and_pad_before(w, kernel[1], 1);
-        let (Some((out_h, _)), Some((out_w, _))) = (out_h, out_w) else {
-            return Err(ShapeError(format!(
-                "Conv2D: a {}×{} kernel with 'valid' padding does not fit a {h}×{w} input",
-                kernel[0], kernel[1]
-            )));
-        };
-        let geometry = Conv2dGeometry {
-            in_h: h,
-            in_w: w,
-            in_c: c,
-            kernel_h: kernel[0],
-            kernel_w: kernel[1],
-            out_c: filters,
-            padding,
-        };
+        let geometry = Conv2dGeometry::new([h, w, c], kernel, filters, padding).map_err(|e| ShapeError(format!("Conv2D: {e}")))?;
+        let (out_h, out_w) = (geometry.out_h(), geometry.out_w());
         Ok(Conv2d { geometry, op: Op::Plain, input: [h, w, c], output: [out_h, out_w, filters], activation, cols: Vec::new(), argmax: Vec::new(), partials: Vec::new() })
     }
 

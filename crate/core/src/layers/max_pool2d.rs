@@ -24,24 +24,8 @@ impl MaxPooling2d {
     pub fn new(input_shape: &[usize], pool: [usize; 2], strides: [usize; 2], padding: Padding) -> Result<Self, ShapeError> {
         let [h, w, c] = image_shape("MaxPooling2D", input_shape)?;
         super::positive("MaxPooling2D", "pool size and strides", &[pool[0], pool[1], strides[0], strides[1]])?;
-        let out_h = padding.output_and_pad_before(h, pool[0], strides[0]);
-        let out_w = padding.output_and_pad_before(w, pool[1], strides[1]);
-        let (Some((out_h, _)), Some((out_w, _))) = (out_h, out_w) else {
-            return Err(ShapeError(format!(
-                "MaxPooling2D: a {}×{} pool with 'valid' padding does not fit a {h}×{w} input",
-                pool[0], pool[1]
-            )));
-        };
-        let geometry = Pool2dGeometry {
-            in_h: h,
-            in_w: w,
-            channels: c,
-            pool_h: pool[0],
-            pool_w: pool[1],
-            stride_h: strides[0],
-            stride_w: strides[1],
-            padding,
-        };
+        let geometry = Pool2dGeometry::new([h, w, c], pool, strides, padding).map_err(|e| ShapeError(format!("MaxPooling2D: {e}")))?;
+        let (out_h, out_w) = (geometry.out_h(), geometry.out_w());
         let argmax = if geometry.window_cells() <= u8::CELLS { Argmax::Byte(Vec::new()) } else { Argmax::Word(Vec::new()) };
         Ok(MaxPooling2d { geometry, input: [h, w, c], output: [out_h, out_w, c], argmax })
     }

@@ -24,7 +24,7 @@
 //!
 //! Here: the geometry, the public entry points and the per-sample dispatch. The direct
 //! path is in `direct` (its correlation engine and its kernel gradient, over the four-lane
-//! vector of `v4`), the fallback in `im2col`, the definitions in `reference`, their
+//! vector of `kernels::simd`), the fallback in `im2col`, the definitions in `reference`, their
 //! comparison in `tests`.
 
 mod direct;
@@ -34,7 +34,6 @@ mod reference;
 #[cfg(test)]
 mod tests;
 mod upsampled;
-mod v4;
 
 pub use reference::{conv2d_backward_input_reference, conv2d_backward_kernel_reference, conv2d_forward_reference};
 pub use pooled::PooledConv2d;
@@ -42,7 +41,7 @@ pub use upsampled::UpsampledConv2d;
 
 use super::activation::Activation;
 use super::bias::{activation_backward_bias_grad_accumulate, bias_activation_forward, bias_grad_accumulate};
-use super::{Padding, Window2d};
+use super::{GeometryError, Padding, Window2d};
 
 /// Shape of a convolution: one sample's input, the kernel and the padding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,27 +53,33 @@ pub struct Conv2dGeometry {
     pub kernel_w: usize,
     pub out_c: usize,
     pub padding: Padding,
+    /// Output size and padding, from [`Conv2dGeometry::new`] (which only it can build).
+    window: Window2d,
 }
 
 impl Conv2dGeometry {
-    fn window(&self) -> Window2d {
-        Window2d { padding: self.padding, input: [self.in_h, self.in_w], window: [self.kernel_h, self.kernel_w], stride: [1, 1], what: "conv2d: kernel" }
+    /// The convolution of an `[h, w, in_c]` input with a `kernel` (h, w) to `out_c`
+    /// channels; an error when the kernel does not fit ('valid' padding) or a size is zero.
+    pub fn new(input: [usize; 3], kernel: [usize; 2], out_c: usize, padding: Padding) -> Result<Conv2dGeometry, GeometryError> {
+        let [in_h, in_w, in_c] = input;
+        let window = Window2d::new("kernel", padding, [in_h, in_w], kernel, [1, 1])?;
+        Ok(Conv2dGeometry { in_h, in_w, in_c, kernel_h: kernel[0], kernel_w: kernel[1], out_c, padding, window })
     }
 
     pub fn out_h(&self) -> usize {
-        self.window().rows().0
+        self.window.out[0]
     }
 
     pub fn out_w(&self) -> usize {
-        self.window().cols().0
+        self.window.out[1]
     }
 
     pub fn pad_top(&self) -> usize {
-        self.window().rows().1
+        self.window.pad_before[0]
     }
 
     pub fn pad_left(&self) -> usize {
-        self.window().cols().1
+        self.window.pad_before[1]
     }
 
     /// Elements per input sample.

@@ -4,7 +4,7 @@ use super::*;
 use crate::testing::{assert_close, helper_test_op, random_vec, wasm_bindgen_test, Backward, Tolerance};
 
 fn geom(in_h: usize, in_w: usize, in_c: usize, kernel: (usize, usize), out_c: usize, padding: Padding) -> Conv2dGeometry {
-    Conv2dGeometry { in_h, in_w, in_c, kernel_h: kernel.0, kernel_w: kernel.1, out_c, padding }
+    Conv2dGeometry::new([in_h, in_w, in_c], [kernel.0, kernel.1], out_c, padding).unwrap_or_else(|e| panic!("conv2d: {e}"))
 }
 
 /// The fused layer entry points against the unfused references: forward with bias and
@@ -161,7 +161,7 @@ fn geometry() {
 }
 
 #[wasm_bindgen_test(unsupported = test)]
-#[should_panic(expected = "conv2d: kernel wider than the input ('valid')")]
+#[should_panic(expected = "conv2d: a 3×3 kernel with 'valid' padding does not fit a 5×2 input")]
 fn valid_kernel_wider_than_the_input() {
     geom(5, 2, 1, (3, 3), 1, Padding::Valid).out_w();
 }
@@ -183,7 +183,7 @@ fn hand_computed_3x3() {
     assert_eq!(y, expected);
     assert_eq!(y_ref, expected);
     // 'valid': only the centre, 20.
-    let valid = Conv2dGeometry { padding: Padding::Valid, ..same };
+    let valid = geom(3, 3, 1, (3, 3), 1, Padding::Valid);
     let mut y = [0.0f32];
     conv2d_forward(&valid, 1, &x, &kernel, &mut y, &mut cols);
     assert_eq!(y, [20.0]);

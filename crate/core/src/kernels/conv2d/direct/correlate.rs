@@ -86,7 +86,7 @@ pub(super) fn correlate<const EPILOGUE: bool>(p: &Corr, frame: &[f32], w: &[f32]
 
 /// The micro-kernels, written once over [`V4`] (f32x4 on wasm SIMD, [f32; 4] elsewhere).
 mod micro {
-    use super::super::super::v4::V4;
+    use crate::kernels::simd::V4;
     use super::super::NR;
 
     /// out[r][0..nr] = Σ_{s<kh} Σ_{t<run} a[s·seg + r·c + t] · panel[(s·run + t)·8 ..][..8]

@@ -129,7 +129,7 @@ fn kernel_grad_kw<const KW: usize>(p: &Corr, frame: &[f32], gy: &[f32], dw: &mut
 
 /// The micro-kernels, written once over [`V4`] (f32x4 on wasm SIMD, [f32; 4] elsewhere).
 mod micro {
-    use super::super::super::v4::V4;
+    use crate::kernels::simd::V4;
 
     /// For kernel row s (frame already offset to it and to channel v): dw[(kw·c + l)·ldd]
     /// += Σ_{oh,ow} frame[oh·seg + (ow + kw)·c + l] · g[oh][ow] for kw < KW, l < 8. `g` is one
