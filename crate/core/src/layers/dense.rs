@@ -3,7 +3,7 @@
 use super::{init::glorot_uniform, Layer, ShapeError};
 use crate::kernels::activation::activation_backward;
 use crate::kernels::bias::{bias_activation_forward, bias_grad};
-use crate::kernels::gemm::gemm;
+use crate::kernels::gemm::{gemm, MatMut, MatRef, Store};
 use crate::kernels::Activation;
 use crate::parallel::{block, for_each_sample_block, parallel_for, reduce_into, tasks_for, Disjoint};
 use crate::rng::Rng;
@@ -67,7 +67,8 @@ impl Layer for Dense {
         // Row blocks of the batch (one with one thread): disjoint outputs, nothing to reduce.
         for_each_sample_block(batch, Self::ROW_BLOCKS_PER_THREAD, y, units, |rows, yb| {
             let n = rows.len();
-            gemm(n, units, inputs, &x[rows.start * inputs..rows.end * inputs], false, kernel, false, yb, false);
+            let xb = MatRef::new(&x[rows.start * inputs..rows.end * inputs], n, inputs);
+            gemm(xb, MatRef::new(kernel, inputs, units), MatMut::new(yb, n, units), Store::Overwrite);
             bias_activation_forward(n, units, yb, bias, self.activation);
         });
     }
@@ -112,7 +113,7 @@ impl Dense {
             self.partials.resize(needed, 0.0);
         }
         let activation = self.activation;
-        let kernel = &params[..kernel_len];
+        let kernel = MatRef::new(&params[..kernel_len], inputs, units);
         let want_dx = dx.is_some();
         let dy = Disjoint::new(dy);
         let dx = Disjoint::new(dx.unwrap_or(&mut []));
@@ -129,11 +130,12 @@ impl Dense {
             };
             let (dkernel, dbias) = g.split_at_mut(kernel_len);
             activation_backward(activation, &y[rows.start * units..rows.end * units], dyb);
-            gemm(inputs, units, n, &x[rows.start * inputs..rows.end * inputs], true, dyb, false, dkernel, false);
+            let xb = MatRef::new(&x[rows.start * inputs..rows.end * inputs], n, inputs);
+            gemm(xb.t(), MatRef::new(dyb, n, units), MatMut::new(dkernel, inputs, units), Store::Overwrite);
             bias_grad(n, units, dyb, dbias);
             if want_dx {
                 let dxb = unsafe { dx.part(rows.start * inputs..rows.end * inputs) };
-                gemm(n, inputs, units, dyb, false, kernel, true, dxb, false);
+                gemm(MatRef::new(dyb, n, units), kernel.t(), MatMut::new(dxb, n, inputs), Store::Overwrite);
             }
         });
         reduce_into(grads, &self.partials[..needed], tasks - 1);
