@@ -103,11 +103,14 @@ fn gemm_gflops(fs: &[Gemm], m: usize, n: usize, k: usize, ta: bool, tb: bool) ->
     best
 }
 
+/// A conv kernel: (geometry, batch, two inputs, the output, scratch).
+type ConvKernel = fn(&Conv2dGeometry, usize, &[f32], &[f32], &mut [f32], &mut [f32]);
+
 /// The three conv kernels of one implementation, with the im2col scratch they need.
 struct Conv {
-    forward: fn(&Conv2dGeometry, usize, &[f32], &[f32], &mut [f32], &mut [f32]),
-    backward_kernel: fn(&Conv2dGeometry, usize, &[f32], &[f32], &mut [f32], &mut [f32]),
-    backward_input: fn(&Conv2dGeometry, usize, &[f32], &[f32], &mut [f32], &mut [f32]),
+    forward: ConvKernel,
+    backward_kernel: ConvKernel,
+    backward_input: ConvKernel,
 }
 
 /// GFLOP/s of forward, dK and dX for each implementation.

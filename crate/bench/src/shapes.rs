@@ -63,7 +63,6 @@ pub extern "C" fn bench_ceiling(min_seconds: f64, rounds: u32) -> f64 {
 /// `pass`: 0 forward, 1 input gradient, 2 kernel gradient. GFLOP/s counting
 /// 2·h·w·9·in_c·out_c per image and pass.
 #[no_mangle]
-#[allow(clippy::too_many_arguments)]
 pub extern "C" fn bench_conv(h: usize, w: usize, in_c: usize, out_c: usize, pass: u32, batch: usize, min_seconds: f64, rounds: u32) -> f64 {
     use kernels::conv2d::{conv2d_backward_input, conv2d_backward_kernel, conv2d_forward, Conv2dGeometry};
     let g = Conv2dGeometry { in_h: h, in_w: w, in_c, kernel_h: 3, kernel_w: 3, out_c, padding: kernels::Padding::Same };

@@ -292,12 +292,9 @@ impl UpsampledConv2d {
             for (k, (r, c)) in self.classes().enumerate() {
                 let (window, at) = self.window(&shared, r, c);
                 let grad = KernelGrad::correlation(window, usize::MAX).expect("checked by new()");
-                let input = match dx {
-                    Some(_) => Some(
-                        Plan::correlation_input_grad(self.corr(r, c), self.class_weight(r, c, kernel), dy_frame_len).expect("checked by new()"),
-                    ),
-                    None => None,
-                };
+                let input = dx.is_some().then(|| {
+                    Plan::correlation_input_grad(self.corr(r, c), self.class_weight(r, c, kernel), dy_frame_len).expect("checked by new()")
+                });
                 let dk = &mut class_kernels[offset..offset + self.class_kernel_len(r, c)];
                 offset += dk.len();
                 let grid = &mut grids[..r.count * c.count * g.out_c];
