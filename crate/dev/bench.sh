@@ -11,7 +11,7 @@
 # MASK (default 15): 1 vanilla, 2 deep, 4 convolutional, 8 conv kernel breakdown,
 #   16 fused-vs-unfused conv backward, 32 memory-bound kernels in GB/s vs this machine's memory
 #   speed (ceiling.rs's f32x4 streams), 64 convolutional with the Conv2D layers through the
-#   fused entry points (conv2d_forward_bias_activation, conv2d_backward).
+#   fused entry points (the plain Conv2dOp's forward and backward).
 # In node the clock is the process's CPU time (BENCH_CLOCK=wall: performance.now()), so other
 # processes on a shared machine distort less; compare figures from one run, and GFLOP/s with
 # the "ceiling" line (register-only f32x4 mul+add), not across machines.

@@ -11,6 +11,7 @@ use crate::ceiling;
 use crate::host::{emit, now_seconds};
 use wasm_autoencoders_core::kernels;
 use wasm_autoencoders_core::kernels::conv2d::Conv2dGeometry;
+use wasm_autoencoders_core::kernels::gemm::{MatMut, MatRef, Store};
 use wasm_autoencoders_core::kernels::Padding;
 
 /// (name, m, n, k, trans_a, trans_b): dense forward NN, its weight gradient TN (Xᵀ·dY)
@@ -52,7 +53,16 @@ const CONVS: &[(usize, usize, usize, usize, Padding)] = &[
 /// Images per timed conv call.
 const CONV_BATCH: usize = 16;
 
-type Gemm = fn(usize, usize, usize, &[f32], bool, &[f32], bool, &mut [f32], bool);
+type Gemm = fn(MatRef, MatRef, MatMut, Store);
+
+/// A `rows × cols` operand stored row-major, or stored as its transpose (the tables' flags).
+pub(crate) fn operand(data: &[f32], rows: usize, cols: usize, transposed: bool) -> MatRef<'_> {
+    if transposed {
+        MatRef::new(data, cols, rows).t()
+    } else {
+        MatRef::new(data, rows, cols)
+    }
+}
 
 fn data(len: usize, mul: usize) -> Vec<f32> {
     (0..len).map(|i| ((i * mul) % 1000) as f32 / 1000.0 - 0.5).collect()
@@ -85,7 +95,7 @@ fn gemm_gflops(fs: &[Gemm], m: usize, n: usize, k: usize, ta: bool, tb: bool) ->
     let mut best = vec![0.0f64; fs.len()];
     for _ in 0..3 {
         for (f, best) in fs.iter().zip(&mut best) {
-            let r = rate(|| f(m, n, k, &a, ta, &b, tb, &mut c, false), 1, 0.05);
+            let r = rate(|| f(operand(&a, m, k, ta), operand(&b, k, n, tb), MatMut::new(&mut c, m, n), Store::Overwrite), 1, 0.05);
             *best = best.max(r * flops / 1e9);
         }
     }
@@ -93,11 +103,14 @@ fn gemm_gflops(fs: &[Gemm], m: usize, n: usize, k: usize, ta: bool, tb: bool) ->
     best
 }
 
+/// A conv kernel: (geometry, batch, two inputs, the output, scratch).
+type ConvKernel = fn(&Conv2dGeometry, usize, &[f32], &[f32], &mut [f32], &mut [f32]);
+
 /// The three conv kernels of one implementation, with the im2col scratch they need.
 struct Conv {
-    forward: fn(&Conv2dGeometry, usize, &[f32], &[f32], &mut [f32], &mut [f32]),
-    backward_kernel: fn(&Conv2dGeometry, usize, &[f32], &[f32], &mut [f32], &mut [f32]),
-    backward_input: fn(&Conv2dGeometry, usize, &[f32], &[f32], &mut [f32], &mut [f32]),
+    forward: ConvKernel,
+    backward_kernel: ConvKernel,
+    backward_input: ConvKernel,
 }
 
 /// GFLOP/s of forward, dK and dX for each implementation.

@@ -7,8 +7,9 @@
 
 use crate::ceiling;
 use crate::host::now_seconds;
+use crate::kernels::operand;
 use wasm_autoencoders_core::kernels;
-use wasm_autoencoders_core::kernels::gemm::gemm;
+use wasm_autoencoders_core::kernels::gemm::{gemm, MatMut, Store};
 
 /// C (m×n) = op(A)·op(B) with k the inner size, `calls` independent products per
 /// timed unit (each its own A and C, one shared B). Returns GFLOP/s counting 2·m·n·k
@@ -21,7 +22,8 @@ pub extern "C" fn bench_gemm(m: usize, n: usize, k: usize, trans_a: u32, trans_b
     let mut c = vec![0.0f32; calls * m * n];
     let best = best_gflops(2.0 * (m * n * k * calls) as f64, min_seconds, rounds, || {
         for i in 0..calls {
-            gemm(m, n, k, &a[i * m * k..(i + 1) * m * k], ta, &b, tb, &mut c[i * m * n..(i + 1) * m * n], false);
+            let (a, c) = (&a[i * m * k..(i + 1) * m * k], &mut c[i * m * n..(i + 1) * m * n]);
+            gemm(operand(a, m, k, ta), operand(&b, k, n, tb), MatMut::new(c, m, n), Store::Overwrite);
         }
     });
     std::hint::black_box(&c);
@@ -61,7 +63,6 @@ pub extern "C" fn bench_ceiling(min_seconds: f64, rounds: u32) -> f64 {
 /// `pass`: 0 forward, 1 input gradient, 2 kernel gradient. GFLOP/s counting
 /// 2·h·w·9·in_c·out_c per image and pass.
 #[no_mangle]
-#[allow(clippy::too_many_arguments)]
 pub extern "C" fn bench_conv(h: usize, w: usize, in_c: usize, out_c: usize, pass: u32, batch: usize, min_seconds: f64, rounds: u32) -> f64 {
     use kernels::conv2d::{conv2d_backward_input, conv2d_backward_kernel, conv2d_forward, Conv2dGeometry};
     let g = Conv2dGeometry::new([h, w, in_c], [3, 3], out_c, kernels::Padding::Same).unwrap();

@@ -2,13 +2,13 @@
 
 use wasm_autoencoders_core::kernels::activation::activation_backward;
 use wasm_autoencoders_core::kernels::bias::bias_grad;
-use wasm_autoencoders_core::kernels::conv2d::{conv2d_backward, conv2d_backward_input, conv2d_backward_kernel, Conv2dGeometry};
+use wasm_autoencoders_core::kernels::conv2d::{conv2d_backward_input, conv2d_backward_kernel, Conv2dBackward, Conv2dGeometry, Conv2dGrads, Conv2dOp};
 use wasm_autoencoders_core::kernels::{Activation, Padding};
 use crate::host::emit;
 use super::*;
 
 /// The backward of the 16×16×8 → 32 'valid' layer, unfused (four calls) against
-/// `conv2d_backward`, alternately, 5 times each.
+/// the plain [`Conv2dOp`]'s backward, alternately, 5 times each.
 pub(crate) fn fused_ab() {
     let g = Conv2dGeometry::new([16, 16, 8], [3, 3], 32, Padding::Valid).unwrap();
     let x = random(3, BATCH * g.input_len(), 0.0, 1.0);
@@ -29,7 +29,9 @@ pub(crate) fn fused_ab() {
         });
         let t_f = time_median(3, || {
             dy.copy_from_slice(&dy0);
-            conv2d_backward(&g, BATCH, &x, &y, &mut dy, &k, Activation::Relu, &mut dk, &mut db, Some(&mut dx), &mut cols);
+            let (grads, activation) = (Conv2dGrads { dkernel: &mut dk, dbias: &mut db }, Activation::Relu);
+            let args = Conv2dBackward { x: &x, y: &y, dy: &mut dy, argmax: &[], kernel: &k, activation, grads, dx: Some(&mut dx), scratch: &mut cols };
+            Conv2dOp::Plain(g).backward(BATCH, args);
         });
         emit(&format!("16x16x8->32 valid backward: unfused {:.3} ms, fused {:.3} ms", t_u * 1e3, t_f * 1e3));
     }

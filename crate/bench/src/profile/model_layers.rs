@@ -1,14 +1,14 @@
 //! Per-layer forward/backward times of one training step (`run_profile` bits 1, 2, 4, 64).
 
-use wasm_autoencoders_core::kernels::conv2d::{conv2d_backward, conv2d_forward_bias_activation, Conv2dGeometry};
-use wasm_autoencoders_core::layers::{self, shape_len, LayerSpec};
+use wasm_autoencoders_core::kernels::conv2d::{Conv2dBackward, Conv2dForward, Conv2dGeometry, Conv2dGrads, Conv2dOp};
+use wasm_autoencoders_core::layers::{self, shape_len, BackwardPass, LayerSpec};
 use wasm_autoencoders_core::model;
 use wasm_autoencoders_core::rng;
 use crate::host::{emit, now_seconds};
 use super::*;
 
-/// With `fused`, Conv2D layers are timed through `conv2d_forward_bias_activation` and
-/// `conv2d_backward` (what the layer would call to adopt them) instead of the layer's own
+/// With `fused`, Conv2D layers are timed through the plain `Conv2dOp`'s forward and
+/// backward (what the layer would call to adopt them) instead of the layer's own
 /// forward/backward; the other layers and the train_step line are unchanged.
 pub(crate) fn profile_model(name: &str, input_shape: &[usize], specs: &[LayerSpec], reps: usize, fused: bool) {
     let how = if fused { ", Conv2D layers through the fused entry points" } else { "" };
@@ -82,19 +82,26 @@ pub(crate) fn profile_model(name: &str, input_shape: &[usize], specs: &[LayerSpe
             {
                 let mut cols = vec![0.0; g.cols_len()];
                 let (k, b) = params[i].split_at(g.kernel_len());
-                t_f = time_median(reps, || conv2d_forward_bias_activation(&g, BATCH, input, k, b, act, output, &mut cols));
+                let op = Conv2dOp::Plain(g);
+                t_f = time_median(reps, || {
+                    let (y, scratch) = (&mut output[..], &mut cols[..]);
+                    op.forward(BATCH, Conv2dForward { x: input, kernel: k, bias: b, activation: act, y, argmax: &mut [], scratch })
+                });
                 let (dk, db) = grads[i].split_at_mut(g.kernel_len());
                 t_b = time_median(reps, || {
                     dy.copy_from_slice(&dy0);
                     let dx = if need_dx { Some(&mut dx[..]) } else { None };
-                    conv2d_backward(&g, BATCH, input, output, &mut dy, k, act, dk, db, dx, &mut cols);
+                    let grads = Conv2dGrads { dkernel: &mut *dk, dbias: &mut *db };
+                    let args = Conv2dBackward { x: input, y: output, dy: &mut dy, argmax: &[], kernel: k, activation: act, grads, dx, scratch: &mut cols };
+                    op.backward(BATCH, args);
                 });
             }
         } else {
             t_f = time_median(reps, || ls[i].forward(BATCH, &params[i], input, output));
             t_b = time_median(reps, || {
                 dy.copy_from_slice(&dy0);
-                ls[i].backward(BATCH, &params[i], input, output, &mut dy, &mut grads[i], if need_dx { Some(&mut dx) } else { None });
+                let dx = if need_dx { Some(&mut dx[..]) } else { None };
+                ls[i].backward(BATCH, &params[i], BackwardPass { x: input, y: output, dy: &mut dy, grads: &mut grads[i], dx });
             });
         }
         // The copy of dy is part of the timed backward; subtract its cost.

@@ -2,7 +2,7 @@
 //! kernels are too large for the direct path in `conv2d`).
 //!
 //! One blocked driver serves every transpose combination: A and B are read through
-//! (row, column) strides, so `trans_a`/`trans_b` only change two numbers. For each k-block
+//! (row, column) strides, so a transposed view ([`MatRef::t`]) only changes two numbers. For each k-block
 //! (at most `KC` long) and each block of at most `NC` columns, B is packed once into a
 //! stack buffer as `NR`-column panels with zero-padded edge columns (a transposed B is
 //! packed with 4×4 in-register transposes); A is never packed: the micro-kernel reads it in
@@ -31,14 +31,88 @@ const NC: usize = 128;
 /// Below this many columns the per-column dot/axpy path beats a zero-padded 8-column panel.
 const NARROW_N: usize = 4;
 
-/// C (m×n, row-major) = op(A)·op(B), or C += op(A)·op(B) when `accumulate`.
-/// A is m×k row-major, or k×m when `trans_a` (op(A)=Aᵀ). B is k×n, or n×k when `trans_b`.
-#[allow(clippy::too_many_arguments)]
-pub fn gemm(m: usize, n: usize, k: usize, a: &[f32], trans_a: bool, b: &[f32], trans_b: bool, c: &mut [f32], accumulate: bool) {
+/// A read-only matrix: `rows × cols`, stored row-major in `data`, or stored as its
+/// transpose (`cols × rows` row-major) when `transposed`. A `Copy` view, so `.t()` costs nothing.
+#[derive(Clone, Copy, Debug)]
+pub struct MatRef<'a> {
+    data: &'a [f32],
+    rows: usize,
+    cols: usize,
+    transposed: bool,
+}
+
+impl<'a> MatRef<'a> {
+    /// `data` as a `rows × cols` row-major matrix (its length is checked by [`gemm`]).
+    pub fn new(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        MatRef { data, rows, cols, transposed: false }
+    }
+
+    /// The transpose, reading the same storage.
+    pub fn t(self) -> Self {
+        MatRef { data: self.data, rows: self.cols, cols: self.rows, transposed: !self.transposed }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// Element (r, c) of the logical matrix.
+    fn at(&self, r: usize, c: usize) -> f32 {
+        if self.transposed {
+            self.data[c * self.rows + r]
+        } else {
+            self.data[r * self.cols + c]
+        }
+    }
+}
+
+/// The output matrix C: `rows × cols`, row-major.
+#[derive(Debug)]
+pub struct MatMut<'a> {
+    data: &'a mut [f32],
+    rows: usize,
+    cols: usize,
+}
+
+impl<'a> MatMut<'a> {
+    /// `data` as a `rows × cols` row-major matrix (its length is checked by [`gemm`]).
+    pub fn new(data: &'a mut [f32], rows: usize, cols: usize) -> Self {
+        MatMut { data, rows, cols }
+    }
+}
+
+/// What a product does with the C it is given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Store {
+    /// C = A·B.
+    Overwrite,
+    /// C += A·B.
+    Accumulate,
+}
+
+/// The shape checks every product makes: A is m×k, B k×n, C m×n, and each view's data
+/// holds exactly its elements. Returns (m, n, k).
+fn check_shapes(a: &MatRef, b: &MatRef, c: &MatMut) -> (usize, usize, usize) {
+    let (m, n, k) = (a.rows, b.cols, a.cols);
+    assert_eq!(b.rows, k, "gemm: A is {m}×{k} but B has {} rows", b.rows);
+    assert_eq!((c.rows, c.cols), (m, n), "gemm: C is {}×{}, expected {m}×{n}", c.rows, c.cols);
     // These equalities are what make the unchecked reads below in bounds.
-    assert_eq!(a.len(), m * k, "gemm: A has {} elements, expected {m}×{k}", a.len());
-    assert_eq!(b.len(), k * n, "gemm: B has {} elements, expected {k}×{n}", b.len());
-    assert_eq!(c.len(), m * n, "gemm: C has {} elements, expected {m}×{n}", c.len());
+    assert_eq!(a.data.len(), m * k, "gemm: A has {} elements, expected {m}×{k}", a.data.len());
+    assert_eq!(b.data.len(), k * n, "gemm: B has {} elements, expected {k}×{n}", b.data.len());
+    assert_eq!(c.data.len(), m * n, "gemm: C has {} elements, expected {m}×{n}", c.data.len());
+    (m, n, k)
+}
+
+/// C = A·B, or C += A·B with [`Store::Accumulate`]; A, B are views (`MatRef::new(..).t()` for a
+/// transposed operand).
+pub fn gemm(a: MatRef, b: MatRef, c: MatMut, store: Store) {
+    let (m, n, k) = check_shapes(&a, &b, &c);
+    let accumulate = store == Store::Accumulate;
+    let c = c.data;
     if m == 0 || n == 0 {
         return;
     }
@@ -48,35 +122,55 @@ pub fn gemm(m: usize, n: usize, k: usize, a: &[f32], trans_a: bool, b: &[f32], t
         }
         return;
     }
-    let a = Strided::new(a, trans_a, m, k);
-    let b = Strided::new(b, trans_b, k, n);
-    // Split k into equal blocks no longer than KC (288 → 2×144, not 256 + 32).
-    let kc_max = k.div_ceil(k.div_ceil(KC));
+    let product = Product {
+        m,
+        n,
+        k,
+        // Split k into equal blocks no longer than KC (288 → 2×144, not 256 + 32).
+        kc_max: k.div_ceil(k.div_ceil(KC)),
+        a: Strided::new(a.data, a.transposed, m, k),
+        a_transposed: a.transposed,
+        b: Strided::new(b.data, b.transposed, k, n),
+        accumulate,
+    };
     if n < NARROW_N {
-        narrow(m, n, k, kc_max, a, trans_a, b, c, accumulate);
+        narrow(&product, c);
     } else {
-        blocked(m, n, k, kc_max, a, b, c, accumulate);
+        blocked(&product, c);
     }
 }
 
-/// The definition: C[i][j] (+)= Σ_p op(A)[i][p]·op(B)[p][j], summed in f64.
-#[allow(clippy::too_many_arguments)]
-pub fn gemm_reference(m: usize, n: usize, k: usize, a: &[f32], trans_a: bool, b: &[f32], trans_b: bool, c: &mut [f32], accumulate: bool) {
-    assert_eq!(a.len(), m * k);
-    assert_eq!(b.len(), k * n);
-    assert_eq!(c.len(), m * n);
+/// The definition: C[i][j] (+)= Σ_p A[i][p]·B[p][j], summed in f64.
+pub fn gemm_reference(a: MatRef, b: MatRef, c: MatMut, store: Store) {
+    let (m, n, k) = check_shapes(&a, &b, &c);
     for i in 0..m {
         for j in 0..n {
             let mut sum = 0.0f64;
             for p in 0..k {
-                let aip = if trans_a { a[p * m + i] } else { a[i * k + p] };
-                let bpj = if trans_b { b[j * k + p] } else { b[p * n + j] };
-                sum += aip as f64 * bpj as f64;
+                sum += a.at(i, p) as f64 * b.at(p, j) as f64;
             }
-            let cij = &mut c[i * n + j];
-            *cij = if accumulate { (*cij as f64 + sum) as f32 } else { sum as f32 };
+            let cij = &mut c.data[i * n + j];
+            *cij = match store {
+                Store::Accumulate => (*cij as f64 + sum) as f32,
+                Store::Overwrite => sum as f32,
+            };
         }
     }
+}
+
+/// One product as the drivers see it: C (m×n) (+)= A (m×k) · B (k×n), in k-blocks of at
+/// most `kc_max`.
+struct Product<'a> {
+    m: usize,
+    n: usize,
+    k: usize,
+    kc_max: usize,
+    a: Strided<'a>,
+    /// A's columns are contiguous (it is stored transposed).
+    a_transposed: bool,
+    b: Strided<'a>,
+    /// Add to C (else overwrite it).
+    accumulate: bool,
 }
 
 /// A matrix read through strides: element (r, c) is `data[r * rs + c * cs]`.
@@ -105,8 +199,8 @@ impl<'a> Strided<'a> {
 
 /// The packed path: k-blocks × column blocks (B packed once each) × 4-row strips of A ×
 /// the block's 8-column panels.
-#[allow(clippy::too_many_arguments)]
-fn blocked(m: usize, n: usize, k: usize, kc_max: usize, a: Strided, b: Strided, c: &mut [f32], accumulate: bool) {
+fn blocked(product: &Product, c: &mut [f32]) {
+    let Product { m, n, k, kc_max, a, b, accumulate, .. } = *product;
     // Uninitialised: pack_block writes every float the micro-kernels then read.
     let mut buf = MaybeUninit::<[f32; KC * NC]>::uninit();
     for pc in (0..k).step_by(kc_max) {
@@ -196,8 +290,8 @@ unsafe fn pack_panel_scalar(dst: *mut f32, b: Strided, pc: usize, kc: usize, j0:
 /// The narrow path (n < NARROW_N): one column of C at a time, its column of op(B) packed
 /// contiguously; then each C(i, j) is a dot product of a contiguous row of A, or, when A
 /// is transposed (its columns contiguous), a block of rows accumulates axpy-style.
-#[allow(clippy::too_many_arguments)]
-fn narrow(m: usize, n: usize, k: usize, kc_max: usize, a: Strided, trans_a: bool, b: Strided, c: &mut [f32], accumulate: bool) {
+fn narrow(product: &Product, c: &mut [f32]) {
+    let Product { m, n, k, kc_max, a, a_transposed, b, accumulate } = *product;
     let mut col = [0.0f32; KC];
     for pc in (0..k).step_by(kc_max) {
         let kc = kc_max.min(k - pc);
@@ -208,16 +302,19 @@ fn narrow(m: usize, n: usize, k: usize, kc_max: usize, a: Strided, trans_a: bool
             }
             let col = &col[..kc];
             let mut i = 0;
-            if trans_a {
+            let out = |i: usize| ColumnOfC { first: i * n + j, stride: n, load_c };
+            if a_transposed {
                 // A(i, p) = data[p*m + i]: rows i..i+AXPY_ROWS are contiguous for each p.
                 while i + micro::AXPY_ROWS <= m {
-                    micro::axpy_rows(a.data, pc * a.cs + i, a.cs, col, c, i * n + j, n, load_c);
+                    let lines = Lines { data: a.data, first: pc * a.cs + i, stride: a.cs };
+                    micro::axpy_rows(lines, col, c, out(i));
                     i += micro::AXPY_ROWS;
                 }
             } else {
                 // A(i, p) = data[i*k + p]: each row is contiguous.
                 while i + micro::DOT_ROWS <= m {
-                    micro::dot_rows(a.data, i * a.rs + pc, a.rs, col, c, i * n + j, n, load_c);
+                    let lines = Lines { data: a.data, first: i * a.rs + pc, stride: a.rs };
+                    micro::dot_rows(lines, col, c, out(i));
                     i += micro::DOT_ROWS;
                 }
             }
@@ -234,9 +331,28 @@ fn narrow(m: usize, n: usize, k: usize, kc_max: usize, a: Strided, trans_a: bool
     }
 }
 
+/// Equally spaced runs of A read in place by the narrow path's micro-kernels: run `i`
+/// starts at `data[first + i * stride]` (a row of A for `dot_rows`, the column strip of
+/// one k-step for `axpy_rows`).
+#[derive(Clone, Copy)]
+struct Lines<'a> {
+    data: &'a [f32],
+    first: usize,
+    stride: usize,
+}
+
+/// Where the narrow path's micro-kernels put their sums: C element `r` of the strip is
+/// `c[first + r * stride]`, added to when `load_c` (else overwritten).
+#[derive(Clone, Copy)]
+struct ColumnOfC {
+    first: usize,
+    stride: usize,
+    load_c: bool,
+}
+
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod micro {
-    use super::{Strided, Tile, MR, NR};
+    use super::{ColumnOfC, Lines, Strided, Tile, MR, NR};
     use core::arch::wasm32::*;
 
     pub const DOT_ROWS: usize = 4;
@@ -363,13 +479,13 @@ mod micro {
         (f32x4_extract_lane::<0>(v) + f32x4_extract_lane::<1>(v)) + (f32x4_extract_lane::<2>(v) + f32x4_extract_lane::<3>(v))
     }
 
-    /// C(i+r, j) (+)= row(i+r) · col for r < DOT_ROWS: four independent dot products share
-    /// each load of `col`. Rows start at `a0 + r*lda`; C elements are `ldc` apart.
-    #[allow(clippy::too_many_arguments)]
+    /// C(i+r, j) (+)= row(i+r) · col for r < DOT_ROWS (`a`'s lines are the rows): four
+    /// independent dot products share each load of `col`.
     #[inline(always)]
-    pub fn dot_rows(a: &[f32], a0: usize, lda: usize, col: &[f32], c: &mut [f32], c0: usize, ldc: usize, load_c: bool) {
+    pub fn dot_rows(a: Lines, col: &[f32], c: &mut [f32], out: ColumnOfC) {
+        let ColumnOfC { first: c0, stride: ldc, load_c } = out;
         let kc = col.len();
-        let rows: [&[f32]; DOT_ROWS] = core::array::from_fn(|r| &a[a0 + r * lda..][..kc]);
+        let rows: [&[f32]; DOT_ROWS] = core::array::from_fn(|r| &a.data[a.first + r * a.stride..][..kc]);
         let mut acc = [f32x4_splat(0.0); DOT_ROWS];
         let body = kc / 4 * 4;
         // SAFETY: p + 4 <= body <= kc, the length of `col` and of every row slice.
@@ -392,10 +508,10 @@ mod micro {
     }
 
     /// C(i..i+16, j) (+)= Σ_p A(i..i+16, p)·col[p] where A's 16 rows are contiguous for each
-    /// p (`a0 + p*lda`): the 16 sums stay in 4 vectors for the whole k-block.
-    #[allow(clippy::too_many_arguments)]
+    /// p (`a`'s line p): the 16 sums stay in 4 vectors for the whole k-block.
     #[inline(always)]
-    pub fn axpy_rows(a: &[f32], a0: usize, lda: usize, col: &[f32], c: &mut [f32], c0: usize, ldc: usize, load_c: bool) {
+    pub fn axpy_rows(a: Lines, col: &[f32], c: &mut [f32], out: ColumnOfC) {
+        let (Lines { data: a, first: a0, stride: lda }, ColumnOfC { first: c0, stride: ldc, load_c }) = (a, out);
         const V: usize = AXPY_ROWS / 4;
         let mut acc = [f32x4_splat(0.0); V];
         if load_c {
@@ -435,7 +551,7 @@ mod micro {
 /// whatever vectors the native target has.
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 mod micro {
-    use super::{Strided, Tile, MR, NR};
+    use super::{ColumnOfC, Lines, Strided, Tile, MR, NR};
 
     pub const DOT_ROWS: usize = 1;
     pub const AXPY_ROWS: usize = 16;
@@ -475,10 +591,10 @@ mod micro {
     }
 
     /// C(i, j) (+)= row(i) · col, in 8 partial sums so the reduction vectorizes.
-    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    pub fn dot_rows(a: &[f32], a0: usize, _lda: usize, col: &[f32], c: &mut [f32], c0: usize, _ldc: usize, load_c: bool) {
-        let row = &a[a0..][..col.len()];
+    pub fn dot_rows(a: Lines, col: &[f32], c: &mut [f32], out: ColumnOfC) {
+        let ColumnOfC { first: c0, load_c, .. } = out;
+        let row = &a.data[a.first..][..col.len()];
         let mut lanes = [0.0f32; 8];
         let (rb, rt) = row.split_at(row.len() / 8 * 8);
         let (cb, ct) = col.split_at(rb.len());
@@ -495,10 +611,10 @@ mod micro {
         *cij = if load_c { *cij + sum } else { sum };
     }
 
-    /// C(i..i+16, j) (+)= Σ_p A(i..i+16, p)·col[p], A's 16 rows contiguous at `a0 + p*lda`.
-    #[allow(clippy::too_many_arguments)]
+    /// C(i..i+16, j) (+)= Σ_p A(i..i+16, p)·col[p], A's 16 rows contiguous in line p.
     #[inline(always)]
-    pub fn axpy_rows(a: &[f32], a0: usize, lda: usize, col: &[f32], c: &mut [f32], c0: usize, ldc: usize, load_c: bool) {
+    pub fn axpy_rows(a: Lines, col: &[f32], c: &mut [f32], out: ColumnOfC) {
+        let (Lines { data: a, first: a0, stride: lda }, ColumnOfC { first: c0, stride: ldc, load_c }) = (a, out);
         let mut acc = [0.0f32; AXPY_ROWS];
         if load_c {
             for (r, acc) in acc.iter_mut().enumerate() {
@@ -522,7 +638,24 @@ mod tests {
     use super::*;
     use crate::testing::{helper_test_op, random_vec, wasm_bindgen_test, Backward, Tolerance};
 
-    type GemmFn = fn(usize, usize, usize, &[f32], bool, &[f32], bool, &mut [f32], bool);
+    type GemmFn = fn(MatRef, MatRef, MatMut, Store);
+
+    /// A `rows × cols` operand stored row-major, or stored as its transpose.
+    fn view(data: &[f32], rows: usize, cols: usize, transposed: bool) -> MatRef<'_> {
+        if transposed {
+            MatRef::new(data, cols, rows).t()
+        } else {
+            MatRef::new(data, rows, cols)
+        }
+    }
+
+    fn store(accumulate: bool) -> Store {
+        if accumulate {
+            Store::Accumulate
+        } else {
+            Store::Overwrite
+        }
+    }
 
     /// f32 products summed in a different order than the f64 reference.
     fn tol(k: usize) -> Tolerance {
@@ -543,14 +676,14 @@ mod tests {
                 if accumulate {
                     out.copy_from_slice(&c0);
                 }
-                f(m, n, k, xs[0], trans_a, xs[1], trans_b, out, accumulate);
+                f(view(xs[0], m, k, trans_a), view(xs[1], k, n, trans_b), MatMut::new(out, m, n), store(accumulate));
             }
         };
         let (fast, reference) = (run(gemm), run(gemm_reference));
         let backward = |f: GemmFn| {
             move |xs: &[&[f32]], dc: &[f32], g: &mut [Vec<f32>]| {
-                f(m, k, n, dc, false, xs[1], true, &mut g[0], false);
-                f(k, n, m, xs[0], true, dc, false, &mut g[1], false);
+                f(MatRef::new(dc, m, n), MatRef::new(xs[1], k, n).t(), MatMut::new(&mut g[0], m, k), Store::Overwrite);
+                f(MatRef::new(xs[0], m, k).t(), MatRef::new(dc, m, n), MatMut::new(&mut g[1], k, n), Store::Overwrite);
             }
         };
         let (bw_fast, bw_ref) = (backward(gemm), backward(gemm_reference));
@@ -617,11 +750,11 @@ mod tests {
     fn empty_dimensions() {
         // k = 0: C = 0, or unchanged when accumulating.
         let mut c = vec![5.0f32; 6];
-        gemm(2, 3, 0, &[], false, &[], false, &mut c, true);
+        gemm(MatRef::new(&[], 2, 0), MatRef::new(&[], 0, 3), MatMut::new(&mut c, 2, 3), Store::Accumulate);
         assert_eq!(c, vec![5.0; 6]);
-        gemm(2, 3, 0, &[], false, &[], false, &mut c, false);
+        gemm(MatRef::new(&[], 2, 0), MatRef::new(&[], 0, 3), MatMut::new(&mut c, 2, 3), Store::Overwrite);
         assert_eq!(c, vec![0.0; 6]);
-        gemm(0, 3, 4, &[], false, &[0.0; 12], false, &mut [], false);
+        gemm(MatRef::new(&[], 0, 4), MatRef::new(&[0.0; 12], 4, 3), MatMut::new(&mut [], 0, 3), Store::Overwrite);
     }
 
     #[wasm_bindgen_test(unsupported = test)]
@@ -630,18 +763,18 @@ mod tests {
         let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
         let b = [7.0, 8.0, 9.0, 10.0, 11.0, 12.0];
         let mut c = [0.0f32; 4];
-        gemm(2, 2, 3, &a, false, &b, false, &mut c, false);
+        gemm(MatRef::new(&a, 2, 3), MatRef::new(&b, 3, 2), MatMut::new(&mut c, 2, 2), Store::Overwrite);
         assert_eq!(c, [58.0, 64.0, 139.0, 154.0]);
         // The same A stored transposed (3×2) and B stored transposed (2×3), accumulating.
         let at = [1.0, 4.0, 2.0, 5.0, 3.0, 6.0];
         let bt = [7.0, 9.0, 11.0, 8.0, 10.0, 12.0];
-        gemm(2, 2, 3, &at, true, &bt, true, &mut c, true);
+        gemm(MatRef::new(&at, 3, 2).t(), MatRef::new(&bt, 2, 3).t(), MatMut::new(&mut c, 2, 2), Store::Accumulate);
         assert_eq!(c, [116.0, 128.0, 278.0, 308.0]);
     }
 
     #[wasm_bindgen_test(unsupported = test)]
     #[should_panic(expected = "gemm: B has")]
     fn rejects_short_slices() {
-        gemm(2, 2, 2, &[0.0; 4], false, &[0.0; 3], false, &mut [0.0; 4], false);
+        gemm(MatRef::new(&[0.0; 4], 2, 2), MatRef::new(&[0.0; 3], 2, 2), MatMut::new(&mut [0.0; 4], 2, 2), Store::Overwrite);
     }
 }

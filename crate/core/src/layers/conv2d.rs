@@ -6,16 +6,16 @@
 //! fold the MaxPooling2D after it in, so that its full-size output never leaves the cache
 //! ([`Conv2d::before_pooling`], crate::kernels::conv2d::PooledConv2d).
 
-use super::{image_shape, init::glorot_uniform, Layer, ShapeError};
-use crate::kernels::conv2d::{conv2d_backward, conv2d_forward_bias_activation, Conv2dGeometry, PooledConv2d, UpsampledConv2d};
+use super::{image_shape, init::glorot_uniform, BackwardPass, Layer, ShapeError};
+use crate::kernels::conv2d::{Conv2dBackward, Conv2dForward, Conv2dGeometry, Conv2dGrads, Conv2dOp, PooledConv2d, UpsampledConv2d};
 use crate::kernels::pool2d::Pool2dGeometry;
 use crate::kernels::{Activation, Padding};
-use crate::parallel::{block, parallel_for, reduce_into, tasks_for, threads, Disjoint};
+use crate::parallel::{block, for_each_sample_block_reduced, parallel_for, tasks_for, threads, Disjoint};
 use crate::rng::Rng;
 
 pub struct Conv2d {
-    geometry: Conv2dGeometry,
-    op: Op,
+    /// The convolution, plain or fused with a neighbour.
+    op: Conv2dOp,
     input: [usize; 3],
     output: [usize; 3],
     activation: Activation,
@@ -25,15 +25,6 @@ pub struct Conv2d {
     argmax: Vec<u8>,
     /// Threads build: per-task gradient partials (tasks 1.., kernel then bias each).
     partials: Vec<f32>,
-}
-
-/// What the layer computes besides (or around) its convolution.
-enum Op {
-    Plain,
-    /// Reads the image before an UpSampling2D (`input` is that image).
-    Upsampled(UpsampledConv2d),
-    /// A MaxPooling2D follows inside (`output` is the pooled image).
-    Pooled(PooledConv2d),
 }
 
 impl Conv2d {
@@ -46,9 +37,11 @@ impl Conv2d {
     ) -> Result<Self, ShapeError> {
         let [h, w, c] = image_shape("Conv2D", input_shape)?;
         super::positive("Conv2D", "filters and kernel size", &[filters, kernel[0], kernel[1]])?;
-        let geometry = Conv2dGeometry::new([h, w, c], kernel, filters, padding).map_err(|e| ShapeError(format!("Conv2D: {e}")))?;
+        let geometry =
+            Conv2dGeometry::new([h, w, c], kernel, filters, padding).map_err(|e| ShapeError(format!("Conv2D: {e}")))?;
         let (out_h, out_w) = (geometry.out_h(), geometry.out_w());
-        Ok(Conv2d { geometry, op: Op::Plain, input: [h, w, c], output: [out_h, out_w, filters], activation, cols: Vec::new(), argmax: Vec::new(), partials: Vec::new() })
+        let (op, input, output) = (Conv2dOp::Plain(geometry), [h, w, c], [out_h, out_w, filters]);
+        Ok(Conv2d { op, input, output, activation, cols: Vec::new(), argmax: Vec::new(), partials: Vec::new() })
     }
 
     /// This layer behind an UpSampling2D of `size`, as one layer: its input is the image
@@ -61,34 +54,30 @@ impl Conv2d {
         // 0.74×, but an 8×8 one's 1.3×: on small images the classes' per-sample overheads
         // outweigh the saved work.
         const MIN_PIXELS: usize = 256;
-        if self.geometry.in_h * self.geometry.in_w < MIN_PIXELS {
+        let g = *self.geometry();
+        if g.in_h * g.in_w < MIN_PIXELS {
             return None;
         }
-        let op = UpsampledConv2d::new(self.geometry, size)?;
+        let op = UpsampledConv2d::new(g, size)?;
         let [h, w, c] = self.input;
-        Some(self.with(Op::Upsampled(op), [h / size[0], w / size[1], c], self.output))
+        Some(self.with(Conv2dOp::Upsampled(op), [h / size[0], w / size[1], c], self.output))
     }
 
     /// This layer and a MaxPooling2D of geometry `pool` after it, as one layer: its input
     /// and parameters are this layer's, its output the pooling's. None when they do not fit
     /// together (the model then runs the two layers).
     pub fn before_pooling(&self, pool: Pool2dGeometry) -> Option<Conv2d> {
-        let op = PooledConv2d::new(self.geometry, pool)?;
-        Some(self.with(Op::Pooled(op), self.input, [pool.out_h(), pool.out_w(), pool.channels]))
+        let op = PooledConv2d::new(*self.geometry(), pool)?;
+        Some(self.with(Conv2dOp::Pooled(op), self.input, [pool.out_h(), pool.out_w(), pool.channels]))
     }
 
-    fn with(&self, op: Op, input: [usize; 3], output: [usize; 3]) -> Conv2d {
-        let (geometry, activation) = (self.geometry, self.activation);
-        Conv2d { geometry, op, input, output, activation, cols: Vec::new(), argmax: Vec::new(), partials: Vec::new() }
+    fn with(&self, op: Conv2dOp, input: [usize; 3], output: [usize; 3]) -> Conv2d {
+        Conv2d { op, input, output, activation: self.activation, cols: Vec::new(), argmax: Vec::new(), partials: Vec::new() }
     }
 
-    /// Scratch floats per thread for one sample's kernel work.
-    fn scratch_len(&self) -> usize {
-        match &self.op {
-            Op::Plain => self.geometry.cols_len(),
-            Op::Upsampled(op) => op.scratch_len(),
-            Op::Pooled(op) => op.scratch_len(),
-        }
+    /// The convolution's geometry (over the upsampled image when fused after an upsampling).
+    fn geometry(&self) -> &Conv2dGeometry {
+        self.op.conv()
     }
 
     fn output_len(&self) -> usize {
@@ -111,12 +100,12 @@ impl Layer for Conv2d {
         &self.output
     }
     fn param_shapes(&self) -> Vec<Vec<usize>> {
-        let g = &self.geometry;
+        let g = self.geometry();
         vec![vec![g.kernel_h, g.kernel_w, g.in_c, g.out_c], vec![g.out_c]]
     }
 
     fn init_params(&self, rng: &mut Rng, params: &mut [f32]) {
-        let g = &self.geometry;
+        let g = self.geometry();
         let (kernel, bias) = params.split_at_mut(g.kernel_len());
         let receptive = g.kernel_h * g.kernel_w;
         glorot_uniform(rng, receptive * g.in_c, receptive * g.out_c, kernel);
@@ -125,97 +114,66 @@ impl Layer for Conv2d {
 
     fn prepare(&mut self, batch: usize) {
         let per_thread = if Self::tasks(batch) > 1 { threads() } else { 1 };
-        let needed = self.scratch_len() * per_thread;
+        let needed = self.op.scratch_len() * per_thread;
         if self.cols.len() != needed {
             self.cols.resize(needed, 0.0);
         }
         let outputs = batch * self.output_len();
-        if matches!(self.op, Op::Pooled(_)) && self.argmax.len() < outputs {
+        if self.op.pools() && self.argmax.len() < outputs {
             self.argmax.resize(outputs, 0);
         }
     }
 
-    /// Image blocks (one with one thread): disjoint outputs, scratch per thread. The fused
-    /// kernel adds the bias and applies the activation while each image is still in cache.
+    /// Image blocks (one with one thread): disjoint outputs, scratch per thread. The op adds
+    /// the bias and applies the activation while each image is still in cache.
     fn forward(&mut self, batch: usize, params: &[f32], x: &[f32], y: &mut [f32]) {
         self.prepare(batch);
-        let g = self.geometry;
-        let (kernel, bias) = params.split_at(g.kernel_len());
+        let (kernel, bias) = params.split_at(self.geometry().kernel_len());
         let tasks = Self::tasks(batch);
-        let (il, ol, cl) = (self.input_len(), self.output_len(), self.scratch_len());
-        let (y, cols, argmax) = (Disjoint::new(y), Disjoint::new(&mut self.cols), Disjoint::new(&mut self.argmax));
+        let (il, ol, sl) = (self.input_len(), self.output_len(), self.op.scratch_len());
+        let (y, scratch, argmax) = (Disjoint::new(y), Disjoint::new(&mut self.cols), Disjoint::new(&mut self.argmax));
         let (activation, op) = (self.activation, &self.op);
         parallel_for(tasks, |t, thread| {
             let images = block(batch, tasks, t);
             let outputs = images.start * ol..images.end * ol;
-            // SAFETY: image blocks are disjoint per task, scratch slots per thread.
-            let (yb, cols) = unsafe { (y.part(outputs.clone()), cols.part(thread * cl..(thread + 1) * cl)) };
-            let xb = &x[images.start * il..images.end * il];
-            match op {
-                Op::Plain => conv2d_forward_bias_activation(&g, images.len(), xb, kernel, bias, activation, yb, cols),
-                Op::Upsampled(op) => op.forward_bias_activation(images.len(), xb, kernel, bias, activation, yb, cols),
-                // SAFETY: as y's.
-                Op::Pooled(op) => op.forward(images.len(), xb, kernel, bias, activation, yb, unsafe { argmax.part(outputs) }, cols),
-            }
+            // SAFETY: image blocks are disjoint per task (y, argmax), scratch slots per thread.
+            let (y, scratch) = unsafe { (y.part(outputs.clone()), scratch.part(thread * sl..(thread + 1) * sl)) };
+            let argmax = if op.pools() { unsafe { argmax.part(outputs) } } else { &mut [] };
+            let x = &x[images.start * il..images.end * il];
+            op.forward(images.len(), Conv2dForward { x, kernel, bias, activation, y, argmax, scratch });
         });
     }
 
-    /// Each image block scales its dy by act'(y) and computes its partial ∂L/∂K, ∂L/∂b (task 0
-    /// straight into `grads`, the others into `partials`) and its images' dx, in one fused
-    /// kernel call; the partials are then added in task order, so the result depends on the
-    /// thread count only, never on scheduling.
-    fn backward(
-        &mut self,
-        batch: usize,
-        params: &[f32],
-        x: &[f32],
-        y: &[f32],
-        dy: &mut [f32],
-        grads: &mut [f32],
-        dx: Option<&mut [f32]>,
-    ) {
+    /// Image blocks: each scales its dy by act'(y) and computes its part of ∂L/∂K, ∂L/∂b and
+    /// its images' dx in one op call; [`for_each_sample_block_reduced`] adds the parts up in
+    /// task order, so the result depends on the thread count only, never on scheduling.
+    fn backward(&mut self, batch: usize, params: &[f32], pass: BackwardPass<'_>) {
         self.prepare(batch);
-        let tasks = Self::tasks(batch);
-        let g = self.geometry;
-        let (il, ol, cl) = (self.input_len(), self.output_len(), self.scratch_len());
-        let kernel_len = g.kernel_len();
-        let grad_len = kernel_len + g.out_c;
-        let needed = (tasks - 1) * grad_len;
-        if self.partials.len() < needed {
-            self.partials.resize(needed, 0.0);
-        }
+        let BackwardPass { x, y, dy, grads, dx } = pass;
+        let kernel_len = self.geometry().kernel_len();
+        let (il, ol, sl) = (self.input_len(), self.output_len(), self.op.scratch_len());
         let (activation, op, argmax) = (self.activation, &self.op, &self.argmax[..]);
         let kernel = &params[..kernel_len];
         let want_dx = dx.is_some();
-        let dy = Disjoint::new(dy);
-        let dx = Disjoint::new(dx.unwrap_or(&mut []));
-        let cols = Disjoint::new(&mut self.cols);
-        let task0 = Disjoint::new(&mut *grads);
-        let partials = Disjoint::new(&mut self.partials[..needed]);
-        parallel_for(tasks, |t, thread| {
-            let images = block(batch, tasks, t);
-            // SAFETY: image blocks and gradient buffers are disjoint per task, scratch per thread.
-            let (dyb, cols) = unsafe { (dy.part(images.start * ol..images.end * ol), cols.part(thread * cl..(thread + 1) * cl)) };
-            let grad = unsafe { if t == 0 { task0.part(0..grad_len) } else { partials.part((t - 1) * grad_len..t * grad_len) } };
-            let (dkernel, dbias) = grad.split_at_mut(kernel_len);
-            let dxb = if want_dx { Some(unsafe { dx.part(images.start * il..images.end * il) }) } else { None };
-            let (xb, yb) = (&x[images.start * il..images.end * il], &y[images.start * ol..images.end * ol]);
-            match op {
-                Op::Plain => conv2d_backward(&g, images.len(), xb, yb, dyb, kernel, activation, dkernel, dbias, dxb, cols),
-                Op::Upsampled(op) => op.backward(images.len(), xb, yb, dyb, kernel, activation, dkernel, dbias, dxb, cols),
-                Op::Pooled(op) => {
-                    let ab = &argmax[images.start * ol..images.end * ol];
-                    op.backward(images.len(), xb, yb, dyb, ab, kernel, activation, dkernel, dbias, dxb, cols)
-                }
-            }
+        let (dy, dx, scratch) = (Disjoint::new(dy), Disjoint::new(dx.unwrap_or(&mut [])), Disjoint::new(&mut self.cols));
+        for_each_sample_block_reduced(batch, Self::IMAGE_BLOCKS_PER_THREAD, grads, &mut self.partials, |images, thread, grads| {
+            let (inputs, outputs) = (images.start * il..images.end * il, images.start * ol..images.end * ol);
+            // SAFETY: image blocks are disjoint per task (dy, dx), scratch slots per thread.
+            let (dy, scratch) = unsafe { (dy.part(outputs.clone()), scratch.part(thread * sl..(thread + 1) * sl)) };
+            let dx = if want_dx { Some(unsafe { dx.part(inputs.clone()) }) } else { None };
+            let argmax = if op.pools() { &argmax[outputs.clone()] } else { &[] };
+            let (dkernel, dbias) = grads.split_at_mut(kernel_len);
+            let grads = Conv2dGrads { dkernel, dbias };
+            op.backward(images.len(), Conv2dBackward { x: &x[inputs], y: &y[outputs], dy, argmax, kernel, activation, grads, dx, scratch });
         });
-        reduce_into(grads, &self.partials[..needed], tasks - 1);
     }
 }
 
 impl Conv2d {
-    /// Tasks for a batch: image blocks, 4 per thread (1 with one thread).
+    /// Image blocks per thread (1 block in all with one thread).
+    const IMAGE_BLOCKS_PER_THREAD: usize = 4;
+
     fn tasks(batch: usize) -> usize {
-        tasks_for(batch, 4)
+        tasks_for(batch, Self::IMAGE_BLOCKS_PER_THREAD)
     }
 }

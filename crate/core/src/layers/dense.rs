@@ -1,11 +1,11 @@
 //! Dense: y = act(x·W + b), W stored [in, out] like Keras.
 
-use super::{init::glorot_uniform, Layer, ShapeError};
+use super::{init::glorot_uniform, BackwardPass, Layer, ShapeError};
 use crate::kernels::activation::activation_backward;
 use crate::kernels::bias::{bias_activation_forward, bias_grad};
-use crate::kernels::gemm::gemm;
+use crate::kernels::gemm::{gemm, MatMut, MatRef, Store};
 use crate::kernels::Activation;
-use crate::parallel::{block, for_each_sample_block, parallel_for, reduce_into, tasks_for, Disjoint};
+use crate::parallel::{for_each_sample_block, for_each_sample_block_reduced, Disjoint};
 use crate::rng::Rng;
 
 pub struct Dense {
@@ -35,10 +35,6 @@ impl Dense {
 
     /// Row blocks of a batch per thread (1 block in all with one thread).
     const ROW_BLOCKS_PER_THREAD: usize = 2;
-
-    fn tasks(batch: usize) -> usize {
-        tasks_for(batch, Self::ROW_BLOCKS_PER_THREAD)
-    }
 }
 
 impl Layer for Dense {
@@ -67,75 +63,37 @@ impl Layer for Dense {
         // Row blocks of the batch (one with one thread): disjoint outputs, nothing to reduce.
         for_each_sample_block(batch, Self::ROW_BLOCKS_PER_THREAD, y, units, |rows, yb| {
             let n = rows.len();
-            gemm(n, units, inputs, &x[rows.start * inputs..rows.end * inputs], false, kernel, false, yb, false);
+            let xb = MatRef::new(&x[rows.start * inputs..rows.end * inputs], n, inputs);
+            gemm(xb, MatRef::new(kernel, inputs, units), MatMut::new(yb, n, units), Store::Overwrite);
             bias_activation_forward(n, units, yb, bias, self.activation);
         });
     }
 
-    fn backward(
-        &mut self,
-        batch: usize,
-        params: &[f32],
-        x: &[f32],
-        y: &[f32],
-        dy: &mut [f32],
-        grads: &mut [f32],
-        dx: Option<&mut [f32]>,
-    ) {
-        let tasks = Self::tasks(batch);
-        self.backward_blocks(tasks, batch, params, x, y, dy, grads, dx);
-    }
-}
-
-impl Dense {
-    /// Backward over `tasks` row blocks of the batch (one with one thread): each task scales
-    /// its block of dy, writes its rows of dx and its partial ∂L/∂W = xᵀ·dy, ∂L/∂b = Σ dy
-    /// (task 0 straight into `grads`, the others into `partials`), which are then added in
-    /// task order, so the result depends on the thread count only.
-    #[allow(clippy::too_many_arguments)]
-    fn backward_blocks(
-        &mut self,
-        tasks: usize,
-        batch: usize,
-        params: &[f32],
-        x: &[f32],
-        y: &[f32],
-        dy: &mut [f32],
-        grads: &mut [f32],
-        dx: Option<&mut [f32]>,
-    ) {
+    /// Row blocks of the batch (one with one thread): each scales its block of dy, writes its
+    /// rows of dx and its part of ∂L/∂W = xᵀ·dy, ∂L/∂b = Σ dy, which
+    /// [`for_each_sample_block_reduced`] adds up in a fixed order.
+    fn backward(&mut self, batch: usize, params: &[f32], pass: BackwardPass<'_>) {
+        let BackwardPass { x, y, dy, grads, dx } = pass;
         let (inputs, units) = (self.input[0], self.output[0]);
         let kernel_len = self.kernel_len();
-        let grad_len = kernel_len + units;
-        let needed = (tasks - 1) * grad_len;
-        if self.partials.len() < needed {
-            self.partials.resize(needed, 0.0);
-        }
         let activation = self.activation;
-        let kernel = &params[..kernel_len];
+        let kernel = MatRef::new(&params[..kernel_len], inputs, units);
         let want_dx = dx.is_some();
         let dy = Disjoint::new(dy);
         let dx = Disjoint::new(dx.unwrap_or(&mut []));
-        let task0 = Disjoint::new(&mut *grads);
-        let partials = Disjoint::new(&mut self.partials[..needed]);
-        parallel_for(tasks, |t, _| {
-            let rows = block(batch, tasks, t);
+        for_each_sample_block_reduced(batch, Self::ROW_BLOCKS_PER_THREAD, grads, &mut self.partials, |rows, _, grads| {
             let n = rows.len();
-            // SAFETY: row blocks of dy/dx are disjoint; task t alone owns its gradient
-            // buffer (grads for task 0, partial t - 1 for the others).
+            // SAFETY: row blocks of dy and dx are disjoint.
             let dyb = unsafe { dy.part(rows.start * units..rows.end * units) };
-            let g = unsafe {
-                if t == 0 { task0.part(0..grad_len) } else { partials.part((t - 1) * grad_len..t * grad_len) }
-            };
-            let (dkernel, dbias) = g.split_at_mut(kernel_len);
+            let (dkernel, dbias) = grads.split_at_mut(kernel_len);
             activation_backward(activation, &y[rows.start * units..rows.end * units], dyb);
-            gemm(inputs, units, n, &x[rows.start * inputs..rows.end * inputs], true, dyb, false, dkernel, false);
+            let xb = MatRef::new(&x[rows.start * inputs..rows.end * inputs], n, inputs);
+            gemm(xb.t(), MatRef::new(dyb, n, units), MatMut::new(dkernel, inputs, units), Store::Overwrite);
             bias_grad(n, units, dyb, dbias);
             if want_dx {
                 let dxb = unsafe { dx.part(rows.start * inputs..rows.end * inputs) };
-                gemm(n, inputs, units, dyb, false, kernel, true, dxb, false);
+                gemm(MatRef::new(dyb, n, units), kernel.t(), MatMut::new(dxb, n, inputs), Store::Overwrite);
             }
         });
-        reduce_into(grads, &self.partials[..needed], tasks - 1);
     }
 }

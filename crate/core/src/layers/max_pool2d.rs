@@ -1,6 +1,6 @@
 //! MaxPooling2D with Keras 'same'/'valid' padding; the gradient flows to each window's arg-max.
 
-use super::{image_shape, Layer, ShapeError};
+use super::{image_shape, BackwardPass, Layer, ShapeError};
 use crate::kernels::pool2d::{max_pool2d_backward, max_pool2d_forward, Pool2dGeometry, WindowIndex};
 use crate::kernels::Padding;
 use crate::parallel::{block, for_each_sample_block, parallel_for, tasks_for, Disjoint};
@@ -68,16 +68,8 @@ impl Layer for MaxPooling2d {
         }
     }
 
-    fn backward(
-        &mut self,
-        batch: usize,
-        _params: &[f32],
-        _x: &[f32],
-        _y: &[f32],
-        dy: &mut [f32],
-        _grads: &mut [f32],
-        dx: Option<&mut [f32]>,
-    ) {
+    fn backward(&mut self, batch: usize, _params: &[f32], pass: BackwardPass<'_>) {
+        let BackwardPass { dy, dx, .. } = pass;
         let Some(dx) = dx else { return };
         let g = &self.geometry;
         match &self.argmax {
@@ -138,7 +130,7 @@ mod tests {
             assert_eq!(y, y_ref, "{shape:?} {pool:?}: y");
             let mut dy = random_vec(2, y.len(), -1.0, 1.0);
             let mut dx = vec![f32::NAN; x.len()];
-            layer.backward(batch, &[], &x, &y, &mut dy, &mut [], Some(&mut dx));
+            layer.backward(batch, &[], BackwardPass { x: &x, y: &y, dy: &mut dy, grads: &mut [], dx: Some(&mut dx) });
             let mut dx_ref = vec![0.0; x.len()];
             max_pool2d_backward_reference(&g, batch, &x, &dy, &mut dx_ref);
             assert_eq!(dx, dx_ref, "{shape:?} {pool:?}: dx");

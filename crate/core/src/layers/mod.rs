@@ -52,19 +52,22 @@ pub trait Layer {
     fn prepare(&mut self, _batch: usize) {}
     /// `y` = layer(`x`) for `batch` samples.
     fn forward(&mut self, batch: usize, params: &[f32], x: &[f32], y: &mut [f32]);
-    /// Given `dy` = ∂L/∂y (consumed: it may be overwritten), writes ∂L/∂params into `grads`
-    /// and, when asked, ∂L/∂x into `dx`. `x` and `y` are the forward pass's input and output.
-    #[allow(clippy::too_many_arguments)]
-    fn backward(
-        &mut self,
-        batch: usize,
-        params: &[f32],
-        x: &[f32],
-        y: &[f32],
-        dy: &mut [f32],
-        grads: &mut [f32],
-        dx: Option<&mut [f32]>,
-    );
+    /// The gradients of `batch` samples: see [`BackwardPass`].
+    fn backward(&mut self, batch: usize, params: &[f32], pass: BackwardPass<'_>);
+}
+
+/// What a layer's backward reads and writes.
+pub struct BackwardPass<'a> {
+    /// The forward pass's input.
+    pub x: &'a [f32],
+    /// The forward pass's output.
+    pub y: &'a [f32],
+    /// ∂L/∂y, consumed: the layer may overwrite it.
+    pub dy: &'a mut [f32],
+    /// ∂L/∂params, overwritten (the layer's own slice, kernel then bias).
+    pub grads: &'a mut [f32],
+    /// ∂L/∂x, overwritten, when the layer before needs it.
+    pub dx: Option<&'a mut [f32]>,
 }
 
 pub fn shape_len(shape: &[usize]) -> usize {

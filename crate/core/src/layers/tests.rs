@@ -33,7 +33,7 @@ fn check_layer(spec: LayerSpec, input_shape: &[usize], batch: usize, seed: u64) 
     let mut dy = r.clone();
     let mut grads = vec![f32::NAN; params.len()];
     let mut dx = vec![f32::NAN; in_len];
-    layer.backward(batch, &params, &x, &y, &mut dy, &mut grads, Some(&mut dx));
+    layer.backward(batch, &params, BackwardPass { x: &x, y: &y, dy: &mut dy, grads: &mut grads, dx: Some(&mut dx) });
 
     let what = format!("{} {input_shape:?}", layer.kind());
     assert_gradient(&format!("{what} ∂/∂x"), &dx, &x, EPS, TOL, |xp| projected(layer.as_mut(), batch, &params, xp, &r));

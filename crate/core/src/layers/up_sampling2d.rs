@@ -1,6 +1,6 @@
 //! UpSampling2D, nearest neighbour (Keras's default interpolation).
 
-use super::{image_shape, shape_len, Layer, ShapeError};
+use super::{image_shape, shape_len, BackwardPass, Layer, ShapeError};
 use crate::kernels::upsample2d::{upsample2d_backward, upsample2d_forward};
 use crate::parallel::for_each_sample_block;
 
@@ -42,16 +42,8 @@ impl Layer for UpSampling2d {
         });
     }
 
-    fn backward(
-        &mut self,
-        batch: usize,
-        _params: &[f32],
-        _x: &[f32],
-        _y: &[f32],
-        dy: &mut [f32],
-        _grads: &mut [f32],
-        dx: Option<&mut [f32]>,
-    ) {
+    fn backward(&mut self, batch: usize, _params: &[f32], pass: BackwardPass<'_>) {
+        let BackwardPass { dy, dx, .. } = pass;
         let Some(dx) = dx else { return };
         let [h, w, c] = self.input;
         let [sh, sw] = self.size;

@@ -3,7 +3,7 @@
 use super::objective::loss_and_grad_split;
 use super::workspace::Workspace;
 use crate::kernels::loss::{loss_value, Loss};
-use crate::layers::{self, shape_len, Layer, LayerSpec};
+use crate::layers::{self, shape_len, BackwardPass, Layer, LayerSpec};
 use crate::optim::{Adam, Optimizer, Sgd};
 use crate::rng::Rng;
 use std::fmt;
@@ -296,7 +296,7 @@ impl Sequential {
             let dy = &mut rest[0][..out_len];
             let dx = if first == 0 { None } else { Some(&mut before[first - 1][..in_len]) };
             let range = param_ranges[first].start..param_ranges[hi].end;
-            layer.backward(batch, &params[range.clone()], input, output, dy, &mut grads[range], dx);
+            layer.backward(batch, &params[range.clone()], BackwardPass { x: input, y: output, dy, grads: &mut grads[range], dx });
             end = first;
         }
         optimizer.step(params, grads);

@@ -3,7 +3,8 @@
 //!
 //! Layers split a batch into a few blocks per thread ([`tasks_for`], [`block`]) and give
 //! each task a disjoint part of every output ([`Disjoint`]); sums over the batch (weight gradients)
-//! are per-task partials added up afterwards in a fixed order ([`reduce_into`]). A task's
+//! are per-task partials added up afterwards in a fixed order ([`for_each_sample_block_reduced`],
+//! [`reduce_into`]). A task's
 //! work depends only on its index, never on which thread runs it, so results are
 //! deterministic for a given thread count.
 //!
@@ -78,6 +79,34 @@ pub fn for_each_sample_block<T: Send, F: Fn(Range<usize>, &mut [T]) + Sync>(batc
         let part = unsafe { out.part(samples.start * out_per_sample..samples.end * out_per_sample) };
         f(samples, part);
     });
+}
+
+/// For layers whose weight gradients sum over the batch: splits `batch` samples into
+/// [`tasks_for`]`(batch, per_thread)` contiguous blocks and runs `f(samples, thread,
+/// grads_part)` for each, then adds the parts up. Task 0's part is `grads` itself, task t's
+/// the t-th `grads.len()`-long slice of `partials` (grown as needed, reused across calls);
+/// `f` overwrites its part. The parts are added into `grads` in task order, so the result
+/// depends on the thread count only, never on scheduling. `thread` is for per-thread scratch.
+pub fn for_each_sample_block_reduced<F>(batch: usize, per_thread: usize, grads: &mut [f32], partials: &mut Vec<f32>, f: F)
+where
+    F: Fn(Range<usize>, usize, &mut [f32]) + Sync,
+{
+    let tasks = tasks_for(batch, per_thread);
+    let len = grads.len();
+    let needed = (tasks - 1) * len;
+    if partials.len() < needed {
+        partials.resize(needed, 0.0);
+    }
+    let partials = &mut partials[..needed];
+    {
+        let (task0, others) = (Disjoint::new(&mut *grads), Disjoint::new(&mut *partials));
+        parallel_for(tasks, |t, thread| {
+            // SAFETY: task t alone owns its part (grads for task 0, partial t - 1 for the others).
+            let part = unsafe { if t == 0 { task0.part(0..len) } else { others.part((t - 1) * len..t * len) } };
+            f(block(batch, tasks, t), thread, part);
+        });
+    }
+    reduce_into(grads, partials, tasks - 1);
 }
 
 /// A mutable slice that tasks write disjoint parts of.

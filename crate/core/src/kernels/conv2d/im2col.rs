@@ -3,42 +3,50 @@
 //! one GEMM with the kernel viewed as a (kh·kw·in_c) × out_c matrix. A 1×1 kernel needs no
 //! im2col: the input already is that matrix.
 
-use super::super::gemm::gemm;
+use super::super::gemm::{gemm, MatMut, MatRef, Store};
 use super::Conv2dGeometry;
 
-/// y = cols · K (NN).
+/// The kernel as the (kh·kw·in_c) × out_c matrix the products use.
+fn kernel_matrix<'a>(g: &Conv2dGeometry, kernel: &'a [f32]) -> MatRef<'a> {
+    MatRef::new(kernel, g.patch_len(), g.out_c)
+}
+
+/// y = cols · K.
 pub(super) fn forward_sample(g: &Conv2dGeometry, xb: &[f32], kernel: &[f32], yb: &mut [f32], cols: &mut [f32]) {
-    let (m, k) = (g.out_h() * g.out_w(), g.patch_len());
+    let (pixels, patch) = (g.out_h() * g.out_w(), g.patch_len());
+    let y = MatMut::new(yb, pixels, g.out_c);
     if g.pointwise() {
-        gemm(m, g.out_c, k, xb, false, kernel, false, yb, false);
+        gemm(MatRef::new(xb, pixels, patch), kernel_matrix(g, kernel), y, Store::Overwrite);
     } else {
         let cols = &mut cols[..g.cols_len()];
         im2col(g, xb, cols);
-        gemm(m, g.out_c, k, cols, false, kernel, false, yb, false);
+        gemm(MatRef::new(cols, pixels, patch), kernel_matrix(g, kernel), y, Store::Overwrite);
     }
 }
 
-/// dcols = dy · Kᵀ (NT), scattered back into dx by col2im.
+/// dcols = dy · Kᵀ, scattered back into dx by col2im.
 pub(super) fn backward_input_sample(g: &Conv2dGeometry, dyb: &[f32], kernel: &[f32], dxb: &mut [f32], dcols: &mut [f32]) {
-    let (m, k) = (g.out_h() * g.out_w(), g.patch_len());
+    let (pixels, patch) = (g.out_h() * g.out_w(), g.patch_len());
+    let dy = MatRef::new(dyb, pixels, g.out_c);
     if g.pointwise() {
-        gemm(m, k, g.out_c, dyb, false, kernel, true, dxb, false);
+        gemm(dy, kernel_matrix(g, kernel).t(), MatMut::new(dxb, pixels, patch), Store::Overwrite);
     } else {
         let dcols = &mut dcols[..g.cols_len()];
-        gemm(m, k, g.out_c, dyb, false, kernel, true, dcols, false);
+        gemm(dy, kernel_matrix(g, kernel).t(), MatMut::new(dcols, pixels, patch), Store::Overwrite);
         col2im(g, dcols, dxb);
     }
 }
 
-/// dK += colsᵀ · dy (TN).
+/// dK += colsᵀ · dy.
 pub(super) fn backward_kernel_sample(g: &Conv2dGeometry, xb: &[f32], dyb: &[f32], dkernel: &mut [f32], cols: &mut [f32]) {
-    let (m, k) = (g.out_h() * g.out_w(), g.patch_len());
+    let (pixels, patch) = (g.out_h() * g.out_w(), g.patch_len());
+    let (dy, dk) = (MatRef::new(dyb, pixels, g.out_c), MatMut::new(dkernel, patch, g.out_c));
     if g.pointwise() {
-        gemm(k, g.out_c, m, xb, true, dyb, false, dkernel, true);
+        gemm(MatRef::new(xb, pixels, patch).t(), dy, dk, Store::Accumulate);
     } else {
         let cols = &mut cols[..g.cols_len()];
         im2col(g, xb, cols);
-        gemm(k, g.out_c, m, cols, true, dyb, false, dkernel, true);
+        gemm(MatRef::new(cols, pixels, patch).t(), dy, dk, Store::Accumulate);
     }
 }
 

@@ -11,36 +11,37 @@
 //! kernel gradient with out_c neither a multiple of 8 nor below 8 with kw·in_c a multiple
 //! of 4): im2col + GEMM, the convolution as one matrix product per sample.
 //!
-//! Besides the three kernels the layers call, [`conv2d_forward_bias_activation`] and
-//! [`conv2d_backward`] run a whole Conv2D layer's forward or backward sample by sample, so
-//! the bias, activation and bias gradient touch each sample while it is in cache instead
-//! of making extra passes over the whole batch. On the direct path the forward's bias and
-//! ReLU (or no activation) are applied as the micro-kernels store, and the backward's
-//! activation derivative and bias gradient share one pass over the sample's dy.
+//! Besides the three convolution kernels, [`Conv2dOp`] (`op`) runs a whole Conv2D layer's
+//! forward or backward sample by sample, so the bias, activation and bias gradient touch
+//! each sample while it is in cache instead of making extra passes over the whole batch
+//! (`sample`). On the direct path the forward's bias and ReLU (or no activation) are
+//! applied as the micro-kernels store, and the backward's activation derivative and bias
+//! gradient share one pass over the sample's dy. The op is plain, or fused with a
+//! neighbour: [`UpsampledConv2d`] runs a Conv2D over a nearest-neighbour upsampled image
+//! from the image itself (UpSampling2D + Conv2D; `upsampled`): one direct-path
+//! correlation with summed weights per output residue class, 4/9 of the work for 2× and
+//! 3×3; [`PooledConv2d`] pools each sample's activation while it is in cache (`pooled`).
 //!
-//! [`UpsampledConv2d`] runs a Conv2D over a nearest-neighbour upsampled image from the
-//! image itself (UpSampling2D + Conv2D fused; `upsampled`): one direct-path correlation
-//! with summed weights per output residue class, 4/9 of the work for 2× and 3×3.
-//!
-//! Here: the geometry, the public entry points and the per-sample dispatch. The direct
-//! path is in `direct` (its correlation engine and its kernel gradient, over the four-lane
-//! vector of `kernels::simd`), the fallback in `im2col`, the definitions in `reference`, their
-//! comparison in `tests`.
+//! Here: the geometry, the three kernels and the per-sample dispatch between the direct
+//! path and the fallback. The direct path is in `direct` (its correlation engine and its
+//! kernel gradient, over `kernels::simd::V4`), the fallback in `im2col`, the
+//! definitions in `reference`, their comparison in `tests`.
 
 mod direct;
 mod im2col;
+mod op;
 mod pooled;
 mod reference;
+mod sample;
 #[cfg(test)]
 mod tests;
 mod upsampled;
 
-pub use reference::{conv2d_backward_input_reference, conv2d_backward_kernel_reference, conv2d_forward_reference};
+pub use op::{Conv2dBackward, Conv2dForward, Conv2dGrads, Conv2dOp};
 pub use pooled::PooledConv2d;
+pub use reference::{conv2d_backward_input_reference, conv2d_backward_kernel_reference, conv2d_forward_reference};
 pub use upsampled::UpsampledConv2d;
 
-use super::activation::Activation;
-use super::bias::{activation_backward_bias_grad_accumulate, bias_activation_forward, bias_grad_accumulate};
 use super::{GeometryError, Padding, Window2d};
 
 /// Shape of a convolution: one sample's input, the kernel and the padding.
@@ -143,115 +144,6 @@ pub fn conv2d_forward(g: &Conv2dGeometry, batch: usize, x: &[f32], kernel: &[f32
     }
 }
 
-/// y = act(conv(x, kernel) + bias), overwriting y: [`conv2d_forward`] followed by
-/// [`bias_activation_forward`] over `batch·out_h·out_w` rows of `out_c`, but sample by
-/// sample, while each sample's output is still in cache (one pass over y instead of two).
-#[allow(clippy::too_many_arguments)]
-pub fn conv2d_forward_bias_activation(
-    g: &Conv2dGeometry,
-    batch: usize,
-    x: &[f32],
-    kernel: &[f32],
-    bias: &[f32],
-    act: Activation,
-    y: &mut [f32],
-    cols: &mut [f32],
-) {
-    g.check(batch, x.len(), kernel.len(), y.len());
-    g.check_scratch(cols.len());
-    assert_eq!(bias.len(), g.out_c, "conv2d: bias length is not out_c");
-    let forward = LayerForward::new(g, kernel, bias, act, cols.len());
-    let (il, ol) = (g.input_len(), g.output_len());
-    for b in 0..batch {
-        forward.run(&x[b * il..][..il], &mut y[b * ol..][..ol], cols);
-    }
-}
-
-/// What every Conv2D backward entry point (`what`: plain, upsampled, pooled) does first:
-/// checks that dy matches y, dkernel and dbias the convolution `g`, and dx (when given) x,
-/// and clears dkernel and dbias, which its samples then add to.
-#[allow(clippy::too_many_arguments)]
-fn start_backward(what: &str, g: &Conv2dGeometry, x: &[f32], y: &[f32], dy: &[f32], dkernel: &mut [f32], dbias: &mut [f32], dx: Option<&[f32]>) {
-    assert_eq!(y.len(), dy.len(), "{what}: y and dy lengths differ");
-    assert_eq!(dkernel.len(), g.kernel_len(), "{what}: dkernel length is not kernel_len");
-    assert_eq!(dbias.len(), g.out_c, "{what}: dbias length is not out_c");
-    if let Some(dx) = dx {
-        assert_eq!(dx.len(), x.len(), "{what}: dx length differs from x");
-    }
-    dkernel.fill(0.0);
-    dbias.fill(0.0);
-}
-
-/// A Conv2D layer's forward, y = act(conv(x, K) + b), prepared once (the kernel packed)
-/// and run sample by sample.
-struct LayerForward<'a> {
-    g: &'a Conv2dGeometry,
-    kernel: &'a [f32],
-    bias: &'a [f32],
-    act: Activation,
-    plan: Option<direct::Plan>,
-    /// The plan's stores add the bias and apply the activation.
-    done: bool,
-}
-
-impl<'a> LayerForward<'a> {
-    fn new(g: &'a Conv2dGeometry, kernel: &'a [f32], bias: &'a [f32], act: Activation, scratch: usize) -> Self {
-        // The direct path adds the bias and applies a ReLU as it stores y; other activations
-        // (and the im2col path) take a pass over each sample's y after it.
-        let epilogue = matches!(act, Activation::Relu | Activation::Linear);
-        let plan = if epilogue {
-            direct::Plan::forward_epilogue(g, kernel, Some(bias), act == Activation::Relu, scratch)
-        } else {
-            direct::Plan::forward(g, kernel, scratch)
-        };
-        let done = epilogue && plan.is_some();
-        LayerForward { g, kernel, bias, act, plan, done }
-    }
-
-    /// One sample: `yb` (overwritten) from `xb`.
-    fn run(&self, xb: &[f32], yb: &mut [f32], cols: &mut [f32]) {
-        let g = self.g;
-        forward_sample(g, self.plan.as_ref(), xb, self.kernel, yb, cols);
-        if !self.done {
-            bias_activation_forward(g.out_h() * g.out_w(), g.out_c, yb, self.bias, self.act);
-        }
-    }
-}
-
-/// A Conv2D layer's backward, prepared once and run sample by sample; each run adds its
-/// sample's share to dkernel and dbias.
-struct LayerBackward<'a> {
-    g: &'a Conv2dGeometry,
-    kernel: &'a [f32],
-    act: Activation,
-    grad: Option<direct::KernelGrad>,
-    input: Option<direct::Plan>,
-}
-
-impl<'a> LayerBackward<'a> {
-    fn new(g: &'a Conv2dGeometry, kernel: &'a [f32], act: Activation, want_dx: bool, scratch: usize) -> Self {
-        let grad = direct::KernelGrad::new(g, scratch);
-        let input = if want_dx { direct::Plan::backward_input(g, kernel, scratch) } else { None };
-        LayerBackward { g, kernel, act, grad, input }
-    }
-
-    /// One sample: dyb ← act'(yb)·dyb (`yb` None: dyb is already the gradient before the
-    /// activation), then dbias += Σ dyb, dkernel += ∂/∂K, and dxb (overwritten).
-    #[allow(clippy::too_many_arguments)]
-    fn run(&self, xb: &[f32], yb: Option<&[f32]>, dyb: &mut [f32], dkernel: &mut [f32], dbias: &mut [f32], dxb: Option<&mut [f32]>, cols: &mut [f32]) {
-        let g = self.g;
-        let pixels = g.out_h() * g.out_w();
-        match yb {
-            Some(yb) => activation_backward_bias_grad_accumulate(self.act, pixels, g.out_c, yb, dyb, dbias),
-            None => bias_grad_accumulate(pixels, g.out_c, dyb, dbias),
-        }
-        backward_kernel_sample(g, self.grad.as_ref(), xb, dyb, dkernel, cols);
-        if let Some(dxb) = dxb {
-            backward_input_sample(g, self.input.as_ref(), dyb, self.kernel, dxb, cols);
-        }
-    }
-}
-
 /// dx = ∂<y, dy>/∂x, overwriting dx. `dcols` is scratch of at least `g.cols_len()`.
 pub fn conv2d_backward_input(g: &Conv2dGeometry, batch: usize, dy: &[f32], kernel: &[f32], dx: &mut [f32], dcols: &mut [f32]) {
     g.check(batch, dx.len(), kernel.len(), dy.len());
@@ -273,38 +165,6 @@ pub fn conv2d_backward_kernel(g: &Conv2dGeometry, batch: usize, x: &[f32], dy: &
     let (il, ol) = (g.input_len(), g.output_len());
     for b in 0..batch {
         backward_kernel_sample(g, plan.as_ref(), &x[b * il..][..il], &dy[b * ol..][..ol], dkernel, cols);
-    }
-}
-
-/// The whole backward pass of a Conv2D layer y = act(conv(x, K) + b), sample by sample so
-/// that each sample's gradient stays in cache across its four uses:
-/// `dy` ← act'(y)·dy (in place: dy is consumed), `dbias` = Σ dy over pixels and batch,
-/// `dkernel` = Σ ∂<y, dy>/∂K, and when `dx` is given, dx = ∂<y, dy>/∂x. The same results
-/// as [`activation_backward`](super::activation::activation_backward), [`bias_grad`](super::bias::bias_grad), [`conv2d_backward_kernel`] and
-/// [`conv2d_backward_input`] called in turn on the whole batch (up to summation order).
-/// `cols` is scratch of at least `g.cols_len()`.
-#[allow(clippy::too_many_arguments)]
-pub fn conv2d_backward(
-    g: &Conv2dGeometry,
-    batch: usize,
-    x: &[f32],
-    y: &[f32],
-    dy: &mut [f32],
-    kernel: &[f32],
-    act: Activation,
-    dkernel: &mut [f32],
-    dbias: &mut [f32],
-    mut dx: Option<&mut [f32]>,
-    cols: &mut [f32],
-) {
-    g.check(batch, x.len(), kernel.len(), dy.len());
-    g.check_scratch(cols.len());
-    start_backward("conv2d", g, x, y, dy, dkernel, dbias, dx.as_deref());
-    let backward = LayerBackward::new(g, kernel, act, dx.is_some(), cols.len());
-    let (il, ol) = (g.input_len(), g.output_len());
-    for b in 0..batch {
-        let dxb = dx.as_deref_mut().map(|dx| &mut dx[b * il..][..il]);
-        backward.run(&x[b * il..][..il], Some(&y[b * ol..][..ol]), &mut dy[b * ol..][..ol], dkernel, dbias, dxb, cols);
     }
 }
 

@@ -14,8 +14,9 @@
 //! derivative is taken at the pooled values, which are the activations at the arg-max
 //! cells, the only cells the gradient reaches (elsewhere it is zero either way).
 
-use super::{start_backward, Conv2dGeometry, LayerBackward, LayerForward};
-use crate::kernels::activation::{activation_backward, Activation};
+use super::sample::{Epilogue, SampleBackward, SampleForward};
+use super::{Conv2dBackward, Conv2dForward, Conv2dGeometry};
+use crate::kernels::activation::activation_backward;
 use crate::kernels::pool2d::{max_pool2d_backward, max_pool2d_forward, Pool2dGeometry};
 
 /// A Conv2D of geometry `conv` and a MaxPooling2D of geometry `pool` over its output.
@@ -47,21 +48,12 @@ impl PooledConv2d {
         self.conv.output_len() + self.conv.cols_len()
     }
 
-    fn check(&self, batch: usize, x: usize, kernel: usize, y: usize, argmax: usize, scratch: usize) {
-        assert_eq!(x, batch * self.conv.input_len(), "pooled conv2d: input length is not batch × input_len");
-        assert_eq!(kernel, self.conv.kernel_len(), "pooled conv2d: kernel length is not kernel_len");
-        assert_eq!(y, batch * self.output_len(), "pooled conv2d: output length is not batch × output_len");
-        assert_eq!(argmax, y, "pooled conv2d: argmax length differs from the output's");
-        assert!(scratch >= self.scratch_len(), "pooled conv2d: scratch shorter than scratch_len");
-    }
-
-    /// y = maxpool(act(conv(x, kernel) + bias)) and each output's window cell, overwritten.
-    #[allow(clippy::too_many_arguments)]
-    pub fn forward(&self, batch: usize, x: &[f32], kernel: &[f32], bias: &[f32], act: Activation, y: &mut [f32], argmax: &mut [u8], scratch: &mut [f32]) {
-        self.check(batch, x.len(), kernel.len(), y.len(), argmax.len(), scratch.len());
-        assert_eq!(bias.len(), self.conv.out_c, "pooled conv2d: bias length is not out_c");
+    /// y = maxpool(act(conv(x, kernel) + bias)) and each output's window cell, overwritten
+    /// (the arguments checked by [`Conv2dOp::forward`](super::Conv2dOp::forward)).
+    pub(super) fn forward(&self, batch: usize, args: Conv2dForward, epilogue: Epilogue) {
+        let Conv2dForward { x, kernel, bias, y, argmax, scratch, .. } = args;
         let (activation, cols) = scratch.split_at_mut(self.conv.output_len());
-        let forward = LayerForward::new(&self.conv, kernel, bias, act, cols.len());
+        let forward = SampleForward::new(&self.conv, kernel, bias, epilogue, cols.len());
         let (il, ol) = (self.conv.input_len(), self.output_len());
         for b in 0..batch {
             forward.run(&x[b * il..][..il], activation, cols);
@@ -70,34 +62,20 @@ impl PooledConv2d {
     }
 
     /// The backward pass of y = maxpool(act(conv(x, K) + b)): `dy` (the pooled gradient) ←
-    /// act'(y)·dy in place, `dkernel`, `dbias` and, when given, `dx`, all overwritten.
-    #[allow(clippy::too_many_arguments)]
-    pub fn backward(
-        &self,
-        batch: usize,
-        x: &[f32],
-        y: &[f32],
-        dy: &mut [f32],
-        argmax: &[u8],
-        kernel: &[f32],
-        act: Activation,
-        dkernel: &mut [f32],
-        dbias: &mut [f32],
-        mut dx: Option<&mut [f32]>,
-        scratch: &mut [f32],
-    ) {
-        self.check(batch, x.len(), kernel.len(), dy.len(), argmax.len(), scratch.len());
-        start_backward("pooled conv2d", &self.conv, x, y, dy, dkernel, dbias, dx.as_deref());
+    /// act'(y)·dy in place, the gradients and, when wanted, `dx` (checked and the gradients
+    /// cleared by [`Conv2dOp::backward`](super::Conv2dOp::backward)).
+    pub(super) fn backward(&self, batch: usize, args: Conv2dBackward, epilogue: Epilogue) {
+        let Conv2dBackward { x, y, dy, argmax, kernel, activation, mut grads, mut dx, scratch } = args;
         let (grad, cols) = scratch.split_at_mut(self.conv.output_len());
         // The activation's derivative is applied before routing, at the pooled values; the
         // convolution's backward then sees a gradient with no activation left to apply.
-        let backward = LayerBackward::new(&self.conv, kernel, act, dx.is_some(), cols.len());
+        let backward = SampleBackward::new(&self.conv, kernel, epilogue, dx.is_some(), cols.len());
         let (il, ol) = (self.conv.input_len(), self.output_len());
-        activation_backward(act, y, dy);
+        activation_backward(activation, y, dy);
         for b in 0..batch {
             max_pool2d_backward(&self.pool, 1, &dy[b * ol..][..ol], &argmax[b * ol..][..ol], grad);
             let dxb = dx.as_deref_mut().map(|dx| &mut dx[b * il..][..il]);
-            backward.run(&x[b * il..][..il], None, grad, dkernel, dbias, dxb, cols);
+            backward.run(&x[b * il..][..il], None, grad, grads.reborrow(), dxb, cols);
         }
     }
 }

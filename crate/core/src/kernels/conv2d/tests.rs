@@ -1,6 +1,7 @@
 //! Every path of the fast kernels and the fused entry points against the references.
 
 use super::*;
+use crate::kernels::Activation;
 use crate::testing::{assert_close, helper_test_op, random_vec, wasm_bindgen_test, Backward, Tolerance};
 
 fn geom(in_h: usize, in_w: usize, in_c: usize, kernel: (usize, usize), out_c: usize, padding: Padding) -> Conv2dGeometry {
@@ -22,7 +23,9 @@ fn check_fused(g: Conv2dGeometry, batch: usize, x: &[f32], kernel: &[f32], seed:
     let name = format!("fused conv {g:?} batch {batch} {act:?}");
 
     let mut y = vec![f32::NAN; out_len];
-    conv2d_forward_bias_activation(&g, batch, x, kernel, &bias, act, &mut y, &mut vec![f32::NAN; scratch]);
+    let op = Conv2dOp::Plain(g);
+    let scratch_y = &mut vec![f32::NAN; scratch];
+    op.forward(batch, Conv2dForward { x, kernel, bias: &bias, activation: act, y: &mut y, argmax: &mut [], scratch: scratch_y });
     let mut y_ref = vec![0.0; out_len];
     conv2d_forward_reference(&g, batch, x, kernel, &mut y_ref);
     for (i, v) in y_ref.iter_mut().enumerate() {
@@ -37,7 +40,8 @@ fn check_fused(g: Conv2dGeometry, batch: usize, x: &[f32], kernel: &[f32], seed:
         let (mut dk, mut db) = (vec![f32::NAN; g.kernel_len()], vec![f32::NAN; g.out_c]);
         let mut dx = vec![f32::NAN; x.len()];
         let dx_arg = if with_dx { Some(&mut dx[..]) } else { None };
-        conv2d_backward(&g, batch, x, &y_ref, &mut dy, kernel, act, &mut dk, &mut db, dx_arg, &mut vec![f32::NAN; scratch]);
+        let (grads, scratch) = (Conv2dGrads { dkernel: &mut dk, dbias: &mut db }, &mut vec![f32::NAN; scratch]);
+        op.backward(batch, Conv2dBackward { x, y: &y_ref, dy: &mut dy, argmax: &[], kernel, activation: act, grads, dx: dx_arg, scratch });
         let mut dy_ref = dy0.clone();
         activation_backward_reference(act, &y_ref, &mut dy_ref);
         let (mut dk_ref, mut db_ref, mut dx_ref) = (vec![0.0; g.kernel_len()], vec![0.0; g.out_c], vec![0.0; x.len()]);
@@ -206,7 +210,7 @@ fn check_upsampled(source: [usize; 3], size: [usize; 2], kernel: (usize, usize),
     use crate::kernels::upsample2d::{upsample2d_backward_reference, upsample2d_forward_reference};
     let [h, w, c] = source;
     let g = geom(h * size[0], w * size[1], c, kernel, out_c, padding);
-    let op = UpsampledConv2d::new(g, size).unwrap_or_else(|| panic!("no sub-pixel path for {g:?}, size {size:?}"));
+    let op = Conv2dOp::Upsampled(UpsampledConv2d::new(g, size).unwrap_or_else(|| panic!("no sub-pixel path for {g:?}, size {size:?}")));
     let name = format!("upsampled conv {g:?} size {size:?} batch {batch}");
     let (src_len, up_len, out_len) = (batch * h * w * c, batch * g.input_len(), batch * g.output_len());
     let upsample = |x: &[f32]| {
@@ -222,12 +226,16 @@ fn check_upsampled(source: [usize; 3], size: [usize; 2], kernel: (usize, usize),
     // Scratch one element longer than needed, NaN-filled: nothing may read it unwritten.
     let scratch = || vec![f32::NAN; op.scratch_len() + 1];
     let zero_bias = vec![0.0; out_c];
-    let fwd = |xs: &[&[f32]], out: &mut [f32]| op.forward_bias_activation(batch, xs[0], xs[1], &zero_bias, Activation::Linear, out, &mut scratch());
+    let fwd = |xs: &[&[f32]], out: &mut [f32]| {
+        let (x, kernel, bias, activation) = (xs[0], xs[1], &zero_bias[..], Activation::Linear);
+        op.forward(batch, Conv2dForward { x, kernel, bias, activation, y: out, argmax: &mut [], scratch: &mut scratch() });
+    };
     let fwd_ref = |xs: &[&[f32]], out: &mut [f32]| conv2d_forward_reference(&g, batch, &upsample(xs[0]), xs[1], out);
     let bwd = |xs: &[&[f32]], dy: &[f32], gr: &mut [Vec<f32>]| {
         let (dx, dk) = gr.split_at_mut(1);
         let (mut dy, y, mut db) = (dy.to_vec(), vec![0.0; dy.len()], vec![f32::NAN; out_c]);
-        op.backward(batch, xs[0], &y, &mut dy, xs[1], Activation::Linear, &mut dk[0], &mut db, Some(&mut dx[0]), &mut scratch());
+        let (x, kernel, activation, grads) = (xs[0], xs[1], Activation::Linear, Conv2dGrads { dkernel: &mut dk[0], dbias: &mut db });
+        op.backward(batch, Conv2dBackward { x, y: &y, dy: &mut dy, argmax: &[], kernel, activation, grads, dx: Some(&mut dx[0]), scratch: &mut scratch() });
     };
     let bwd_ref = |xs: &[&[f32]], dy: &[f32], gr: &mut [Vec<f32>]| {
         let (dx, dk) = gr.split_at_mut(1);
@@ -260,7 +268,7 @@ fn check_upsampled(source: [usize; 3], size: [usize; 2], kernel: (usize, usize),
     for act in [Activation::Relu, Activation::Sigmoid, Activation::Tanh, Activation::Linear] {
         let name = format!("{name} {act:?}");
         let mut y = vec![f32::NAN; out_len];
-        op.forward_bias_activation(batch, &x, &k, &bias, act, &mut y, &mut scratch());
+        op.forward(batch, Conv2dForward { x: &x, kernel: &k, bias: &bias, activation: act, y: &mut y, argmax: &mut [], scratch: &mut scratch() });
         let mut y_ref = vec![0.0; out_len];
         fwd_ref(&[&x, &k], &mut y_ref);
         y_ref.iter_mut().enumerate().for_each(|(i, v)| *v += bias[i % out_c]);
@@ -268,7 +276,9 @@ fn check_upsampled(source: [usize; 3], size: [usize; 2], kernel: (usize, usize),
         assert_close(&format!("{name}: forward"), &y, &y_ref, tol);
         for with_dx in [true, false] {
             let (mut dy, mut dk, mut db, mut dx) = (dy0.clone(), vec![f32::NAN; k.len()], vec![f32::NAN; out_c], vec![f32::NAN; x.len()]);
-            op.backward(batch, &x, &y_ref, &mut dy, &k, act, &mut dk, &mut db, with_dx.then_some(&mut dx[..]), &mut scratch());
+            let (grads, dx_arg) = (Conv2dGrads { dkernel: &mut dk, dbias: &mut db }, with_dx.then_some(&mut dx[..]));
+            let args = Conv2dBackward { x: &x, y: &y_ref, dy: &mut dy, argmax: &[], kernel: &k, activation: act, grads, dx: dx_arg, scratch: &mut scratch() };
+            op.backward(batch, args);
             let mut dy_ref = dy0.clone();
             activation_backward_reference(act, &y_ref, &mut dy_ref);
             let (mut db_ref, mut grads_ref) = (vec![0.0; out_c], vec![vec![0.0; x.len()], vec![0.0; k.len()]]);

@@ -24,9 +24,8 @@
 //! stays in cache.
 
 use super::direct::{Corr, KernelGrad, Plan};
-use super::{start_backward, Conv2dGeometry};
-use crate::kernels::activation::Activation;
-use crate::kernels::bias::{activation_backward_bias_grad_accumulate, bias_activation_forward};
+use super::sample::Epilogue;
+use super::{Conv2dBackward, Conv2dForward, Conv2dGeometry, Conv2dGrads};
 
 /// Samples per chunk: a 14×14×32 source and its gradient for 8 samples are 400 KB.
 const CHUNK: usize = 8;
@@ -236,68 +235,45 @@ impl UpsampledConv2d {
         }
     }
 
-    fn check(&self, batch: usize, x: usize, kernel: usize, y: usize, scratch: usize) {
-        assert_eq!(x, batch * self.input_len(), "upsampled conv2d: input length is not batch × input_len");
-        assert_eq!(kernel, self.conv.kernel_len(), "upsampled conv2d: kernel length is not kernel_len");
-        assert_eq!(y, batch * self.conv.output_len(), "upsampled conv2d: output length is not batch × output_len");
-        assert!(scratch >= self.scratch_len(), "upsampled conv2d: scratch shorter than scratch_len");
-    }
-
-    /// y = act(conv(upsample(x), kernel) + bias), overwriting y.
-    #[allow(clippy::too_many_arguments)]
-    pub fn forward_bias_activation(&self, batch: usize, x: &[f32], kernel: &[f32], bias: &[f32], act: Activation, y: &mut [f32], scratch: &mut [f32]) {
-        self.check(batch, x.len(), kernel.len(), y.len(), scratch.len());
-        assert_eq!(bias.len(), self.conv.out_c, "upsampled conv2d: bias length is not out_c");
-        let (ol, pixels) = (self.conv.output_len(), self.conv.out_h() * self.conv.out_w());
+    /// y = act(conv(upsample(x), kernel) + bias), overwriting y (the arguments checked by
+    /// [`Conv2dOp::forward`](super::Conv2dOp::forward)).
+    pub(super) fn forward(&self, batch: usize, args: Conv2dForward, epilogue: Epilogue) {
+        let Conv2dForward { x, kernel, bias, y, scratch, .. } = args;
+        let ol = self.conv.output_len();
         let (frames_len, _, class_len) = self.scratch_parts();
         let (frames, rest) = scratch.split_at_mut(frames_len);
         let grids = &mut rest[..class_len];
         let shared = self.shared_frame();
-        // ReLU and no activation are applied as the micro-kernels store; others after.
-        let epilogue = matches!(act, Activation::Relu | Activation::Linear);
+        let (store_bias, relu) = epilogue.in_stores(bias);
         for start in (0..batch).step_by(CHUNK) {
             let samples = start..(start + CHUNK).min(batch);
             let (frames, first, step) = self.make_frames(&shared, x, samples.clone(), frames);
             for (r, c) in self.classes() {
                 let (p, at) = self.window(&shared, r, c);
                 let weight = self.class_weight(r, c, kernel);
-                let plan = Plan::correlation(p, weight, epilogue.then_some(bias), act == Activation::Relu, usize::MAX)
-                    .expect("checked by new()");
+                let plan = Plan::correlation(p, weight, store_bias, relu, usize::MAX).expect("checked by new()");
                 let grid = &mut grids[..r.count * c.count * self.conv.out_c];
                 for (i, b) in samples.clone().enumerate() {
                     plan.run_in(&frames[first + i * step + at..], grid);
                     self.move_class(r, c, &mut y[b * ol..][..ol], grid, true);
                 }
             }
-            if !epilogue {
+            if store_bias.is_none() {
                 for b in samples {
-                    bias_activation_forward(pixels, self.conv.out_c, &mut y[b * ol..][..ol], bias, act);
+                    epilogue.forward(&mut y[b * ol..][..ol], bias);
                 }
             }
         }
     }
 
     /// The whole backward pass of y = act(conv(upsample(x), K) + b): `dy` ← act'(y)·dy (in
-    /// place), `dbias` = Σ dy, `dkernel` = ∂L/∂K, and when given, `dx` = ∂L/∂x (the source's
-    /// gradient), all overwritten.
-    #[allow(clippy::too_many_arguments)]
-    pub fn backward(
-        &self,
-        batch: usize,
-        x: &[f32],
-        y: &[f32],
-        dy: &mut [f32],
-        kernel: &[f32],
-        act: Activation,
-        dkernel: &mut [f32],
-        dbias: &mut [f32],
-        mut dx: Option<&mut [f32]>,
-        scratch: &mut [f32],
-    ) {
-        self.check(batch, x.len(), kernel.len(), dy.len(), scratch.len());
-        start_backward("upsampled conv2d", &self.conv, x, y, dy, dkernel, dbias, dx.as_deref());
+    /// place), `dbias` = Σ dy, `dkernel` = ∂L/∂K, and when wanted, `dx` = ∂L/∂x (the source's
+    /// gradient), all overwritten (checked and the gradients cleared by
+    /// [`Conv2dOp::backward`](super::Conv2dOp::backward)).
+    pub(super) fn backward(&self, batch: usize, args: Conv2dBackward, epilogue: Epilogue) {
+        let Conv2dBackward { x, y, dy, kernel, grads: Conv2dGrads { dkernel, dbias }, mut dx, scratch, .. } = args;
         let g = self.conv;
-        let (il, ol, pixels) = (self.input_len(), g.output_len(), g.out_h() * g.out_w());
+        let (il, ol) = (self.input_len(), g.output_len());
         let (frames_len, dy_frame_len, class_len) = self.scratch_parts();
         let (frames, rest) = scratch.split_at_mut(frames_len);
         let (dy_frame, rest) = rest.split_at_mut(dy_frame_len);
@@ -309,19 +285,16 @@ impl UpsampledConv2d {
         for start in (0..batch).step_by(CHUNK) {
             let samples = start..(start + CHUNK).min(batch);
             for b in samples.clone() {
-                activation_backward_bias_grad_accumulate(act, pixels, g.out_c, &y[b * ol..][..ol], &mut dy[b * ol..][..ol], dbias);
+                epilogue.backward(Some(&y[b * ol..][..ol]), &mut dy[b * ol..][..ol], dbias);
             }
             let (frames, first, step) = self.make_frames(&shared, x, samples.clone(), frames);
             let mut offset = 0;
             for (k, (r, c)) in self.classes().enumerate() {
                 let (window, at) = self.window(&shared, r, c);
                 let grad = KernelGrad::correlation(window, usize::MAX).expect("checked by new()");
-                let input = match dx {
-                    Some(_) => Some(
-                        Plan::correlation_input_grad(self.corr(r, c), self.class_weight(r, c, kernel), dy_frame_len).expect("checked by new()"),
-                    ),
-                    None => None,
-                };
+                let input = dx.is_some().then(|| {
+                    Plan::correlation_input_grad(self.corr(r, c), self.class_weight(r, c, kernel), dy_frame_len).expect("checked by new()")
+                });
                 let dk = &mut class_kernels[offset..offset + self.class_kernel_len(r, c)];
                 offset += dk.len();
                 let grid = &mut grids[..r.count * c.count * g.out_c];

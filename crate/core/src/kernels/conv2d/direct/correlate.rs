@@ -3,6 +3,7 @@
 //! a single output channel.
 
 use super::{Corr, NR};
+use micro::{Out, Windows};
 
 /// One sample: out = frame ⋆ W, with EPILOGUE + bias and then max(·, 0) when `relu`
 /// (`bias` as [`super::Packed`] holds it: one float when n == 1, else whole panels).
@@ -33,24 +34,24 @@ pub(super) fn correlate<const EPILOGUE: bool>(p: &Corr, frame: &[f32], w: &[f32]
             // SAFETY: pixels ow..ow+R < out_w of row oh, kernel rows s0..s0+kh < p.kh;
             // see the assert above.
             unsafe {
-                let a = f.add((oh + s0) * seg + ow * c);
+                let win = Windows { a: f.add((oh + s0) * seg + ow * c), c, seg, kh, run };
                 let y = o.add((oh * p.out_w + ow) * n);
                 if n == 1 && (p.kw == 2 || p.kw == 3) && c.is_multiple_of(4) && left >= 4 {
                     // Each frame vector serves the two or three taps of its kernel row.
-                    let w = w.as_ptr();
+                    let (w, out) = (w.as_ptr(), Out { y, ldo: 1, nr: 1, bias: b, relu });
                     ow += match (p.kw, left >= 8) {
-                        (3, true) => micro::dot_kw::<8, 3, EPILOGUE>(a, c, seg, kh, w, b, relu, y),
-                        (3, false) => micro::dot_kw::<4, 3, EPILOGUE>(a, c, seg, kh, w, b, relu, y),
-                        (_, true) => micro::dot_kw::<8, 2, EPILOGUE>(a, c, seg, kh, w, b, relu, y),
-                        (_, false) => micro::dot_kw::<4, 2, EPILOGUE>(a, c, seg, kh, w, b, relu, y),
+                        (3, true) => micro::dot_kw::<8, 3, EPILOGUE>(win, w, out),
+                        (3, false) => micro::dot_kw::<4, 3, EPILOGUE>(win, w, out),
+                        (_, true) => micro::dot_kw::<8, 2, EPILOGUE>(win, w, out),
+                        (_, false) => micro::dot_kw::<4, 2, EPILOGUE>(win, w, out),
                     };
                 } else if n == 1 {
-                    let w = w.as_ptr();
+                    let (w, out) = (w.as_ptr(), Out { y, ldo: 1, nr: 1, bias: b, relu });
                     ow += match left {
-                        8.. => micro::dot::<8, EPILOGUE>(a, c, seg, kh, run, w, b, relu, y),
-                        4..=7 => micro::dot::<4, EPILOGUE>(a, c, seg, kh, run, w, b, relu, y),
-                        2 | 3 => micro::dot::<2, EPILOGUE>(a, c, seg, kh, run, w, b, relu, y),
-                        _ => micro::dot::<1, EPILOGUE>(a, c, seg, kh, run, w, b, relu, y),
+                        8.. => micro::dot::<8, EPILOGUE>(win, w, out),
+                        4..=7 => micro::dot::<4, EPILOGUE>(win, w, out),
+                        2 | 3 => micro::dot::<2, EPILOGUE>(win, w, out),
+                        _ => micro::dot::<1, EPILOGUE>(win, w, out),
                     };
                 } else {
                     let taps = p.taps();
@@ -58,23 +59,22 @@ pub(super) fn correlate<const EPILOGUE: bool>(p: &Corr, frame: &[f32], w: &[f32]
                     for q in 0..p.panels() {
                         // Panel q starts q·taps·NR floats in; `w` starts at row s0.
                         let panel = w.as_ptr().add(q * taps * NR);
-                        let nr = NR.min(n - q * NR);
-                        let y = y.add(q * NR);
+                        let out = Out { y: y.add(q * NR), ldo: n, nr: NR.min(n - q * NR), bias: b.add(q * NR), relu };
                         if c == 1 && (p.kw == 2 || p.kw == 3) && r == 4 {
                             // One input channel: the four pixels' two or three taps per
                             // kernel row read five or six distinct frame values, each loaded once.
                             if p.kw == 3 {
-                                micro::tile_c1kw::<4, 3, EPILOGUE>(a, seg, kh, panel, b.add(q * NR), relu, y, n, nr);
+                                micro::tile_c1kw::<4, 3, EPILOGUE>(win, panel, out);
                             } else {
-                                micro::tile_c1kw::<4, 2, EPILOGUE>(a, seg, kh, panel, b.add(q * NR), relu, y, n, nr);
+                                micro::tile_c1kw::<4, 2, EPILOGUE>(win, panel, out);
                             }
                             continue;
                         }
                         match r {
-                            4 => micro::tile::<4, EPILOGUE>(a, c, seg, kh, run, panel, b.add(q * NR), relu, y, n, nr),
-                            3 => micro::tile::<3, EPILOGUE>(a, c, seg, kh, run, panel, b.add(q * NR), relu, y, n, nr),
-                            2 => micro::tile::<2, EPILOGUE>(a, c, seg, kh, run, panel, b.add(q * NR), relu, y, n, nr),
-                            _ => micro::tile::<1, EPILOGUE>(a, c, seg, kh, run, panel, b.add(q * NR), relu, y, n, nr),
+                            4 => micro::tile::<4, EPILOGUE>(win, panel, out),
+                            3 => micro::tile::<3, EPILOGUE>(win, panel, out),
+                            2 => micro::tile::<2, EPILOGUE>(win, panel, out),
+                            _ => micro::tile::<1, EPILOGUE>(win, panel, out),
                         }
                     }
                     ow += r;
@@ -89,15 +89,42 @@ mod micro {
     use crate::kernels::simd::V4;
     use super::super::NR;
 
+    /// R consecutive output pixels' receptive fields, read in place from the frame.
+    #[derive(Clone, Copy)]
+    pub struct Windows {
+        /// The first pixel's first tap (kernel row s0, where the sum starts).
+        pub a: *const f32,
+        /// Floats from one pixel's window to the next (the frame's channels).
+        pub c: usize,
+        /// Floats from one frame row to the next.
+        pub seg: usize,
+        /// Kernel rows to sum over.
+        pub kh: usize,
+        /// Taps of one kernel row: kw·c floats, contiguous in the frame.
+        pub run: usize,
+    }
+
+    /// Where a micro-kernel stores its R pixels: pixel r at `y + r·ldo`, its first `nr`
+    /// channels (≤ 8); with EPILOGUE plus `bias` (NR floats, or one for a single channel)
+    /// and then max(·, 0) when `relu`.
+    #[derive(Clone, Copy)]
+    pub struct Out {
+        pub y: *mut f32,
+        pub ldo: usize,
+        pub nr: usize,
+        pub bias: *const f32,
+        pub relu: bool,
+    }
+
     /// out[r][0..nr] = Σ_{s<kh} Σ_{t<run} a[s·seg + r·c + t] · panel[(s·run + t)·8 ..][..8]
-    /// for R consecutive pixels (row r of out at out + r·ldo).
+    /// for R consecutive pixels.
     ///
     /// # Safety
     /// Every read of a (see above) and of the panel (kh·run rows of 8) must be in bounds,
     /// and out rows r < R must have nr writable floats.
-    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    pub unsafe fn tile<const R: usize, const EPILOGUE: bool>(a: *const f32, c: usize, seg: usize, kh: usize, run: usize, panel: *const f32, bias: *const f32, relu: bool, out: *mut f32, ldo: usize, nr: usize) {
+    pub unsafe fn tile<const R: usize, const EPILOGUE: bool>(win: Windows, panel: *const f32, out: Out) {
+        let Windows { a, c, seg, kh, run } = win;
         let mut acc = [[V4::zero(); 2]; R];
         let rows: [*const f32; R] = core::array::from_fn(|r| a.add(r * c));
         let mut bp = panel;
@@ -114,18 +141,17 @@ mod micro {
                 bp = bp.add(NR);
             }
         }
-        store_rows::<R, EPILOGUE>(acc, bias, relu, out, ldo, nr);
+        store_rows::<R, EPILOGUE>(acc, out);
     }
 
-    /// out[r·ldo] = Σ_{s<kh} Σ_{t<run} a[s·seg + r·c + t] · w[s·run + t] for R pixels,
-    /// four taps at a time; returns R.
+    /// out[r·ldo] = Σ_{s<kh} Σ_{t<run} a[s·seg + r·c + t] · w[s·run + t] for R pixels of a
+    /// single channel, four taps at a time; returns R.
     ///
     /// # Safety
     /// As [`tile`], with `w` holding kh·run floats and out[r·ldo] writable for r < R.
-    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    pub unsafe fn dot<const R: usize, const EPILOGUE: bool>(a: *const f32, c: usize, seg: usize, kh: usize, run: usize, w: *const f32, bias: *const f32, relu: bool, out: *mut f32) -> usize {
-        let ldo = 1;
+    pub unsafe fn dot<const R: usize, const EPILOGUE: bool>(win: Windows, w: *const f32, out: Out) -> usize {
+        let (Windows { a, c, seg, kh, run }, Out { y, ldo, bias, relu, .. }) = (win, out);
         let mut acc = [V4::zero(); R];
         let mut tail = [0.0f32; R];
         let rows: [*const f32; R] = core::array::from_fn(|r| a.add(r * c));
@@ -149,7 +175,7 @@ mod micro {
         }
         for r in 0..R {
             let v = acc[r].hsum() + tail[r];
-            *out.add(r * ldo) = match (EPILOGUE, relu) {
+            *y.add(r * ldo) = match (EPILOGUE, relu) {
                 (false, _) => v,
                 (true, false) => v + *bias,
                 (true, true) => V4::relu1(v + *bias),
@@ -163,9 +189,9 @@ mod micro {
     ///
     /// # Safety
     /// As [`tile`] with c = 1, run = KW.
-    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    pub unsafe fn tile_c1kw<const R: usize, const KW: usize, const EPILOGUE: bool>(a: *const f32, seg: usize, kh: usize, panel: *const f32, bias: *const f32, relu: bool, out: *mut f32, ldo: usize, nr: usize) {
+    pub unsafe fn tile_c1kw<const R: usize, const KW: usize, const EPILOGUE: bool>(win: Windows, panel: *const f32, out: Out) {
+        let Windows { a, seg, kh, .. } = win;
         let mut acc = [[V4::zero(); 2]; R];
         let mut bp = panel;
         let mut row = a;
@@ -182,16 +208,17 @@ mod micro {
             bp = bp.add(KW * NR);
             row = row.add(seg);
         }
-        store_rows::<R, EPILOGUE>(acc, bias, relu, out, ldo, nr);
+        store_rows::<R, EPILOGUE>(acc, out);
     }
 
-    /// Row r of out (at out + r·ldo) = the first nr lanes of acc[r], with EPILOGUE
-    /// + bias and then max(·, 0) when `relu`.
+    /// Pixel r of out = the first nr lanes of acc[r], with EPILOGUE + bias and then
+    /// max(·, 0) when `relu`.
     ///
     /// # Safety
     /// Rows r < R of out must have nr writable floats; bias, NR readable.
     #[inline(always)]
-    unsafe fn store_rows<const R: usize, const EPILOGUE: bool>(acc: [[V4; 2]; R], bias: *const f32, relu: bool, out: *mut f32, ldo: usize, nr: usize) {
+    unsafe fn store_rows<const R: usize, const EPILOGUE: bool>(acc: [[V4; 2]; R], out: Out) {
+        let Out { y: out, ldo, nr, bias, relu } = out;
         let b = if EPILOGUE { [V4::load(bias), V4::load(bias.add(4))] } else { [V4::zero(); 2] };
         for (r, acc) in acc.iter().enumerate() {
             let dst = out.add(r * ldo);
@@ -219,9 +246,9 @@ mod micro {
     ///
     /// # Safety
     /// Frame reads up to (kh-1)·seg + (R+KW-1)·c, w reads up to kh·KW·c, R outputs.
-    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    pub unsafe fn dot_kw<const R: usize, const KW: usize, const EPILOGUE: bool>(a: *const f32, c: usize, seg: usize, kh: usize, w: *const f32, bias: *const f32, relu: bool, out: *mut f32) -> usize {
+    pub unsafe fn dot_kw<const R: usize, const KW: usize, const EPILOGUE: bool>(win: Windows, w: *const f32, out: Out) -> usize {
+        let (Windows { a, c, seg, kh, .. }, Out { y: out, bias, relu, .. }) = (win, out);
         let mut acc = [V4::zero(); R];
         for s in 0..kh {
             let (row, ws) = (a.add(s * seg), w.add(s * KW * c));

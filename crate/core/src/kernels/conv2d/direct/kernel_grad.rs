@@ -3,6 +3,7 @@
 //! channels, one output channel at a time over runs of consecutive taps.
 
 use super::{Corr, NR};
+use micro::Sweep;
 
 /// One sample, n a multiple of 8: dW[T][j] += Σ_pixels frame(pixel, T) · gy[pixel][j],
 /// R ≤ 4 rows of W × 8 columns at a time.
@@ -32,18 +33,18 @@ pub(super) fn kernel_grad_wide(p: &Corr, frame: &[f32], gy: &[f32], dw: &mut [f3
                     let f = frame.as_ptr().add((oh0 + s) * seg + t);
                     let g = gy.as_ptr().add(oh0 * p.out_w * n + q * NR);
                     let d = dw.as_mut_ptr().add(t0 * n + q * NR);
-                    let (c, h, w) = (p.c, oh1 - oh0, p.out_w);
-                    if c == 1 && p.kw == 3 && rows == 3 {
+                    let sweep = Sweep { frame: f, c: p.c, seg, out_h: oh1 - oh0, out_w: p.out_w };
+                    if p.c == 1 && p.kw == 3 && rows == 3 {
                         // One input channel: the tile is the kernel row, whose three taps
                         // read three consecutive frame values; each is loaded once.
-                        micro::grad_tile_c1k3(f, seg, h, w, g, n, d);
+                        micro::grad_tile_c1k3(sweep, g, n, d);
                         continue;
                     }
                     match rows {
-                        4 => micro::grad_tile::<4>(f, c, seg, h, w, g, n, d),
-                        3 => micro::grad_tile::<3>(f, c, seg, h, w, g, n, d),
-                        2 => micro::grad_tile::<2>(f, c, seg, h, w, g, n, d),
-                        _ => micro::grad_tile::<1>(f, c, seg, h, w, g, n, d),
+                        4 => micro::grad_tile::<4>(sweep, g, n, d),
+                        3 => micro::grad_tile::<3>(sweep, g, n, d),
+                        2 => micro::grad_tile::<2>(sweep, g, n, d),
+                        _ => micro::grad_tile::<1>(sweep, g, n, d),
                     }
                 }
             }
@@ -74,12 +75,13 @@ pub(super) fn kernel_grad_narrow(p: &Corr, frame: &[f32], gy: &[f32], dw: &mut [
                 let vecs = ((run - t) / 4).min(8);
                 // SAFETY: taps s·run + t .. + 4·vecs <= taps; frame and gy reads as in kernel_grad_wide.
                 unsafe {
-                    let (f, g, d) = (frame.as_ptr().add(s * seg + t), gy.as_ptr().add(j), dw.as_mut_ptr().add((s * run + t) * n + j));
+                    let sweep = Sweep { frame: frame.as_ptr().add(s * seg + t), c: p.c, seg, out_h: p.out_h, out_w: p.out_w };
+                    let (g, d) = (gy.as_ptr().add(j), dw.as_mut_ptr().add((s * run + t) * n + j));
                     match vecs {
-                        8 => micro::grad_cols::<8>(f, p.c, seg, p.out_h, p.out_w, g, n, d),
-                        4..=7 => micro::grad_cols::<4>(f, p.c, seg, p.out_h, p.out_w, g, n, d),
-                        2 | 3 => micro::grad_cols::<2>(f, p.c, seg, p.out_h, p.out_w, g, n, d),
-                        _ => micro::grad_cols::<1>(f, p.c, seg, p.out_h, p.out_w, g, n, d),
+                        8 => micro::grad_cols::<8>(sweep, g, n, d),
+                        4..=7 => micro::grad_cols::<4>(sweep, g, n, d),
+                        2 | 3 => micro::grad_cols::<2>(sweep, g, n, d),
+                        _ => micro::grad_cols::<1>(sweep, g, n, d),
                     }
                     t += 4 * match vecs {
                         8 => 8,
@@ -120,7 +122,8 @@ fn kernel_grad_kw<const KW: usize>(p: &Corr, frame: &[f32], gy: &[f32], dw: &mut
                 // frame_w and v + 8 <= c, inside the frame; gpad reads q + KW - 1 < gw per
                 // row; dw rows (s·KW + kw)·c + v + 8 <= taps, column j < n.
                 unsafe {
-                    micro::grad_kw::<KW>(frame.as_ptr().add(s * seg + v), c, seg, p.out_h, p.out_w, gpad.as_ptr(), gw, dw.as_mut_ptr().add(((s * KW) * c + v) * n + j), n, c * n);
+                    let sweep = Sweep { frame: frame.as_ptr().add(s * seg + v), c, seg, out_h: p.out_h, out_w: p.out_w };
+                    micro::grad_kw::<KW>(sweep, gpad.as_ptr(), gw, dw.as_mut_ptr().add(((s * KW) * c + v) * n + j), n, c * n);
                 }
             }
         }
@@ -131,6 +134,18 @@ fn kernel_grad_kw<const KW: usize>(p: &Corr, frame: &[f32], gy: &[f32], dw: &mut
 mod micro {
     use crate::kernels::simd::V4;
 
+    /// The pixels a kernel-gradient micro-kernel sweeps: `out_h` rows of `out_w` pixels,
+    /// their frame reads starting at `frame` (already offset to the kernel row and tap),
+    /// pixels `c` floats apart and rows `seg`.
+    #[derive(Clone, Copy)]
+    pub struct Sweep {
+        pub frame: *const f32,
+        pub c: usize,
+        pub seg: usize,
+        pub out_h: usize,
+        pub out_w: usize,
+    }
+
     /// For kernel row s (frame already offset to it and to channel v): dw[(kw·c + l)·ldd]
     /// += Σ_{oh,ow} frame[oh·seg + (ow + kw)·c + l] · g[oh][ow] for kw < KW, l < 8. `g` is one
     /// output channel with KW - 1 zeros before and after each row (rows `gw` apart), so the
@@ -139,9 +154,9 @@ mod micro {
     /// # Safety
     /// Frame reads up to (out_h-1)·seg + (out_w+KW-2)·c + 8, g reads up to out_h·gw, and dw
     /// at ((KW-1)·c + 7)·ldd must be in bounds.
-    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    pub unsafe fn grad_kw<const KW: usize>(frame: *const f32, c: usize, seg: usize, out_h: usize, out_w: usize, g: *const f32, gw: usize, dw: *mut f32, ldd: usize, tap_stride: usize) {
+    pub unsafe fn grad_kw<const KW: usize>(sweep: Sweep, g: *const f32, gw: usize, dw: *mut f32, ldd: usize, tap_stride: usize) {
+        let Sweep { frame, c, seg, out_h, out_w } = sweep;
         debug_assert_eq!(tap_stride, c * ldd);
         let mut acc = [[V4::zero(); 2]; KW];
         for oh in 0..out_h {
@@ -180,9 +195,9 @@ mod micro {
     ///
     /// # Safety
     /// Every frame, g and dw access above must be in bounds.
-    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    pub unsafe fn grad_tile<const R: usize>(frame: *const f32, c: usize, seg: usize, out_h: usize, out_w: usize, g: *const f32, ldg: usize, dw: *mut f32) {
+    pub unsafe fn grad_tile<const R: usize>(sweep: Sweep, g: *const f32, ldg: usize, dw: *mut f32) {
+        let Sweep { frame, c, seg, out_h, out_w } = sweep;
         let mut acc = [[V4::zero(); 2]; R];
         let mut gp = g;
         for oh in 0..out_h {
@@ -213,7 +228,8 @@ mod micro {
     /// # Safety
     /// As [`grad_tile`] with c = 1, R = 3.
     #[inline(always)]
-    pub unsafe fn grad_tile_c1k3(frame: *const f32, seg: usize, out_h: usize, out_w: usize, g: *const f32, ldg: usize, dw: *mut f32) {
+    pub unsafe fn grad_tile_c1k3(sweep: Sweep, g: *const f32, ldg: usize, dw: *mut f32) {
+        let Sweep { frame, seg, out_h, out_w, .. } = sweep;
         let mut acc = [[V4::zero(); 2]; 3];
         let mut gp = g;
         for oh in 0..out_h {
@@ -245,9 +261,9 @@ mod micro {
     ///
     /// # Safety
     /// As [`grad_tile`].
-    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    pub unsafe fn grad_cols<const V: usize>(frame: *const f32, c: usize, seg: usize, out_h: usize, out_w: usize, g: *const f32, ldg: usize, dw: *mut f32) {
+    pub unsafe fn grad_cols<const V: usize>(sweep: Sweep, g: *const f32, ldg: usize, dw: *mut f32) {
+        let Sweep { frame, c, seg, out_h, out_w } = sweep;
         let mut acc = [V4::zero(); V];
         let mut gp = g;
         for oh in 0..out_h {

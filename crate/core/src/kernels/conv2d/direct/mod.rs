@@ -107,8 +107,8 @@ impl Corr {
     pub(super) fn transposable(&self) -> bool {
         self.pad_t < self.kh
             && self.pad_l < self.kw
-            && self.kh - 1 - self.pad_t + self.out_h <= self.src_h + self.kh - 1
-            && self.kw - 1 - self.pad_l + self.out_w <= self.src_w + self.kw - 1
+            && self.kh - 1 - self.pad_t + self.out_h < self.src_h + self.kh
+            && self.kw - 1 - self.pad_l + self.out_w < self.src_w + self.kw
     }
 
     fn frame_h(&self) -> usize {
