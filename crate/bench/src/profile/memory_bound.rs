@@ -91,11 +91,12 @@ fn memory_kernel(name: &str, shape: &str, stream: Stream, t: Traffic, buf: &mut 
 /// stores. Sigmoid would be bias+ReLU's pass with another function; no model uses it.
 pub(crate) fn memory_kernels() {
     use wasm_autoencoders_core::kernels::activation::activation_backward;
-    use wasm_autoencoders_core::kernels::adam::adam_step;
+    use wasm_autoencoders_core::kernels::adam::{adam_step, AdamStep};
     use wasm_autoencoders_core::kernels::bias::activation_backward_bias_grad_accumulate;
     use wasm_autoencoders_core::kernels::loss::{loss_and_grad, Loss};
     use wasm_autoencoders_core::kernels::pool2d::{max_pool2d_backward, max_pool2d_forward, Pool2dGeometry};
-    use wasm_autoencoders_core::kernels::upsample2d::{upsample2d_backward, upsample2d_forward};
+    use wasm_autoencoders_core::kernels::upsample2d::{upsample2d_backward, upsample2d_forward, Upsampling};
+    let upsampling = Upsampling { batch: BATCH, in_h: 14, in_w: 14, channels: 32, size_h: 2, size_w: 2 };
     use Stream::{Copy, Read, Update};
     let reps = 5;
     // Dense layers' outputs (the widest, 784 units) and every model's loss: 256×784.
@@ -144,7 +145,7 @@ pub(crate) fn memory_kernels() {
         let (mut p, g, mut m, mut v) = (random(4, params, -1.0, 1.0), random(5, params, -1.0, 1.0), vec![0.0; params], vec![0.0; params]);
         let t = Traffic { read: 4 * params * F32, written: 3 * params * F32, footprint: 4 * params * F32 };
         memory_kernel(&format!("Adam, {model}"), &format!("{params} params"), Update, t, &mut buf, reps, || {
-            adam_step(&mut p, &g, &mut m, &mut v, 1e-3, 0.1, 1e-3, 1e-7)
+            adam_step(&mut p, &g, &mut m, &mut v, &AdamStep { alpha: 1e-3, decay1: 0.1, decay2: 1e-3, epsilon: 1e-7 })
         });
     }
 
@@ -167,6 +168,6 @@ pub(crate) fn memory_kernels() {
     let (fwd, bwd) = (Traffic { read: small * F32, written: big * F32, footprint: (small + big) * F32 }, Traffic { read: big * F32, written: small * F32, footprint: (small + big) * F32 });
     // At this size the convolutional model no longer calls these (its UpSampling2D is fused
     // into the next Conv2D); they run unfused for smaller images and other models.
-    memory_kernel("upsample fwd (unfused)", up, Copy, fwd, &mut buf, reps, || upsample2d_forward(BATCH, 14, 14, 32, 2, 2, &pooled, &mut dx));
-    memory_kernel("upsample bwd (unfused)", up, Copy, bwd, &mut buf, reps, || upsample2d_backward(BATCH, 14, 14, 32, 2, 2, &cy, &mut pooled));
+    memory_kernel("upsample fwd (unfused)", up, Copy, fwd, &mut buf, reps, || upsample2d_forward(&upsampling, &pooled, &mut dx));
+    memory_kernel("upsample bwd (unfused)", up, Copy, bwd, &mut buf, reps, || upsample2d_backward(&upsampling, &cy, &mut pooled));
 }

@@ -151,7 +151,7 @@ pub(crate) fn profile_model(name: &str, input_shape: &[usize], specs: &[LayerSpe
     // The real training step: forward, loss, backward, Adam.
     let mut m = model::Sequential::new(input_shape, specs, 1).unwrap();
     let t_step = time_median(reps, || {
-        m.train_step(&x, &x[..BATCH * shape_len(&shape)].to_vec(), BATCH).unwrap();
+        m.train_step(&x, &x[..BATCH * shape_len(&shape)], BATCH).unwrap();
     });
     // The target copy above is part of the timed closure; measure and subtract it.
     let t_copy = time_median(reps, || {

@@ -2,22 +2,29 @@
 
 use super::simd::V4;
 
-/// Keras 3 Adam: m += (g-m)(1-β1); v += (g²-v)(1-β2); p -= alpha·m/(√v+ε), where the caller
-/// passes alpha = lr·√(1-β2ᵗ)/(1-β1ᵗ) and the decays `1-β1`, `1-β2` themselves: Keras
-/// computes 1-β in double precision before rounding to f32 (1-f32(0.999) would be 1.3e-5 off).
-#[allow(clippy::too_many_arguments)]
-pub fn adam_step(params: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32], alpha: f32, decay1: f32, decay2: f32, epsilon: f32) {
+/// The scalars of one Adam step. The caller passes alpha = lr·√(1-β2ᵗ)/(1-β1ᵗ) and the
+/// decays `1-β1`, `1-β2` themselves: Keras computes 1-β in double precision before rounding
+/// to f32 (1-f32(0.999) would be 1.3e-5 off).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamStep {
+    pub alpha: f32,
+    pub decay1: f32,
+    pub decay2: f32,
+    pub epsilon: f32,
+}
+
+/// Keras 3 Adam: m += (g-m)(1-β1); v += (g²-v)(1-β2); p -= alpha·m/(√v+ε).
+pub fn adam_step(params: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32], step: &AdamStep) {
     let n = params.len();
     assert!(grads.len() == n && m.len() == n && v.len() == n, "adam_step: buffer lengths differ");
-    adam_lanes(params, grads, m, v, alpha, decay1, decay2, epsilon);
+    adam_lanes(params, grads, m, v, step);
 }
 
 /// The definition, in f64.
-#[allow(clippy::too_many_arguments)]
-pub fn adam_step_reference(params: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32], alpha: f32, decay1: f32, decay2: f32, epsilon: f32) {
+pub fn adam_step_reference(params: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32], step: &AdamStep) {
     let n = params.len();
     assert!(grads.len() == n && m.len() == n && v.len() == n);
-    let (alpha, decay1, decay2, epsilon) = (alpha as f64, decay1 as f64, decay2 as f64, epsilon as f64);
+    let (alpha, decay1, decay2, epsilon) = (step.alpha as f64, step.decay1 as f64, step.decay2 as f64, step.epsilon as f64);
     for i in 0..n {
         let g = grads[i] as f64;
         let mi = m[i] as f64 + (g - m[i] as f64) * decay1;
@@ -44,8 +51,8 @@ pub fn sgd_step_reference(params: &mut [f32], grads: &[f32], learning_rate: f32)
 
 /// Four parameters per step; the tail goes through the scalar formula, which is the same
 /// arithmetic lane by lane.
-#[allow(clippy::too_many_arguments)]
-fn adam_lanes(params: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32], alpha: f32, one_minus_b1: f32, one_minus_b2: f32, eps: f32) {
+fn adam_lanes(params: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32], step: &AdamStep) {
+    let AdamStep { alpha, decay1: one_minus_b1, decay2: one_minus_b2, epsilon: eps } = *step;
     let n = params.len();
     assert!(grads.len() == n && m.len() == n && v.len() == n);
     let body = n / 4 * 4;
@@ -64,7 +71,7 @@ fn adam_lanes(params: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32], a
         }
     }
     for i in body..n {
-        scalar_adam(&mut params[i], grads[i], &mut m[i], &mut v[i], alpha, one_minus_b1, one_minus_b2, eps);
+        scalar_adam(&mut params[i], grads[i], &mut m[i], &mut v[i], step);
     }
 }
 
@@ -82,12 +89,11 @@ fn sgd_lanes(params: &mut [f32], grads: &[f32], lr: f32) {
 }
 
 /// One parameter's Adam update in f32 (the same operation order as the vector code).
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn scalar_adam(p: &mut f32, g: f32, m: &mut f32, v: &mut f32, alpha: f32, one_minus_b1: f32, one_minus_b2: f32, eps: f32) {
-    *m += (g - *m) * one_minus_b1;
-    *v += (g * g - *v) * one_minus_b2;
-    *p -= alpha * *m / (v.sqrt() + eps);
+fn scalar_adam(p: &mut f32, g: f32, m: &mut f32, v: &mut f32, step: &AdamStep) {
+    *m += (g - *m) * step.decay1;
+    *v += (g * g - *v) * step.decay2;
+    *p -= step.alpha * *m / (v.sqrt() + step.epsilon);
 }
 
 #[cfg(test)]
@@ -95,7 +101,7 @@ mod tests {
     use super::*;
     use crate::testing::{assert_close, helper_test_op, random_vec, wasm_bindgen_test, Tolerance};
 
-    type AdamFn = fn(&mut [f32], &[f32], &mut [f32], &mut [f32], f32, f32, f32, f32);
+    type AdamFn = fn(&mut [f32], &[f32], &mut [f32], &mut [f32], &AdamStep);
 
     /// Bias-corrected step size, as the optimizer computes it.
     fn alpha(lr: f64, b1: f64, b2: f64, t: i32) -> f32 {
@@ -113,14 +119,14 @@ mod tests {
         let (d1, d2, eps) = ((1.0 - 0.9f64) as f32, (1.0 - 0.999f64) as f32, 1e-7f32);
         for step in [adam_step as AdamFn, adam_step_reference] {
             let (mut p, mut m, mut v) = ([1.0f32], [0.0f32], [0.0f32]);
-            step(&mut p, &[0.5], &mut m, &mut v, alpha(1e-3, 0.9, 0.999, 1), d1, d2, eps);
+            step(&mut p, &[0.5], &mut m, &mut v, &AdamStep { alpha: alpha(1e-3, 0.9, 0.999, 1), decay1: d1, decay2: d2, epsilon: eps });
             assert_close("m", &m, &[0.05], Tolerance::new(0.0, 1e-7));
             assert_close("v", &v, &[0.00025], Tolerance::new(0.0, 1e-7));
             assert_close("p after step 1", &p, &[0.999_000_006_324_515_f64 as f32], Tolerance::new(1.2e-7, 0.0));
             // Step 2, g = -0.25: m = 0.05 + (-0.25-0.05)·0.1 = 0.02; v = 0.00025 + (0.0625-0.00025)·0.001
             // = 0.00031225; alpha = 1e-3·√(1-0.999²)/(1-0.9²) = 2.35316725327453e-4;
             // p = 0.999000006324515 - alpha·0.02/(√0.00031225 + 1e-7) = 0.998733670792079.
-            step(&mut p, &[-0.25], &mut m, &mut v, alpha(1e-3, 0.9, 0.999, 2), d1, d2, eps);
+            step(&mut p, &[-0.25], &mut m, &mut v, &AdamStep { alpha: alpha(1e-3, 0.9, 0.999, 2), decay1: d1, decay2: d2, epsilon: eps });
             assert_close("p after step 2", &p, &[0.998_733_670_792_079_f64 as f32], Tolerance::new(1.2e-7, 0.0));
         }
     }
@@ -133,7 +139,7 @@ mod tests {
             let run = |f: AdamFn| {
                 move |xs: &[&[f32]], out: &mut [f32]| {
                     let (mut p, mut m, mut v) = (xs[0].to_vec(), xs[2].to_vec(), xs[3].to_vec());
-                    f(&mut p, xs[1], &mut m, &mut v, 1e-3, 0.1, 0.001, 1e-7);
+                    f(&mut p, xs[1], &mut m, &mut v, &AdamStep { alpha: 1e-3, decay1: 0.1, decay2: 0.001, epsilon: 1e-7 });
                     out.copy_from_slice(&[p, m, v].concat());
                 }
             };

@@ -128,6 +128,7 @@ mod vector {
     /// Rows r < rows of `dy` must have floats c0..c0+4V readable at r·cols, and `map`
     /// must accept those offsets.
     #[inline(always)]
+    // One private, always-inlined loop: a struct would only rename its seven operands.
     #[allow(clippy::too_many_arguments)]
     unsafe fn sweep<const V: usize>(rows: usize, cols: usize, c0: usize, dy: *const f32, map: impl Fn(usize, V4) -> V4, dbias: &mut [f32], accumulate: bool) {
         assert!(c0 + 4 * V <= dbias.len());

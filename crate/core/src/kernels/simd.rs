@@ -10,6 +10,10 @@
 //! This is the one file that tests `target_feature = "simd128"` for the vectors; the
 //! pooling's byte-narrowing 2×2 path is the other (see `pool2d/row2x2.rs`).
 
+// `add`, `mul`, ... mirror the wasm intrinsics (f32x4_add, ...) by name on both backends; operator
+// traits would hide which lane operation runs.
+#![allow(clippy::should_implement_trait)]
+
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 pub use portable::{D2, M4, U4, V4};
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]

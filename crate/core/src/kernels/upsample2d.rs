@@ -10,17 +10,29 @@
 
 use super::simd::V4;
 
-#[allow(clippy::too_many_arguments)]
-fn check(batch: usize, in_h: usize, in_w: usize, channels: usize, size_h: usize, size_w: usize, small: usize, big: usize) {
+/// What is upsampled: `batch` images of in_h × in_w × channels, each pixel becoming a
+/// size_h × size_w block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Upsampling {
+    pub batch: usize,
+    pub in_h: usize,
+    pub in_w: usize,
+    pub channels: usize,
+    pub size_h: usize,
+    pub size_w: usize,
+}
+
+fn check(u: &Upsampling, small: usize, big: usize) {
+    let Upsampling { batch, in_h, in_w, channels, size_h, size_w } = *u;
     let in_len = batch * in_h * in_w * channels;
     assert_eq!(small, in_len, "upsample2d: input length is not batch×in_h×in_w×channels");
     assert_eq!(big, in_len * size_h * size_w, "upsample2d: output length is not the input's × size_h × size_w");
 }
 
 /// y[b, h, w, c] = x[b, h / size_h, w / size_w, c].
-#[allow(clippy::too_many_arguments)]
-pub fn upsample2d_forward(batch: usize, in_h: usize, in_w: usize, channels: usize, size_h: usize, size_w: usize, x: &[f32], y: &mut [f32]) {
-    check(batch, in_h, in_w, channels, size_h, size_w, x.len(), y.len());
+pub fn upsample2d_forward(u: &Upsampling, x: &[f32], y: &mut [f32]) {
+    check(u, x.len(), y.len());
+    let Upsampling { batch, in_h, in_w, channels, size_h, size_w } = *u;
     let out_row = in_w * size_w * channels;
     if out_row * size_h == 0 {
         return; // y is empty
@@ -45,9 +57,9 @@ pub fn upsample2d_forward(batch: usize, in_h: usize, in_w: usize, channels: usiz
 }
 
 /// dx[b, h, w, c] = Σ over the block of dy (overwrites dx).
-#[allow(clippy::too_many_arguments)]
-pub fn upsample2d_backward(batch: usize, in_h: usize, in_w: usize, channels: usize, size_h: usize, size_w: usize, dy: &[f32], dx: &mut [f32]) {
-    check(batch, in_h, in_w, channels, size_h, size_w, dx.len(), dy.len());
+pub fn upsample2d_backward(u: &Upsampling, dy: &[f32], dx: &mut [f32]) {
+    check(u, dx.len(), dy.len());
+    let Upsampling { in_w, channels, size_h, size_w, .. } = *u;
     let out_row = in_w * size_w * channels;
     if out_row * size_h == 0 {
         dx.fill(0.0); // empty blocks (or an empty dx)
@@ -96,9 +108,9 @@ fn forward_vectors(rows: usize, in_w: usize, ch: usize, sh: usize, sw: usize, x:
 }
 
 /// The definition, index by index.
-#[allow(clippy::too_many_arguments)]
-pub fn upsample2d_forward_reference(batch: usize, in_h: usize, in_w: usize, channels: usize, size_h: usize, size_w: usize, x: &[f32], y: &mut [f32]) {
-    check(batch, in_h, in_w, channels, size_h, size_w, x.len(), y.len());
+pub fn upsample2d_forward_reference(u: &Upsampling, x: &[f32], y: &mut [f32]) {
+    check(u, x.len(), y.len());
+    let Upsampling { batch, in_h, in_w, channels, size_h, size_w } = *u;
     let (out_h, out_w) = (in_h * size_h, in_w * size_w);
     for b in 0..batch {
         for h in 0..out_h {
@@ -112,9 +124,9 @@ pub fn upsample2d_forward_reference(batch: usize, in_h: usize, in_w: usize, chan
 }
 
 /// The definition, summed in f64.
-#[allow(clippy::too_many_arguments)]
-pub fn upsample2d_backward_reference(batch: usize, in_h: usize, in_w: usize, channels: usize, size_h: usize, size_w: usize, dy: &[f32], dx: &mut [f32]) {
-    check(batch, in_h, in_w, channels, size_h, size_w, dx.len(), dy.len());
+pub fn upsample2d_backward_reference(u: &Upsampling, dy: &[f32], dx: &mut [f32]) {
+    check(u, dx.len(), dy.len());
+    let Upsampling { batch, in_h, in_w, channels, size_h, size_w } = *u;
     let (out_h, out_w) = (in_h * size_h, in_w * size_w);
     for b in 0..batch {
         for h in 0..in_h {
@@ -138,13 +150,14 @@ mod tests {
     use super::*;
     use crate::testing::{helper_test_op, random_vec, wasm_bindgen_test, Backward, Tolerance};
 
-    type Kernel = fn(usize, usize, usize, usize, usize, usize, &[f32], &mut [f32]);
+    type Kernel = fn(&Upsampling, &[f32], &mut [f32]);
 
     fn check_op(batch: usize, in_h: usize, in_w: usize, ch: usize, sh: usize, sw: usize) {
         let x = random_vec((in_h * 100 + in_w * 10 + ch) as u64, batch * in_h * in_w * ch, -1.0, 1.0);
         let out_len = x.len() * sh * sw;
-        let fwd = |f: Kernel| move |xs: &[&[f32]], out: &mut [f32]| f(batch, in_h, in_w, ch, sh, sw, xs[0], out);
-        let bwd = |f: Kernel| move |_: &[&[f32]], dy: &[f32], g: &mut [Vec<f32>]| f(batch, in_h, in_w, ch, sh, sw, dy, &mut g[0]);
+        let u = Upsampling { batch, in_h, in_w, channels: ch, size_h: sh, size_w: sw };
+        let fwd = |f: Kernel| move |xs: &[&[f32]], out: &mut [f32]| f(&u, xs[0], out);
+        let bwd = |f: Kernel| move |_: &[&[f32]], dy: &[f32], g: &mut [Vec<f32>]| f(&u, dy, &mut g[0]);
         let (bf, br) = (bwd(upsample2d_backward), bwd(upsample2d_backward_reference));
         let bw = Backward { wrt: &[0], fast: &bf, reference: &br, tol: Tolerance::new(1e-6, 1e-6), eps: 1e-2, numeric_tol: Tolerance::new(1e-3, 1e-3) };
         let name = format!("upsample {batch}x{in_h}x{in_w}x{ch} by {sh}x{sw}");
@@ -163,12 +176,13 @@ mod tests {
         // 1×2×1×2 → 2×4×2 with size 2×2.
         let x = [1.0, 2.0, 3.0, 4.0];
         let mut y = [0.0f32; 16];
-        upsample2d_forward(1, 1, 2, 2, 2, 2, &x, &mut y);
+        let u = Upsampling { batch: 1, in_h: 1, in_w: 2, channels: 2, size_h: 2, size_w: 2 };
+        upsample2d_forward(&u, &x, &mut y);
         let row = [1.0, 2.0, 1.0, 2.0, 3.0, 4.0, 3.0, 4.0];
         assert_eq!(y[..8], row);
         assert_eq!(y[8..], row);
         let mut dx = [9.0f32; 4];
-        upsample2d_backward(1, 1, 2, 2, 2, 2, &y, &mut dx);
+        upsample2d_backward(&u, &y, &mut dx);
         assert_eq!(dx, [4.0, 8.0, 12.0, 16.0]);
     }
 }

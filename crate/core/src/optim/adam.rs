@@ -4,7 +4,7 @@
 //! Note ε is added to √v *after* folding the bias correction into α, which is why Keras's
 //! results differ slightly from the paper's formula; we follow Keras.
 
-use crate::kernels::adam::adam_step;
+use crate::kernels::adam::{adam_step, AdamStep};
 use crate::parallel::{for_each_range, Disjoint, MIN_ELEMENTWISE_PIECE};
 
 pub struct Adam {
@@ -39,16 +39,19 @@ impl Adam {
 
     pub fn step(&mut self, params: &mut [f32], grads: &[f32]) {
         self.iterations += 1;
-        let alpha = self.alpha();
-        let (decay1, decay2) = ((1.0 - self.beta1) as f32, (1.0 - self.beta2) as f32);
-        let epsilon = self.epsilon as f32;
+        let step = AdamStep {
+            alpha: self.alpha(),
+            decay1: (1.0 - self.beta1) as f32,
+            decay2: (1.0 - self.beta2) as f32,
+            epsilon: self.epsilon as f32,
+        };
         assert_eq!(grads.len(), params.len(), "Adam: gradient and parameter counts differ");
         let (params, m, v) = (Disjoint::new(params), Disjoint::new(&mut self.m), Disjoint::new(&mut self.v));
         // Elementwise, so splitting across threads cannot change any result.
         for_each_range(grads.len(), MIN_ELEMENTWISE_PIECE, |r| {
             // SAFETY: the pieces are disjoint.
             let (p, m, v) = unsafe { (params.part(r.clone()), m.part(r.clone()), v.part(r.clone())) };
-            adam_step(p, &grads[r], m, v, alpha, decay1, decay2, epsilon);
+            adam_step(p, &grads[r], m, v, &step);
         });
     }
 }

@@ -207,7 +207,7 @@ fn hand_computed_3x3() {
 fn check_upsampled(source: [usize; 3], size: [usize; 2], kernel: (usize, usize), out_c: usize, padding: Padding, batch: usize) {
     use crate::kernels::activation::{activation_backward_reference, activation_forward_reference};
     use crate::kernels::bias::bias_grad_reference;
-    use crate::kernels::upsample2d::{upsample2d_backward_reference, upsample2d_forward_reference};
+    use crate::kernels::upsample2d::{upsample2d_backward_reference, upsample2d_forward_reference, Upsampling};
     let [h, w, c] = source;
     let g = geom(h * size[0], w * size[1], c, kernel, out_c, padding);
     let op = Conv2dOp::Upsampled(UpsampledConv2d::new(g, size).unwrap_or_else(|| panic!("no sub-pixel path for {g:?}, size {size:?}")));
@@ -215,12 +215,12 @@ fn check_upsampled(source: [usize; 3], size: [usize; 2], kernel: (usize, usize),
     let (src_len, up_len, out_len) = (batch * h * w * c, batch * g.input_len(), batch * g.output_len());
     let upsample = |x: &[f32]| {
         let mut u = vec![0.0; up_len];
-        upsample2d_forward_reference(batch, h, w, c, size[0], size[1], x, &mut u);
+        upsample2d_forward_reference(&Upsampling { batch, in_h: h, in_w: w, channels: c, size_h: size[0], size_w: size[1] }, x, &mut u);
         u
     };
     let upsample_grad = |du: &[f32]| {
         let mut dx = vec![0.0; src_len];
-        upsample2d_backward_reference(batch, h, w, c, size[0], size[1], du, &mut dx);
+        upsample2d_backward_reference(&Upsampling { batch, in_h: h, in_w: w, channels: c, size_h: size[0], size_w: size[1] }, du, &mut dx);
         dx
     };
     // Scratch one element longer than needed, NaN-filled: nothing may read it unwritten.
