@@ -91,14 +91,19 @@ pub mod memory {
             }
             let s = f32x4_add(f32x4_add(a[0], a[1]), f32x4_add(a[2], a[3]));
             let tail: f32 = src[body..].iter().sum();
-            tail + f32x4_extract_lane::<0>(s) + f32x4_extract_lane::<1>(s) + f32x4_extract_lane::<2>(s) + f32x4_extract_lane::<3>(s)
+            tail + f32x4_extract_lane::<0>(s)
+                + f32x4_extract_lane::<1>(s)
+                + f32x4_extract_lane::<2>(s)
+                + f32x4_extract_lane::<3>(s)
         }
 
         pub fn copy(src: &[f32], dst: &mut [f32]) {
             let body = src.len() / 4 * 4;
             for i in (0..body).step_by(4) {
                 // SAFETY: i + 4 <= body <= the length of both.
-                unsafe { v128_store(dst.as_mut_ptr().add(i) as *mut v128, v128_load(src.as_ptr().add(i) as *const v128)) };
+                unsafe {
+                    v128_store(dst.as_mut_ptr().add(i) as *mut v128, v128_load(src.as_ptr().add(i) as *const v128))
+                };
             }
             dst[body..].copy_from_slice(&src[body..]);
         }

@@ -95,7 +95,11 @@ fn gemm_gflops(fs: &[Gemm], m: usize, n: usize, k: usize, ta: bool, tb: bool) ->
     let mut best = vec![0.0f64; fs.len()];
     for _ in 0..3 {
         for (f, best) in fs.iter().zip(&mut best) {
-            let r = rate(|| f(operand(&a, m, k, ta), operand(&b, k, n, tb), MatMut::new(&mut c, m, n), Store::Overwrite), 1, 0.05);
+            let r = rate(
+                || f(operand(&a, m, k, ta), operand(&b, k, n, tb), MatMut::new(&mut c, m, n), Store::Overwrite),
+                1,
+                0.05,
+            );
             *best = best.max(r * flops / 1e9);
         }
     }
@@ -148,7 +152,11 @@ fn gemms() -> Vec<(&'static str, Gemm)> {
 fn convs(g: &Conv2dGeometry) -> Vec<(Conv, usize)> {
     use kernels::conv2d as c;
     vec![(
-        Conv { forward: c::conv2d_forward, backward_kernel: c::conv2d_backward_kernel, backward_input: c::conv2d_backward_input },
+        Conv {
+            forward: c::conv2d_forward,
+            backward_kernel: c::conv2d_backward_kernel,
+            backward_input: c::conv2d_backward_input,
+        },
         g.cols_len(),
     )]
 }
@@ -161,7 +169,14 @@ fn peak_gflops() -> f64 {
     {
         let n = 10_000_000;
         let x = std::hint::black_box(1e-9f32);
-        rate(|| { std::hint::black_box(ceiling::run(n, x)); }, 3, 0.1) * (n * ceiling::FLOPS_PER_ITERATION) as f64 / 1e9
+        rate(
+            || {
+                std::hint::black_box(ceiling::run(n, x));
+            },
+            3,
+            0.1,
+        ) * (n * ceiling::FLOPS_PER_ITERATION) as f64
+            / 1e9
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     f64::NAN
@@ -218,7 +233,10 @@ pub extern "C" fn run_with(flags: u32) {
             }
         }
         let n = CONVS.len() as f64;
-        let cols: Vec<String> = total.iter().map(|t| format!("{:>6.1} {:>6.1} {:>6.1}", (t[0] / n).exp(), (t[1] / n).exp(), (t[2] / n).exp())).collect();
+        let cols: Vec<String> = total
+            .iter()
+            .map(|t| format!("{:>6.1} {:>6.1} {:>6.1}", (t[0] / n).exp(), (t[1] / n).exp(), (t[2] / n).exp()))
+            .collect();
         emit(&format!("{:<22} {}   (geometric mean)", "all", cols.join("  |  ")));
     }
 }

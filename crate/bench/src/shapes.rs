@@ -15,7 +15,16 @@ use wasm_autoencoders_core::kernels::gemm::{gemm, MatMut, Store};
 /// timed unit (each its own A and C, one shared B). Returns GFLOP/s counting 2·m·n·k
 /// per product (see `best_gflops`).
 #[no_mangle]
-pub extern "C" fn bench_gemm(m: usize, n: usize, k: usize, trans_a: u32, trans_b: u32, calls: usize, min_seconds: f64, rounds: u32) -> f64 {
+pub extern "C" fn bench_gemm(
+    m: usize,
+    n: usize,
+    k: usize,
+    trans_a: u32,
+    trans_b: u32,
+    calls: usize,
+    min_seconds: f64,
+    rounds: u32,
+) -> f64 {
     let (ta, tb) = (trans_a != 0, trans_b != 0);
     let a: Vec<f32> = (0..calls * m * k).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5).collect();
     let b: Vec<f32> = (0..k * n).map(|i| ((i * 104_729) % 1000) as f32 / 1000.0 - 0.5).collect();
@@ -63,7 +72,16 @@ pub extern "C" fn bench_ceiling(min_seconds: f64, rounds: u32) -> f64 {
 /// `pass`: 0 forward, 1 input gradient, 2 kernel gradient. GFLOP/s counting
 /// 2·h·w·9·in_c·out_c per image and pass.
 #[no_mangle]
-pub extern "C" fn bench_conv(h: usize, w: usize, in_c: usize, out_c: usize, pass: u32, batch: usize, min_seconds: f64, rounds: u32) -> f64 {
+pub extern "C" fn bench_conv(
+    h: usize,
+    w: usize,
+    in_c: usize,
+    out_c: usize,
+    pass: u32,
+    batch: usize,
+    min_seconds: f64,
+    rounds: u32,
+) -> f64 {
     use kernels::conv2d::{conv2d_backward_input, conv2d_backward_kernel, conv2d_forward, Conv2dGeometry};
     let g = Conv2dGeometry::new([h, w, in_c], [3, 3], out_c, kernels::Padding::Same).unwrap();
     let x: Vec<f32> = (0..batch * g.input_len()).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect();

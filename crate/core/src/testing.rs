@@ -63,7 +63,11 @@ pub fn assert_close(what: &str, actual: &[f32], expected: &[f32], tol: Tolerance
         let (a64, e64) = (a as f64, e as f64);
         let err = (a64 - e64).abs();
         let allowed = tol.abs + tol.rel * e64.abs();
-        let ok = if a.is_finite() && e.is_finite() { err <= allowed } else { a.to_bits() == e.to_bits() || (a.is_nan() && e.is_nan()) };
+        let ok = if a.is_finite() && e.is_finite() {
+            err <= allowed
+        } else {
+            a.to_bits() == e.to_bits() || (a.is_nan() && e.is_nan())
+        };
         if !ok {
             bad += 1;
             first.get_or_insert(i);
@@ -109,7 +113,14 @@ pub fn numeric_gradient(x: &[f32], eps: f32, mut f: impl FnMut(&[f32]) -> f64) -
 }
 
 /// Compares an analytic gradient of `f` at `x` with [`numeric_gradient`].
-pub fn assert_gradient(what: &str, analytic: &[f32], x: &[f32], eps: f32, tol: Tolerance, f: impl FnMut(&[f32]) -> f64) {
+pub fn assert_gradient(
+    what: &str,
+    analytic: &[f32],
+    x: &[f32],
+    eps: f32,
+    tol: Tolerance,
+    f: impl FnMut(&[f32]) -> f64,
+) {
     let numeric: Vec<f32> = numeric_gradient(x, eps, f).into_iter().map(|g| g as f32).collect();
     assert_close(&format!("{what} (vs finite differences)"), analytic, &numeric, tol);
 }
@@ -180,7 +191,14 @@ pub fn helper_test_op(
             let out = run(forward_reference, &xs);
             out.iter().zip(&dy).map(|(&o, &d)| o as f64 * d as f64).sum::<f64>()
         };
-        assert_gradient(&format!("{name}: backward d/input{i}"), &fast[slot], inputs[i].as_slice(), bw.eps, bw.numeric_tol, projected);
+        assert_gradient(
+            &format!("{name}: backward d/input{i}"),
+            &fast[slot],
+            inputs[i].as_slice(),
+            bw.eps,
+            bw.numeric_tol,
+            projected,
+        );
     }
 }
 
@@ -227,7 +245,14 @@ mod tests {
                 *gi = 2.0 * x * d;
             }
         };
-        let bw = Backward { wrt: &[0], fast: grad, reference: grad, tol: Tolerance::EXACT, eps: 1e-2, numeric_tol: Tolerance::new(1e-4, 1e-4) };
+        let bw = Backward {
+            wrt: &[0],
+            fast: grad,
+            reference: grad,
+            tol: Tolerance::EXACT,
+            eps: 1e-2,
+            numeric_tol: Tolerance::new(1e-4, 1e-4),
+        };
         helper_test_op("square", &[random_vec(1, 7, -2.0, 2.0)], 7, square, square, Tolerance::EXACT, Some(bw));
     }
 }

@@ -59,7 +59,11 @@ pub fn decode_layers(codes: &[u32]) -> Result<Vec<LayerSpec>, ModelError> {
                     padding: padding(c[4])?,
                     activation: activation(c[5])?,
                 },
-                "MaxPooling2D" => LayerSpec::MaxPooling2d { pool: [u(c[1]), u(c[2])], strides: [u(c[3]), u(c[4])], padding: padding(c[5])? },
+                "MaxPooling2D" => LayerSpec::MaxPooling2d {
+                    pool: [u(c[1]), u(c[2])],
+                    strides: [u(c[3]), u(c[4])],
+                    padding: padding(c[5])?,
+                },
                 _ => LayerSpec::UpSampling2d { size: [u(c[1]), u(c[2])] },
             })
         })
@@ -67,9 +71,16 @@ pub fn decode_layers(codes: &[u32]) -> Result<Vec<LayerSpec>, ModelError> {
 }
 
 /// The optimizer: 0 = Adam(lr, β1, β2, ε), 1 = SGD(lr); settings checked for range.
-pub fn optimizer(code: u32, learning_rate: f64, beta1: f64, beta2: f64, epsilon: f64) -> Result<OptimizerSpec, ModelError> {
+pub fn optimizer(
+    code: u32,
+    learning_rate: f64,
+    beta1: f64,
+    beta2: f64,
+    epsilon: f64,
+) -> Result<OptimizerSpec, ModelError> {
     let finite = [learning_rate, beta1, beta2, epsilon].iter().all(|v| v.is_finite());
-    if !finite || learning_rate <= 0.0 || !(0.0..1.0).contains(&beta1) || !(0.0..1.0).contains(&beta2) || epsilon <= 0.0 {
+    if !finite || learning_rate <= 0.0 || !(0.0..1.0).contains(&beta1) || !(0.0..1.0).contains(&beta2) || epsilon <= 0.0
+    {
         return Err(value_error(format!(
             "optimizer settings out of range: learning rate {learning_rate}, β1 {beta1}, β2 {beta2}, ε {epsilon}"
         )));
@@ -89,7 +100,8 @@ mod tests {
     #[test]
     fn every_layer_kind_code_builds_a_layer_of_that_kind() {
         let inputs: [&[usize]; 4] = [&[6], &[4, 4, 1], &[4, 4, 2], &[2, 2, 3]];
-        let layers: [[u32; LAYER_CODE_LEN]; 4] = [[0, 5, 1, 0, 0, 0], [1, 3, 3, 3, 0, 2], [2, 2, 2, 2, 2, 1], [3, 2, 2, 0, 0, 0]];
+        let layers: [[u32; LAYER_CODE_LEN]; 4] =
+            [[0, 5, 1, 0, 0, 0], [1, 3, 3, 3, 0, 2], [2, 2, 2, 2, 2, 1], [3, 2, 2, 0, 0, 0]];
         for (code, (input, layer)) in inputs.iter().zip(layers).enumerate() {
             let specs = decode_layers(&layer).unwrap();
             let model = Sequential::new(input, &specs, 1).unwrap();

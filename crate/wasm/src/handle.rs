@@ -49,7 +49,15 @@ impl ModelHandle {
     }
 
     /// `optimizer`: 0 = Adam(lr, β1, β2, ε), 1 = SGD(lr). `loss`: 0 = MSE, 1 = binary cross-entropy.
-    pub fn compile(&mut self, optimizer: u32, learning_rate: f64, beta1: f64, beta2: f64, epsilon: f64, loss_code: u32) -> Result<(), JsError> {
+    pub fn compile(
+        &mut self,
+        optimizer: u32,
+        learning_rate: f64,
+        beta1: f64,
+        beta2: f64,
+        epsilon: f64,
+        loss_code: u32,
+    ) -> Result<(), JsError> {
         let optimizer = codes::optimizer(optimizer, learning_rate, beta1, beta2, epsilon).map_err(to_js)?;
         let loss = codes::loss(loss_code).map_err(to_js)?;
         self.model.compile(optimizer, loss);
@@ -133,7 +141,9 @@ impl ModelHandle {
             return Err(value_error(format!("{batch} samples were not staged: call stageInput/stageTarget first")));
         }
         if target_is_input && x_len != y_len {
-            return Err(value_error(format!("the inputs cannot be the targets: {x_len} input values, {y_len} output values")));
+            return Err(value_error(format!(
+                "the inputs cannot be the targets: {x_len} input values, {y_len} output values"
+            )));
         }
         self.model.train_step(&self.staged_input[..x_len], &targets[..y_len], batch).map_err(to_js)
     }
@@ -142,7 +152,10 @@ impl ModelHandle {
     pub fn predict(&mut self, x: &[f32], samples: u32, from: u32, to: u32, chunk: u32) -> Result<Vec<f32>, JsError> {
         let (from, to) = (from as usize, to as usize);
         if from >= to || to > self.model.layers().len() {
-            return Err(value_error(format!("layer range {from}..{to} is not within 0..{}", self.model.layers().len())));
+            return Err(value_error(format!(
+                "layer range {from}..{to} is not within 0..{}",
+                self.model.layers().len()
+            )));
         }
         let out_len = shape_len(self.model.layers()[to - 1].output_shape());
         let mut out = vec![0.0; samples as usize * out_len];

@@ -1,12 +1,12 @@
 //! Each Conv2D of the convolutional model split into its kernels (`run_profile` bit 8).
 
+use super::*;
+use crate::host::emit;
 use wasm_autoencoders_core::kernels::activation::activation_backward;
 use wasm_autoencoders_core::kernels::bias::{bias_activation_forward, bias_grad};
 use wasm_autoencoders_core::kernels::conv2d::{conv2d_backward_input, conv2d_backward_kernel, conv2d_forward};
 use wasm_autoencoders_core::kernels::conv2d::{Conv2dBackward, Conv2dForward, Conv2dGeometry, Conv2dGrads, Conv2dOp};
 use wasm_autoencoders_core::kernels::{Activation, Padding};
-use crate::host::emit;
-use super::*;
 
 /// Each Conv2D of the convolutional model, split into the kernels its layer calls.
 pub(crate) fn conv_breakdown(reps: usize) {
@@ -49,18 +49,38 @@ pub(crate) fn conv_breakdown(reps: usize) {
         }) - t_copy;
         let t_k = time_median(reps, || conv2d_backward_kernel(&g, BATCH, &x, &dy, &mut dk, &mut cols));
         let t_db = time_median(reps, || bias_grad(rows, co, &dy, &mut db));
-        let t_x = if need_dx { time_median(reps, || conv2d_backward_input(&g, BATCH, &dy, &k, &mut dx, &mut cols)) } else { 0.0 };
+        let t_x = if need_dx {
+            time_median(reps, || conv2d_backward_input(&g, BATCH, &dy, &k, &mut dx, &mut cols))
+        } else {
+            0.0
+        };
         let (op, activation) = (Conv2dOp::Plain(g), Activation::Relu);
         let (t_ff, t_fb) = (
             time_median(reps, || {
                 let (y, scratch) = (&mut y[..], &mut cols[..]);
-                op.forward(BATCH, Conv2dForward { x: &x, kernel: &k, bias: &bias, activation, y, argmax: &mut [], scratch })
+                op.forward(
+                    BATCH,
+                    Conv2dForward { x: &x, kernel: &k, bias: &bias, activation, y, argmax: &mut [], scratch },
+                )
             }),
             time_median(reps, || {
                 dy.copy_from_slice(&dy0);
                 let dx = if need_dx { Some(&mut dx[..]) } else { None };
                 let grads = Conv2dGrads { dkernel: &mut dk, dbias: &mut db };
-                op.backward(BATCH, Conv2dBackward { x: &x, y: &y, dy: &mut dy, argmax: &[], kernel: &k, activation, grads, dx, scratch: &mut cols })
+                op.backward(
+                    BATCH,
+                    Conv2dBackward {
+                        x: &x,
+                        y: &y,
+                        dy: &mut dy,
+                        argmax: &[],
+                        kernel: &k,
+                        activation,
+                        grads,
+                        dx,
+                        scratch: &mut cols,
+                    },
+                )
             }) - t_copy,
         );
         let fl = 2.0 * (BATCH * g.output_len() * 9 * ci) as f64;

@@ -1,11 +1,13 @@
 //! The fused Conv2D backward against its four unfused calls (`run_profile` bit 16).
 
+use super::*;
+use crate::host::emit;
 use wasm_autoencoders_core::kernels::activation::activation_backward;
 use wasm_autoencoders_core::kernels::bias::bias_grad;
-use wasm_autoencoders_core::kernels::conv2d::{conv2d_backward_input, conv2d_backward_kernel, Conv2dBackward, Conv2dGeometry, Conv2dGrads, Conv2dOp};
+use wasm_autoencoders_core::kernels::conv2d::{
+    conv2d_backward_input, conv2d_backward_kernel, Conv2dBackward, Conv2dGeometry, Conv2dGrads, Conv2dOp,
+};
 use wasm_autoencoders_core::kernels::{Activation, Padding};
-use crate::host::emit;
-use super::*;
 
 /// The backward of the 16×16×8 → 32 'valid' layer, unfused (four calls) against
 /// the plain [`Conv2dOp`]'s backward, alternately, 5 times each.
@@ -30,7 +32,17 @@ pub(crate) fn fused_ab() {
         let t_f = time_median(3, || {
             dy.copy_from_slice(&dy0);
             let (grads, activation) = (Conv2dGrads { dkernel: &mut dk, dbias: &mut db }, Activation::Relu);
-            let args = Conv2dBackward { x: &x, y: &y, dy: &mut dy, argmax: &[], kernel: &k, activation, grads, dx: Some(&mut dx), scratch: &mut cols };
+            let args = Conv2dBackward {
+                x: &x,
+                y: &y,
+                dy: &mut dy,
+                argmax: &[],
+                kernel: &k,
+                activation,
+                grads,
+                dx: Some(&mut dx),
+                scratch: &mut cols,
+            };
             Conv2dOp::Plain(g).backward(BATCH, args);
         });
         emit(&format!("16x16x8->32 valid backward: unfused {:.3} ms, fused {:.3} ms", t_u * 1e3, t_f * 1e3));

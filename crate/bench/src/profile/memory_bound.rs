@@ -1,10 +1,10 @@
 //! Memory-bound kernels in GB/s against this machine's memory speed (`run_profile` bit 32).
 
+use super::*;
+use crate::ceiling::memory;
+use crate::host::{emit, now_seconds};
 use wasm_autoencoders_core::kernels::bias::{bias_activation_forward, bias_grad};
 use wasm_autoencoders_core::kernels::{Activation, Padding};
-use crate::host::{emit, now_seconds};
-use crate::ceiling::memory;
-use super::*;
 
 /// Bytes a memory-bound kernel must move at the least, and the buffers it touches.
 /// Counting rule: every element of every operand it reads, once, plus every element it
@@ -62,7 +62,9 @@ fn reference(stream: Stream, t: &Traffic, buf: &mut [f32], reps: usize) -> (f64,
     let (src, dst) = buf[..n].split_at_mut(n / 2);
     let dst = &mut dst[..n / 2];
     let (s, moved, name) = match stream {
-        Stream::Read => (time_calls(reps, || _ = std::hint::black_box([memory::read(src), memory::read(dst)])), n / 2 * 2, "read"),
+        Stream::Read => {
+            (time_calls(reps, || _ = std::hint::black_box([memory::read(src), memory::read(dst)])), n / 2 * 2, "read")
+        }
         Stream::Copy => (time_calls(reps, || memory::copy(src, dst)), n / 2 * 2, "copy"),
         Stream::Update => (time_calls(reps, || memory::update(src, dst)), n / 2 * 3, "update"),
     };
@@ -113,23 +115,35 @@ pub(crate) fn memory_kernels() {
         let (src, dst) = buf.split_at_mut(len);
         let dst = &mut dst[..len];
         let gbps = |bytes: usize, s: f64| (bytes * len * F32) as f64 / s / 1e9;
-        let r = gbps(1, time_calls(reps, || {
-            std::hint::black_box(memory::read(src));
-        }));
+        let r = gbps(
+            1,
+            time_calls(reps, || {
+                std::hint::black_box(memory::read(src));
+            }),
+        );
         let c = gbps(2, time_calls(reps, || memory::copy(src, dst)));
         let u = gbps(3, time_calls(reps, || memory::update(src, dst)));
         let f = gbps(1, time_calls(reps, || memory::fill(dst, 1.0)));
-        emit(&format!("memory speed, {shape} f32 ({:.1} MB): read {r:.1}, copy {c:.1}, update {u:.1}, fill {f:.1} GB/s", (len * F32) as f64 / MB));
+        emit(&format!(
+            "memory speed, {shape} f32 ({:.1} MB): read {r:.1}, copy {c:.1}, update {u:.1}, fill {f:.1} GB/s",
+            (len * F32) as f64 / MB
+        ));
     }
     emit("GB/s = minimum bytes moved / time; ref = the stream that moves data as the kernel does (read: reduces; update: in place; copy: into other buffers), over a working set of the kernel's size");
-    emit(&format!("{:<22}  {:<24}  {:>8}  {:>8}  {:>6}  {:<6}  {:>8}  {:>8}", "kernel", "shape", "ms", "MB moved", "GB/s", "ref", "ref GB/s", "% of ref"));
+    emit(&format!(
+        "{:<22}  {:<24}  {:>8}  {:>8}  {:>6}  {:<6}  {:>8}  {:>8}",
+        "kernel", "shape", "ms", "MB moved", "GB/s", "ref", "ref GB/s", "% of ref"
+    ));
 
     // Dense: y = relu(y + b) in place; dy ← relu'(y)·dy in place; db = Σ dy.
-    let (y, mut dy, bias, mut db) = (random(1, n, -1.0, 1.0), random(2, n, -1.0, 1.0), random(3, cols, -0.1, 0.1), vec![0.0; cols]);
+    let (y, mut dy, bias, mut db) =
+        (random(1, n, -1.0, 1.0), random(2, n, -1.0, 1.0), random(3, cols, -0.1, 0.1), vec![0.0; cols]);
     let mut out = y.clone();
     let (dn, bc) = ("256x784", cols * F32);
     let t = Traffic { read: n * F32 + bc, written: n * F32, footprint: n * F32 + bc };
-    memory_kernel("bias+ReLU", dn, Update, t, &mut buf, reps, || bias_activation_forward(rows, cols, &mut out, &bias, Activation::Relu));
+    memory_kernel("bias+ReLU", dn, Update, t, &mut buf, reps, || {
+        bias_activation_forward(rows, cols, &mut out, &bias, Activation::Relu)
+    });
     let t = Traffic { read: 2 * n * F32, written: n * F32, footprint: 2 * n * F32 };
     memory_kernel("ReLU'", dn, Update, t, &mut buf, reps, || activation_backward(Activation::Relu, &y, &mut dy));
     let t = Traffic { read: n * F32, written: bc, footprint: n * F32 + bc };
@@ -142,7 +156,8 @@ pub(crate) fn memory_kernels() {
     });
     // Adam over each model's parameters: p, g, m, v in; p, m, v out, in place.
     for (model, params) in [("vanilla", 101_200), ("deep", 1_149_520), ("conv", 7_009)] {
-        let (mut p, g, mut m, mut v) = (random(4, params, -1.0, 1.0), random(5, params, -1.0, 1.0), vec![0.0; params], vec![0.0; params]);
+        let (mut p, g, mut m, mut v) =
+            (random(4, params, -1.0, 1.0), random(5, params, -1.0, 1.0), vec![0.0; params], vec![0.0; params]);
         let t = Traffic { read: 4 * params * F32, written: 3 * params * F32, footprint: 4 * params * F32 };
         memory_kernel(&format!("Adam, {model}"), &format!("{params} params"), Update, t, &mut buf, reps, || {
             adam_step(&mut p, &g, &mut m, &mut v, &AdamStep { alpha: 1e-3, decay1: 0.1, decay2: 1e-3, epsilon: 1e-7 })
@@ -162,12 +177,26 @@ pub(crate) fn memory_kernels() {
     let g = Pool2dGeometry::new([28, 28, 32], [2, 2], [2, 2], Padding::Same).unwrap();
     let (mut pooled, mut arg, mut dx) = (vec![0.0; small], vec![0u8; small], vec![0.0; big]);
     let (pool, up, index) = ("256x28x28x32 -> 14x14x32", "256x14x14x32 -> 28x28x32", small);
-    let (fwd, bwd) = (Traffic { read: big * F32, written: small * F32 + index, footprint: (big + small) * F32 + index }, Traffic { read: small * F32 + index, written: big * F32, footprint: (big + small) * F32 + index });
-    memory_kernel("max-pool fwd", pool, Copy, fwd, &mut buf, reps, || max_pool2d_forward(&g, BATCH, &cy, &mut pooled, &mut arg));
-    memory_kernel("max-pool bwd", pool, Copy, bwd, &mut buf, reps, || max_pool2d_backward(&g, BATCH, &pooled, &arg, &mut dx));
-    let (fwd, bwd) = (Traffic { read: small * F32, written: big * F32, footprint: (small + big) * F32 }, Traffic { read: big * F32, written: small * F32, footprint: (small + big) * F32 });
+    let (fwd, bwd) = (
+        Traffic { read: big * F32, written: small * F32 + index, footprint: (big + small) * F32 + index },
+        Traffic { read: small * F32 + index, written: big * F32, footprint: (big + small) * F32 + index },
+    );
+    memory_kernel("max-pool fwd", pool, Copy, fwd, &mut buf, reps, || {
+        max_pool2d_forward(&g, BATCH, &cy, &mut pooled, &mut arg)
+    });
+    memory_kernel("max-pool bwd", pool, Copy, bwd, &mut buf, reps, || {
+        max_pool2d_backward(&g, BATCH, &pooled, &arg, &mut dx)
+    });
+    let (fwd, bwd) = (
+        Traffic { read: small * F32, written: big * F32, footprint: (small + big) * F32 },
+        Traffic { read: big * F32, written: small * F32, footprint: (small + big) * F32 },
+    );
     // At this size the convolutional model no longer calls these (its UpSampling2D is fused
     // into the next Conv2D); they run unfused for smaller images and other models.
-    memory_kernel("upsample fwd (unfused)", up, Copy, fwd, &mut buf, reps, || upsample2d_forward(&upsampling, &pooled, &mut dx));
-    memory_kernel("upsample bwd (unfused)", up, Copy, bwd, &mut buf, reps, || upsample2d_backward(&upsampling, &cy, &mut pooled));
+    memory_kernel("upsample fwd (unfused)", up, Copy, fwd, &mut buf, reps, || {
+        upsample2d_forward(&upsampling, &pooled, &mut dx)
+    });
+    memory_kernel("upsample bwd (unfused)", up, Copy, bwd, &mut buf, reps, || {
+        upsample2d_backward(&upsampling, &cy, &mut pooled)
+    });
 }

@@ -17,16 +17,15 @@
 //! GB/s against this machine's memory speed, 64 convolutional with its Conv2D layers through
 //! the fused entry points.
 
-
 mod conv_breakdown;
 mod fused_backward;
 mod memory_bound;
 mod model_layers;
 
+use crate::host::now_seconds;
 use wasm_autoencoders_core::kernels::{Activation, Padding};
 use wasm_autoencoders_core::layers::LayerSpec;
 use wasm_autoencoders_core::rng;
-use crate::host::now_seconds;
 
 pub(crate) const BATCH: usize = 256;
 /// Batches per epoch of 48,000 images.
@@ -111,12 +110,13 @@ pub(crate) fn specs_kind(spec: &LayerSpec) -> &'static str {
 pub(crate) fn layer_flops(spec: &LayerSpec, input: &[usize], output: &[usize]) -> (f64, f64, f64) {
     let f = match *spec {
         LayerSpec::Dense { .. } => 2.0 * (input[0] * output[0]) as f64,
-        LayerSpec::Conv2d { kernel, .. } => 2.0 * (output[0] * output[1] * output[2] * kernel[0] * kernel[1] * input[2]) as f64,
+        LayerSpec::Conv2d { kernel, .. } => {
+            2.0 * (output[0] * output[1] * output[2] * kernel[0] * kernel[1] * input[2]) as f64
+        }
         _ => 0.0,
     };
     (f, f, f)
 }
-
 
 #[no_mangle]
 pub extern "C" fn run_profile(which: u32) {
@@ -139,4 +139,3 @@ pub extern "C" fn run_profile(which: u32) {
         memory_bound::memory_kernels();
     }
 }
-

@@ -1,11 +1,11 @@
 //! Per-layer forward/backward times of one training step (`run_profile` bits 1, 2, 4, 64).
 
+use super::*;
+use crate::host::{emit, now_seconds};
 use wasm_autoencoders_core::kernels::conv2d::{Conv2dBackward, Conv2dForward, Conv2dGeometry, Conv2dGrads, Conv2dOp};
 use wasm_autoencoders_core::layers::{self, shape_len, BackwardPass, LayerSpec};
 use wasm_autoencoders_core::model;
 use wasm_autoencoders_core::rng;
-use crate::host::{emit, now_seconds};
-use super::*;
 
 /// With `fused`, Conv2D layers are timed through the plain `Conv2dOp`'s forward and
 /// backward (what the layer would call to adopt them) instead of the layer's own
@@ -30,7 +30,13 @@ pub(crate) fn profile_model(name: &str, input_shape: &[usize], specs: &[LayerSpe
         last.push(end);
         i = end + 1;
     }
-    let kind = |i: usize| if first[i] < last[i] { format!("{}+{}", specs_kind(&specs[first[i]]), specs_kind(&specs[last[i]])) } else { specs_kind(&specs[first[i]]).to_string() };
+    let kind = |i: usize| {
+        if first[i] < last[i] {
+            format!("{}+{}", specs_kind(&specs[first[i]]), specs_kind(&specs[last[i]]))
+        } else {
+            specs_kind(&specs[first[i]]).to_string()
+        }
+    };
     let mut r = rng::Rng::new(7);
     let params: Vec<Vec<f32>> = ls
         .iter()
@@ -59,7 +65,10 @@ pub(crate) fn profile_model(name: &str, input_shape: &[usize], specs: &[LayerSpe
         let input = if i == 0 { &x[..] } else { &done[i - 1][..] };
         ls[i].forward(BATCH, &params[i], input, &mut rest[0]);
     }
-    emit(&format!("{:<3} {:<20} {:<16} {:>8} {:>8} {:>8} {:>7} {:>7}", "#", "layer", "output", "fwd", "bwd", "total", "fwdGF", "bwdGF"));
+    emit(&format!(
+        "{:<3} {:<20} {:<16} {:>8} {:>8} {:>8} {:>7} {:>7}",
+        "#", "layer", "output", "fwd", "bwd", "total", "fwdGF", "bwdGF"
+    ));
     let (mut sum_f, mut sum_b, mut flops) = (0.0, 0.0, 0.0);
     for i in 0..ls.len() {
         let in_len = if i == 0 { x.len() } else { outs[i - 1].len() };
@@ -73,7 +82,11 @@ pub(crate) fn profile_model(name: &str, input_shape: &[usize], specs: &[LayerSpe
         let conv = match specs[last[i]] {
             LayerSpec::Conv2d { filters, kernel, padding, activation } if fused && first[i] == last[i] => {
                 let [h, w, c] = [ls[i].input_shape()[0], ls[i].input_shape()[1], ls[i].input_shape()[2]];
-                Some((Conv2dGeometry::new([h, w, c], kernel, filters, padding).expect("the layer built, so its geometry is valid"), activation))
+                Some((
+                    Conv2dGeometry::new([h, w, c], kernel, filters, padding)
+                        .expect("the layer built, so its geometry is valid"),
+                    activation,
+                ))
             }
             _ => None,
         };
@@ -85,14 +98,27 @@ pub(crate) fn profile_model(name: &str, input_shape: &[usize], specs: &[LayerSpe
                 let op = Conv2dOp::Plain(g);
                 t_f = time_median(reps, || {
                     let (y, scratch) = (&mut output[..], &mut cols[..]);
-                    op.forward(BATCH, Conv2dForward { x: input, kernel: k, bias: b, activation: act, y, argmax: &mut [], scratch })
+                    op.forward(
+                        BATCH,
+                        Conv2dForward { x: input, kernel: k, bias: b, activation: act, y, argmax: &mut [], scratch },
+                    )
                 });
                 let (dk, db) = grads[i].split_at_mut(g.kernel_len());
                 t_b = time_median(reps, || {
                     dy.copy_from_slice(&dy0);
                     let dx = if need_dx { Some(&mut dx[..]) } else { None };
                     let grads = Conv2dGrads { dkernel: &mut *dk, dbias: &mut *db };
-                    let args = Conv2dBackward { x: input, y: output, dy: &mut dy, argmax: &[], kernel: k, activation: act, grads, dx, scratch: &mut cols };
+                    let args = Conv2dBackward {
+                        x: input,
+                        y: output,
+                        dy: &mut dy,
+                        argmax: &[],
+                        kernel: k,
+                        activation: act,
+                        grads,
+                        dx,
+                        scratch: &mut cols,
+                    };
                     op.backward(BATCH, args);
                 });
             }
@@ -101,7 +127,11 @@ pub(crate) fn profile_model(name: &str, input_shape: &[usize], specs: &[LayerSpe
             t_b = time_median(reps, || {
                 dy.copy_from_slice(&dy0);
                 let dx = if need_dx { Some(&mut dx[..]) } else { None };
-                ls[i].backward(BATCH, &params[i], BackwardPass { x: input, y: output, dy: &mut dy, grads: &mut grads[i], dx });
+                ls[i].backward(
+                    BATCH,
+                    &params[i],
+                    BackwardPass { x: input, y: output, dy: &mut dy, grads: &mut grads[i], dx },
+                );
             });
         }
         // The copy of dy is part of the timed backward; subtract its cost.
@@ -122,7 +152,13 @@ pub(crate) fn profile_model(name: &str, input_shape: &[usize], specs: &[LayerSpe
             (spec, _) => layer_flops(spec, ls[i].input_shape(), ls[i].output_shape()),
         };
         let fb = fw + if need_dx { fx } else { 0.0 };
-        let gf = |fl: f64, t: f64| if fl > 0.0 { format!("{:>7.1}", fl * BATCH as f64 / t / 1e9) } else { format!("{:>7}", "-") };
+        let gf = |fl: f64, t: f64| {
+            if fl > 0.0 {
+                format!("{:>7.1}", fl * BATCH as f64 / t / 1e9)
+            } else {
+                format!("{:>7}", "-")
+            }
+        };
         emit(&format!(
             "{:<3} {:<20} {:<16} {:>8.3} {:>8.3} {:>8.3} {} {}",
             first[i],

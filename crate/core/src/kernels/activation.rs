@@ -237,9 +237,27 @@ mod tests {
                 b(act, &y, &mut g[0]);
             }
         };
-        let (bf, br) = (bwd(activation_forward, activation_backward), bwd(activation_forward_reference, activation_backward_reference));
-        let bw = Backward { wrt: &[0], fast: &bf, reference: &br, tol: TOL, eps: 1e-3, numeric_tol: Tolerance::new(2e-3, 2e-3) };
-        helper_test_op(&format!("{act:?} len {len}"), &[x], len, &fwd(activation_forward), &fwd(activation_forward_reference), TOL, Some(bw));
+        let (bf, br) = (
+            bwd(activation_forward, activation_backward),
+            bwd(activation_forward_reference, activation_backward_reference),
+        );
+        let bw = Backward {
+            wrt: &[0],
+            fast: &bf,
+            reference: &br,
+            tol: TOL,
+            eps: 1e-3,
+            numeric_tol: Tolerance::new(2e-3, 2e-3),
+        };
+        helper_test_op(
+            &format!("{act:?} len {len}"),
+            &[x],
+            len,
+            &fwd(activation_forward),
+            &fwd(activation_forward_reference),
+            TOL,
+            Some(bw),
+        );
     }
 
     #[wasm_bindgen_test(unsupported = test)]

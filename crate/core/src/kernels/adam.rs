@@ -24,7 +24,8 @@ pub fn adam_step(params: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32]
 pub fn adam_step_reference(params: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32], step: &AdamStep) {
     let n = params.len();
     assert!(grads.len() == n && m.len() == n && v.len() == n);
-    let (alpha, decay1, decay2, epsilon) = (step.alpha as f64, step.decay1 as f64, step.decay2 as f64, step.epsilon as f64);
+    let (alpha, decay1, decay2, epsilon) =
+        (step.alpha as f64, step.decay1 as f64, step.decay2 as f64, step.epsilon as f64);
     for i in 0..n {
         let g = grads[i] as f64;
         let mi = m[i] as f64 + (g - m[i] as f64) * decay1;
@@ -60,7 +61,8 @@ fn adam_lanes(params: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32], s
     for i in (0..body).step_by(4) {
         // SAFETY: i + 4 <= body <= n, the length of all four buffers (asserted above).
         unsafe {
-            let (pp, gp, mp, vp) = (params.as_mut_ptr().add(i), grads.as_ptr().add(i), m.as_mut_ptr().add(i), v.as_mut_ptr().add(i));
+            let (pp, gp, mp, vp) =
+                (params.as_mut_ptr().add(i), grads.as_ptr().add(i), m.as_mut_ptr().add(i), v.as_mut_ptr().add(i));
             let (g, m0, v0) = (V4::load(gp), V4::load(mp), V4::load(vp));
             let mi = m0.mul_add(g.sub(m0), vb1);
             let vi = v0.mul_add(g.mul(g).sub(v0), vb2);
@@ -119,14 +121,26 @@ mod tests {
         let (d1, d2, eps) = ((1.0 - 0.9f64) as f32, (1.0 - 0.999f64) as f32, 1e-7f32);
         for step in [adam_step as AdamFn, adam_step_reference] {
             let (mut p, mut m, mut v) = ([1.0f32], [0.0f32], [0.0f32]);
-            step(&mut p, &[0.5], &mut m, &mut v, &AdamStep { alpha: alpha(1e-3, 0.9, 0.999, 1), decay1: d1, decay2: d2, epsilon: eps });
+            step(
+                &mut p,
+                &[0.5],
+                &mut m,
+                &mut v,
+                &AdamStep { alpha: alpha(1e-3, 0.9, 0.999, 1), decay1: d1, decay2: d2, epsilon: eps },
+            );
             assert_close("m", &m, &[0.05], Tolerance::new(0.0, 1e-7));
             assert_close("v", &v, &[0.00025], Tolerance::new(0.0, 1e-7));
             assert_close("p after step 1", &p, &[0.999_000_006_324_515_f64 as f32], Tolerance::new(1.2e-7, 0.0));
             // Step 2, g = -0.25: m = 0.05 + (-0.25-0.05)·0.1 = 0.02; v = 0.00025 + (0.0625-0.00025)·0.001
             // = 0.00031225; alpha = 1e-3·√(1-0.999²)/(1-0.9²) = 2.35316725327453e-4;
             // p = 0.999000006324515 - alpha·0.02/(√0.00031225 + 1e-7) = 0.998733670792079.
-            step(&mut p, &[-0.25], &mut m, &mut v, &AdamStep { alpha: alpha(1e-3, 0.9, 0.999, 2), decay1: d1, decay2: d2, epsilon: eps });
+            step(
+                &mut p,
+                &[-0.25],
+                &mut m,
+                &mut v,
+                &AdamStep { alpha: alpha(1e-3, 0.9, 0.999, 2), decay1: d1, decay2: d2, epsilon: eps },
+            );
             assert_close("p after step 2", &p, &[0.998_733_670_792_079_f64 as f32], Tolerance::new(1.2e-7, 0.0));
         }
     }
@@ -134,16 +148,35 @@ mod tests {
     #[wasm_bindgen_test(unsupported = test)]
     fn adam_fast_matches_reference() {
         for len in [0, 1, 3, 4, 7, 100] {
-            let inputs = [random_vec(1, len, -1.0, 1.0), random_vec(2, len, -1.0, 1.0), random_vec(3, len, -0.1, 0.1), random_vec(4, len, 0.0, 0.01)];
+            let inputs = [
+                random_vec(1, len, -1.0, 1.0),
+                random_vec(2, len, -1.0, 1.0),
+                random_vec(3, len, -0.1, 0.1),
+                random_vec(4, len, 0.0, 0.01),
+            ];
             // Output: the updated params, m and v, concatenated.
             let run = |f: AdamFn| {
                 move |xs: &[&[f32]], out: &mut [f32]| {
                     let (mut p, mut m, mut v) = (xs[0].to_vec(), xs[2].to_vec(), xs[3].to_vec());
-                    f(&mut p, xs[1], &mut m, &mut v, &AdamStep { alpha: 1e-3, decay1: 0.1, decay2: 0.001, epsilon: 1e-7 });
+                    f(
+                        &mut p,
+                        xs[1],
+                        &mut m,
+                        &mut v,
+                        &AdamStep { alpha: 1e-3, decay1: 0.1, decay2: 0.001, epsilon: 1e-7 },
+                    );
                     out.copy_from_slice(&[p, m, v].concat());
                 }
             };
-            helper_test_op(&format!("adam len {len}"), &inputs, 3 * len, &run(adam_step), &run(adam_step_reference), Tolerance::new(1e-7, 1e-6), None);
+            helper_test_op(
+                &format!("adam len {len}"),
+                &inputs,
+                3 * len,
+                &run(adam_step),
+                &run(adam_step_reference),
+                Tolerance::new(1e-7, 1e-6),
+                None,
+            );
         }
     }
 
@@ -157,7 +190,15 @@ mod tests {
                 }
             };
             let inputs = [random_vec(5, len, -1.0, 1.0), random_vec(6, len, -1.0, 1.0)];
-            helper_test_op(&format!("sgd len {len}"), &inputs, len, &run(sgd_step), &run(sgd_step_reference), Tolerance::new(1e-7, 1e-7), None);
+            helper_test_op(
+                &format!("sgd len {len}"),
+                &inputs,
+                len,
+                &run(sgd_step),
+                &run(sgd_step_reference),
+                Tolerance::new(1e-7, 1e-7),
+                None,
+            );
         }
         let mut p = [1.0f32, 2.0];
         sgd_step(&mut p, &[0.5, -1.0], 0.1);

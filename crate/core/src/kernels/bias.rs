@@ -46,7 +46,14 @@ pub fn bias_grad_accumulate(rows: usize, cols: usize, dy: &[f32], dbias: &mut [f
 /// loaded; otherwise the two passes.
 ///
 /// [`activation_backward`]: super::activation::activation_backward
-pub fn activation_backward_bias_grad_accumulate(act: Activation, rows: usize, cols: usize, y: &[f32], dy: &mut [f32], dbias: &mut [f32]) {
+pub fn activation_backward_bias_grad_accumulate(
+    act: Activation,
+    rows: usize,
+    cols: usize,
+    y: &[f32],
+    dy: &mut [f32],
+    dbias: &mut [f32],
+) {
     assert_eq!(dy.len(), rows * cols, "activation_backward_bias_grad_accumulate: dy is not rows×cols");
     assert_eq!(y.len(), dy.len(), "activation_backward_bias_grad_accumulate: y and dy lengths differ");
     assert_eq!(dbias.len(), cols, "activation_backward_bias_grad_accumulate: dbias is not cols long");
@@ -130,7 +137,15 @@ mod vector {
     #[inline(always)]
     // One private, always-inlined loop: a struct would only rename its seven operands.
     #[allow(clippy::too_many_arguments)]
-    unsafe fn sweep<const V: usize>(rows: usize, cols: usize, c0: usize, dy: *const f32, map: impl Fn(usize, V4) -> V4, dbias: &mut [f32], accumulate: bool) {
+    unsafe fn sweep<const V: usize>(
+        rows: usize,
+        cols: usize,
+        c0: usize,
+        dy: *const f32,
+        map: impl Fn(usize, V4) -> V4,
+        dbias: &mut [f32],
+        accumulate: bool,
+    ) {
         assert!(c0 + 4 * V <= dbias.len());
         let mut acc = [V4::zero(); V];
         let mut o = c0;
@@ -237,7 +252,8 @@ mod tests {
     fn check(rows: usize, cols: usize, act: Activation) {
         // Offsets away from zero so relu's kink is not inside a finite-difference step.
         let y = random_vec(rows as u64 * 31 + cols as u64, rows * cols, -2.0, 2.0);
-        let bias: Vec<f32> = random_vec(cols as u64, cols, -0.5, 0.5).iter().map(|b| (b * 100.0).round() / 100.0 + 0.005).collect();
+        let bias: Vec<f32> =
+            random_vec(cols as u64, cols, -0.5, 0.5).iter().map(|b| (b * 100.0).round() / 100.0 + 0.005).collect();
         let y: Vec<f32> = y.iter().map(|v| (v * 100.0).round() / 100.0).collect();
         let fwd = |f: fn(usize, usize, &mut [f32], &[f32], Activation)| {
             move |xs: &[&[f32]], out: &mut [f32]| {
@@ -259,9 +275,24 @@ mod tests {
         };
         let bf = bwd(bias_activation_forward, activation_backward, bias_grad);
         let br = bwd(bias_activation_forward_reference, activation_backward_reference, bias_grad_reference);
-        let bw = Backward { wrt: &[0, 1], fast: &bf, reference: &br, tol: Tolerance::new(1e-5, 1e-5), eps: 1e-3, numeric_tol: Tolerance::new(3e-3, 3e-3) };
+        let bw = Backward {
+            wrt: &[0, 1],
+            fast: &bf,
+            reference: &br,
+            tol: Tolerance::new(1e-5, 1e-5),
+            eps: 1e-3,
+            numeric_tol: Tolerance::new(3e-3, 3e-3),
+        };
         let name = format!("bias+{act:?} {rows}x{cols}");
-        helper_test_op(&name, &[y, bias], rows * cols, &fwd(bias_activation_forward), &fwd(bias_activation_forward_reference), TOL, Some(bw));
+        helper_test_op(
+            &name,
+            &[y, bias],
+            rows * cols,
+            &fwd(bias_activation_forward),
+            &fwd(bias_activation_forward_reference),
+            TOL,
+            Some(bw),
+        );
     }
 
     #[wasm_bindgen_test(unsupported = test)]
@@ -277,12 +308,29 @@ mod tests {
 
     #[wasm_bindgen_test(unsupported = test)]
     fn bias_grad_large_matches_reference() {
-        for &(rows, cols) in &[(0, 3), (256, 64), (256, 784), (7, 33), (100, 1), (1001, 1), (333, 3), (99, 6), (50, 8), (40, 36), (30, 44)] {
+        for &(rows, cols) in &[
+            (0, 3),
+            (256, 64),
+            (256, 784),
+            (7, 33),
+            (100, 1),
+            (1001, 1),
+            (333, 3),
+            (99, 6),
+            (50, 8),
+            (40, 36),
+            (30, 44),
+        ] {
             let dy = random_vec(9, rows * cols, -1.0, 1.0);
             let (mut fast, mut reference) = (vec![f32::NAN; cols], vec![0.0; cols]);
             bias_grad(rows, cols, &dy, &mut fast);
             bias_grad_reference(rows, cols, &dy, &mut reference);
-            assert_close(&format!("bias_grad {rows}x{cols}"), &fast, &reference, Tolerance::new(1e-5 * (rows as f64).sqrt(), 1e-5));
+            assert_close(
+                &format!("bias_grad {rows}x{cols}"),
+                &fast,
+                &reference,
+                Tolerance::new(1e-5 * (rows as f64).sqrt(), 1e-5),
+            );
         }
     }
 
@@ -298,7 +346,12 @@ mod tests {
             for (r, s) in reference.iter_mut().zip(&start) {
                 *r += s;
             }
-            assert_close(&format!("bias_grad_accumulate {rows}x{cols}"), &fast, &reference, Tolerance::new(1e-5 * (rows as f64).sqrt(), 1e-5));
+            assert_close(
+                &format!("bias_grad_accumulate {rows}x{cols}"),
+                &fast,
+                &reference,
+                Tolerance::new(1e-5 * (rows as f64).sqrt(), 1e-5),
+            );
         }
     }
 
@@ -327,8 +380,18 @@ mod tests {
                 for (r, s) in db_ref.iter_mut().zip(&start) {
                     *r += s;
                 }
-                assert_close(&format!("{act:?} {rows}x{cols}: dy vs reference"), &dy_fused, &dy_ref, Tolerance::new(1e-6, 1e-5));
-                assert_close(&format!("{act:?} {rows}x{cols}: dbias vs reference"), &db_fused, &db_ref, Tolerance::new(1e-5 * (rows as f64).sqrt(), 1e-5));
+                assert_close(
+                    &format!("{act:?} {rows}x{cols}: dy vs reference"),
+                    &dy_fused,
+                    &dy_ref,
+                    Tolerance::new(1e-6, 1e-5),
+                );
+                assert_close(
+                    &format!("{act:?} {rows}x{cols}: dbias vs reference"),
+                    &db_fused,
+                    &db_ref,
+                    Tolerance::new(1e-5 * (rows as f64).sqrt(), 1e-5),
+                );
             }
         }
     }

@@ -240,7 +240,14 @@ fn blocked(product: &Product, c: &mut [f32]) {
 
 /// Packs op(B)[pc..pc+kc][jc..jc+nc] into `buf` as ⌈nc/NR⌉ panels, each kc rows of NR
 /// floats, zero-padding columns past `nc`; returns the initialised part.
-fn pack_block<'b>(buf: &'b mut MaybeUninit<[f32; KC * NC]>, b: Strided, pc: usize, kc: usize, jc: usize, nc: usize) -> &'b [f32] {
+fn pack_block<'b>(
+    buf: &'b mut MaybeUninit<[f32; KC * NC]>,
+    b: Strided,
+    pc: usize,
+    kc: usize,
+    jc: usize,
+    nc: usize,
+) -> &'b [f32] {
     debug_assert!(kc <= KC && nc <= NC && kc > 0 && nc > 0);
     let len = nc.div_ceil(NR) * kc * NR;
     // The driver only asks for blocks inside op(B); checked once here because the
@@ -476,7 +483,8 @@ mod micro {
 
     #[inline(always)]
     fn hsum(v: v128) -> f32 {
-        (f32x4_extract_lane::<0>(v) + f32x4_extract_lane::<1>(v)) + (f32x4_extract_lane::<2>(v) + f32x4_extract_lane::<3>(v))
+        (f32x4_extract_lane::<0>(v) + f32x4_extract_lane::<1>(v))
+            + (f32x4_extract_lane::<2>(v) + f32x4_extract_lane::<3>(v))
     }
 
     /// C(i+r, j) (+)= row(i+r) · col for r < DOT_ROWS (`a`'s lines are the rows): four
@@ -775,6 +783,11 @@ mod tests {
     #[wasm_bindgen_test(unsupported = test)]
     #[should_panic(expected = "gemm: B has")]
     fn rejects_short_slices() {
-        gemm(MatRef::new(&[0.0; 4], 2, 2), MatRef::new(&[0.0; 3], 2, 2), MatMut::new(&mut [0.0; 4], 2, 2), Store::Overwrite);
+        gemm(
+            MatRef::new(&[0.0; 4], 2, 2),
+            MatRef::new(&[0.0; 3], 2, 2),
+            MatMut::new(&mut [0.0; 4], 2, 2),
+            Store::Overwrite,
+        );
     }
 }

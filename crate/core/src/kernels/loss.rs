@@ -211,7 +211,8 @@ mod tests {
 
     fn check(kind: Loss, pred: Vec<f32>, target: Vec<f32>) {
         let len = pred.len();
-        let fwd = |f: fn(Loss, &[f32], &[f32]) -> f32| move |xs: &[&[f32]], out: &mut [f32]| out[0] = f(kind, xs[0], xs[1]);
+        let fwd =
+            |f: fn(Loss, &[f32], &[f32]) -> f32| move |xs: &[&[f32]], out: &mut [f32]| out[0] = f(kind, xs[0], xs[1]);
         let bwd = |f: fn(Loss, &[f32], &[f32], &mut [f32]) -> f32| {
             move |xs: &[&[f32]], dy: &[f32], g: &mut [Vec<f32>]| {
                 f(kind, xs[0], xs[1], &mut g[0]);
@@ -221,8 +222,23 @@ mod tests {
             }
         };
         let (bf, br) = (bwd(loss_and_grad), bwd(loss_and_grad_reference));
-        let bw = Backward { wrt: &[0], fast: &bf, reference: &br, tol: TOL, eps: 1e-3, numeric_tol: Tolerance::new(1e-4, 2e-3) };
-        helper_test_op(&format!("{kind:?} len {len}"), &[pred, target], 1, &fwd(loss_value), &fwd(loss_value_reference), TOL, Some(bw));
+        let bw = Backward {
+            wrt: &[0],
+            fast: &bf,
+            reference: &br,
+            tol: TOL,
+            eps: 1e-3,
+            numeric_tol: Tolerance::new(1e-4, 2e-3),
+        };
+        helper_test_op(
+            &format!("{kind:?} len {len}"),
+            &[pred, target],
+            1,
+            &fwd(loss_value),
+            &fwd(loss_value_reference),
+            TOL,
+            Some(bw),
+        );
         // loss_and_grad returns the same loss as loss_value.
         let mut g = vec![0.0; len];
         let (pred, target) = (random_vec(1, len, 0.05, 0.95), random_vec(2, len, 0.0, 1.0));

@@ -91,13 +91,21 @@ pub(crate) struct Window2d {
 
 impl Window2d {
     /// `what` names the window in the error ("kernel", "pool").
-    pub fn new(what: &'static str, padding: Padding, input: [usize; 2], window: [usize; 2], stride: [usize; 2]) -> Result<Window2d, GeometryError> {
+    pub fn new(
+        what: &'static str,
+        padding: Padding,
+        input: [usize; 2],
+        window: [usize; 2],
+        stride: [usize; 2],
+    ) -> Result<Window2d, GeometryError> {
         if input.contains(&0) || window.contains(&0) || stride.contains(&0) {
             return Err(GeometryError::Empty { what, window, stride, input });
         }
         let axis = |i: usize| padding.output_and_pad_before(input[i], window[i], stride[i]);
         match (axis(0), axis(1)) {
-            (Some((out_h, pad_top)), Some((out_w, pad_left))) => Ok(Window2d { out: [out_h, out_w], pad_before: [pad_top, pad_left] }),
+            (Some((out_h, pad_top)), Some((out_w, pad_left))) => {
+                Ok(Window2d { out: [out_h, out_w], pad_before: [pad_top, pad_left] })
+            }
             _ => Err(GeometryError::DoesNotFit { what, window, input }),
         }
     }

@@ -202,19 +202,29 @@ mod simd128 {
         }
         #[inline(always)]
         pub fn lanes(self) -> [f32; 4] {
-            [f32x4_extract_lane::<0>(self.0), f32x4_extract_lane::<1>(self.0), f32x4_extract_lane::<2>(self.0), f32x4_extract_lane::<3>(self.0)]
+            [
+                f32x4_extract_lane::<0>(self.0),
+                f32x4_extract_lane::<1>(self.0),
+                f32x4_extract_lane::<2>(self.0),
+                f32x4_extract_lane::<3>(self.0),
+            ]
         }
         /// (Σ v[0], Σ v[1], Σ v[2], Σ v[3]): four horizontal sums in one vector.
         #[inline(always)]
         pub fn hsum4(v: [V4; 4]) -> V4 {
-            let s01 = f32x4_add(i32x4_shuffle::<0, 4, 1, 5>(v[0].0, v[1].0), i32x4_shuffle::<2, 6, 3, 7>(v[0].0, v[1].0));
-            let s23 = f32x4_add(i32x4_shuffle::<0, 4, 1, 5>(v[2].0, v[3].0), i32x4_shuffle::<2, 6, 3, 7>(v[2].0, v[3].0));
+            let s01 =
+                f32x4_add(i32x4_shuffle::<0, 4, 1, 5>(v[0].0, v[1].0), i32x4_shuffle::<2, 6, 3, 7>(v[0].0, v[1].0));
+            let s23 =
+                f32x4_add(i32x4_shuffle::<0, 4, 1, 5>(v[2].0, v[3].0), i32x4_shuffle::<2, 6, 3, 7>(v[2].0, v[3].0));
             V4(f32x4_add(i64x2_shuffle::<0, 2>(s01, s23), i64x2_shuffle::<1, 3>(s01, s23)))
         }
         /// Lanes (0, 1) and (2, 3) widened to f64.
         #[inline(always)]
         pub fn widen(self) -> [D2; 2] {
-            [D2(f64x2_promote_low_f32x4(self.0)), D2(f64x2_promote_low_f32x4(i32x4_shuffle::<2, 3, 0, 1>(self.0, self.0)))]
+            [
+                D2(f64x2_promote_low_f32x4(self.0)),
+                D2(f64x2_promote_low_f32x4(i32x4_shuffle::<2, 3, 0, 1>(self.0, self.0))),
+            ]
         }
     }
 

@@ -116,7 +116,8 @@ pub fn upsample2d_forward_reference(u: &Upsampling, x: &[f32], y: &mut [f32]) {
         for h in 0..out_h {
             for w in 0..out_w {
                 for c in 0..channels {
-                    y[((b * out_h + h) * out_w + w) * channels + c] = x[((b * in_h + h / size_h) * in_w + w / size_w) * channels + c];
+                    y[((b * out_h + h) * out_w + w) * channels + c] =
+                        x[((b * in_h + h / size_h) * in_w + w / size_w) * channels + c];
                 }
             }
         }
@@ -159,14 +160,38 @@ mod tests {
         let fwd = |f: Kernel| move |xs: &[&[f32]], out: &mut [f32]| f(&u, xs[0], out);
         let bwd = |f: Kernel| move |_: &[&[f32]], dy: &[f32], g: &mut [Vec<f32>]| f(&u, dy, &mut g[0]);
         let (bf, br) = (bwd(upsample2d_backward), bwd(upsample2d_backward_reference));
-        let bw = Backward { wrt: &[0], fast: &bf, reference: &br, tol: Tolerance::new(1e-6, 1e-6), eps: 1e-2, numeric_tol: Tolerance::new(1e-3, 1e-3) };
+        let bw = Backward {
+            wrt: &[0],
+            fast: &bf,
+            reference: &br,
+            tol: Tolerance::new(1e-6, 1e-6),
+            eps: 1e-2,
+            numeric_tol: Tolerance::new(1e-3, 1e-3),
+        };
         let name = format!("upsample {batch}x{in_h}x{in_w}x{ch} by {sh}x{sw}");
-        helper_test_op(&name, &[x], out_len, &fwd(upsample2d_forward), &fwd(upsample2d_forward_reference), Tolerance::EXACT, Some(bw));
+        helper_test_op(
+            &name,
+            &[x],
+            out_len,
+            &fwd(upsample2d_forward),
+            &fwd(upsample2d_forward_reference),
+            Tolerance::EXACT,
+            Some(bw),
+        );
     }
 
     #[wasm_bindgen_test(unsupported = test)]
     fn fast_matches_reference_and_gradients() {
-        for &(batch, in_h, in_w, ch, sh, sw) in &[(1, 1, 1, 1, 1, 1), (2, 2, 3, 1, 2, 2), (1, 3, 2, 5, 3, 2), (2, 4, 4, 8, 2, 2), (1, 7, 7, 16, 2, 2), (1, 2, 5, 3, 1, 3), (2, 3, 4, 12, 3, 2), (1, 2, 2, 4, 1, 1)] {
+        for &(batch, in_h, in_w, ch, sh, sw) in &[
+            (1, 1, 1, 1, 1, 1),
+            (2, 2, 3, 1, 2, 2),
+            (1, 3, 2, 5, 3, 2),
+            (2, 4, 4, 8, 2, 2),
+            (1, 7, 7, 16, 2, 2),
+            (1, 2, 5, 3, 1, 3),
+            (2, 3, 4, 12, 3, 2),
+            (1, 2, 2, 4, 1, 1),
+        ] {
             check_op(batch, in_h, in_w, ch, sh, sw);
         }
     }

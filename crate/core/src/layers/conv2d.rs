@@ -7,7 +7,9 @@
 //! ([`Conv2d::before_pooling`], crate::kernels::conv2d::PooledConv2d).
 
 use super::{image_shape, init::glorot_uniform, BackwardPass, Layer, ShapeError};
-use crate::kernels::conv2d::{Conv2dBackward, Conv2dForward, Conv2dGeometry, Conv2dGrads, Conv2dOp, PooledConv2d, UpsampledConv2d};
+use crate::kernels::conv2d::{
+    Conv2dBackward, Conv2dForward, Conv2dGeometry, Conv2dGrads, Conv2dOp, PooledConv2d, UpsampledConv2d,
+};
 use crate::kernels::pool2d::Pool2dGeometry;
 use crate::kernels::{Activation, Padding};
 use crate::parallel::{block, for_each_sample_block_reduced, parallel_for, tasks_for, threads, Disjoint};
@@ -72,7 +74,15 @@ impl Conv2d {
     }
 
     fn with(&self, op: Conv2dOp, input: [usize; 3], output: [usize; 3]) -> Conv2d {
-        Conv2d { op, input, output, activation: self.activation, cols: Vec::new(), argmax: Vec::new(), partials: Vec::new() }
+        Conv2d {
+            op,
+            input,
+            output,
+            activation: self.activation,
+            cols: Vec::new(),
+            argmax: Vec::new(),
+            partials: Vec::new(),
+        }
     }
 
     /// The convolution's geometry (over the upsampled image when fused after an upsampling).
@@ -155,17 +165,37 @@ impl Layer for Conv2d {
         let (activation, op, argmax) = (self.activation, &self.op, &self.argmax[..]);
         let kernel = &params[..kernel_len];
         let want_dx = dx.is_some();
-        let (dy, dx, scratch) = (Disjoint::new(dy), Disjoint::new(dx.unwrap_or(&mut [])), Disjoint::new(&mut self.cols));
-        for_each_sample_block_reduced(batch, Self::IMAGE_BLOCKS_PER_THREAD, grads, &mut self.partials, |images, thread, grads| {
-            let (inputs, outputs) = (images.start * il..images.end * il, images.start * ol..images.end * ol);
-            // SAFETY: image blocks are disjoint per task (dy, dx), scratch slots per thread.
-            let (dy, scratch) = unsafe { (dy.part(outputs.clone()), scratch.part(thread * sl..(thread + 1) * sl)) };
-            let dx = if want_dx { Some(unsafe { dx.part(inputs.clone()) }) } else { None };
-            let argmax = if op.pools() { &argmax[outputs.clone()] } else { &[] };
-            let (dkernel, dbias) = grads.split_at_mut(kernel_len);
-            let grads = Conv2dGrads { dkernel, dbias };
-            op.backward(images.len(), Conv2dBackward { x: &x[inputs], y: &y[outputs], dy, argmax, kernel, activation, grads, dx, scratch });
-        });
+        let (dy, dx, scratch) =
+            (Disjoint::new(dy), Disjoint::new(dx.unwrap_or(&mut [])), Disjoint::new(&mut self.cols));
+        for_each_sample_block_reduced(
+            batch,
+            Self::IMAGE_BLOCKS_PER_THREAD,
+            grads,
+            &mut self.partials,
+            |images, thread, grads| {
+                let (inputs, outputs) = (images.start * il..images.end * il, images.start * ol..images.end * ol);
+                // SAFETY: image blocks are disjoint per task (dy, dx), scratch slots per thread.
+                let (dy, scratch) = unsafe { (dy.part(outputs.clone()), scratch.part(thread * sl..(thread + 1) * sl)) };
+                let dx = if want_dx { Some(unsafe { dx.part(inputs.clone()) }) } else { None };
+                let argmax = if op.pools() { &argmax[outputs.clone()] } else { &[] };
+                let (dkernel, dbias) = grads.split_at_mut(kernel_len);
+                let grads = Conv2dGrads { dkernel, dbias };
+                op.backward(
+                    images.len(),
+                    Conv2dBackward {
+                        x: &x[inputs],
+                        y: &y[outputs],
+                        dy,
+                        argmax,
+                        kernel,
+                        activation,
+                        grads,
+                        dx,
+                        scratch,
+                    },
+                );
+            },
+        );
     }
 }
 

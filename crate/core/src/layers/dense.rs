@@ -81,19 +81,25 @@ impl Layer for Dense {
         let want_dx = dx.is_some();
         let dy = Disjoint::new(dy);
         let dx = Disjoint::new(dx.unwrap_or(&mut []));
-        for_each_sample_block_reduced(batch, Self::ROW_BLOCKS_PER_THREAD, grads, &mut self.partials, |rows, _, grads| {
-            let n = rows.len();
-            // SAFETY: row blocks of dy and dx are disjoint.
-            let dyb = unsafe { dy.part(rows.start * units..rows.end * units) };
-            let (dkernel, dbias) = grads.split_at_mut(kernel_len);
-            activation_backward(activation, &y[rows.start * units..rows.end * units], dyb);
-            let xb = MatRef::new(&x[rows.start * inputs..rows.end * inputs], n, inputs);
-            gemm(xb.t(), MatRef::new(dyb, n, units), MatMut::new(dkernel, inputs, units), Store::Overwrite);
-            bias_grad(n, units, dyb, dbias);
-            if want_dx {
-                let dxb = unsafe { dx.part(rows.start * inputs..rows.end * inputs) };
-                gemm(MatRef::new(dyb, n, units), kernel.t(), MatMut::new(dxb, n, inputs), Store::Overwrite);
-            }
-        });
+        for_each_sample_block_reduced(
+            batch,
+            Self::ROW_BLOCKS_PER_THREAD,
+            grads,
+            &mut self.partials,
+            |rows, _, grads| {
+                let n = rows.len();
+                // SAFETY: row blocks of dy and dx are disjoint.
+                let dyb = unsafe { dy.part(rows.start * units..rows.end * units) };
+                let (dkernel, dbias) = grads.split_at_mut(kernel_len);
+                activation_backward(activation, &y[rows.start * units..rows.end * units], dyb);
+                let xb = MatRef::new(&x[rows.start * inputs..rows.end * inputs], n, inputs);
+                gemm(xb.t(), MatRef::new(dyb, n, units), MatMut::new(dkernel, inputs, units), Store::Overwrite);
+                bias_grad(n, units, dyb, dbias);
+                if want_dx {
+                    let dxb = unsafe { dx.part(rows.start * inputs..rows.end * inputs) };
+                    gemm(MatRef::new(dyb, n, units), kernel.t(), MatMut::new(dxb, n, inputs), Store::Overwrite);
+                }
+            },
+        );
     }
 }

@@ -21,12 +21,19 @@ enum Argmax {
 }
 
 impl MaxPooling2d {
-    pub fn new(input_shape: &[usize], pool: [usize; 2], strides: [usize; 2], padding: Padding) -> Result<Self, ShapeError> {
+    pub fn new(
+        input_shape: &[usize],
+        pool: [usize; 2],
+        strides: [usize; 2],
+        padding: Padding,
+    ) -> Result<Self, ShapeError> {
         let [h, w, c] = image_shape("MaxPooling2D", input_shape)?;
         super::positive("MaxPooling2D", "pool size and strides", &[pool[0], pool[1], strides[0], strides[1]])?;
-        let geometry = Pool2dGeometry::new([h, w, c], pool, strides, padding).map_err(|e| ShapeError(format!("MaxPooling2D: {e}")))?;
+        let geometry = Pool2dGeometry::new([h, w, c], pool, strides, padding)
+            .map_err(|e| ShapeError(format!("MaxPooling2D: {e}")))?;
         let (out_h, out_w) = (geometry.out_h(), geometry.out_w());
-        let argmax = if geometry.window_cells() <= u8::CELLS { Argmax::Byte(Vec::new()) } else { Argmax::Word(Vec::new()) };
+        let argmax =
+            if geometry.window_cells() <= u8::CELLS { Argmax::Byte(Vec::new()) } else { Argmax::Word(Vec::new()) };
         Ok(MaxPooling2d { geometry, input: [h, w, c], output: [out_h, out_w, c], argmax })
     }
 }
@@ -118,7 +125,9 @@ mod tests {
     /// definition's y and dx through the layer.
     #[wasm_bindgen_test(unsupported = test)]
     fn byte_and_word_indices_match_the_definition() {
-        for (shape, pool, byte) in [([6, 5, 3], [2, 2], true), ([17, 17, 2], [16, 16], true), ([17, 17, 2], [17, 16], false)] {
+        for (shape, pool, byte) in
+            [([6, 5, 3], [2, 2], true), ([17, 17, 2], [16, 16], true), ([17, 17, 2], [17, 16], false)]
+        {
             let mut layer = MaxPooling2d::new(&shape, pool, pool, Padding::Same).unwrap();
             assert_eq!(matches!(layer.argmax, Argmax::Byte(_)), byte);
             let (g, batch) = (layer.geometry, 3);

@@ -100,7 +100,10 @@ pub fn fuse(first: &LayerSpec, second: &LayerSpec, input_shape: &[usize]) -> Opt
             let conv = Conv2d::new(upsampled.output_shape(), filters, kernel, padding, activation).ok()?;
             Some(Box::new(conv.after_upsampling(size)?))
         }
-        (LayerSpec::Conv2d { filters, kernel, padding, activation }, LayerSpec::MaxPooling2d { pool, strides, padding: pool_padding }) => {
+        (
+            LayerSpec::Conv2d { filters, kernel, padding, activation },
+            LayerSpec::MaxPooling2d { pool, strides, padding: pool_padding },
+        ) => {
             let conv = Conv2d::new(input_shape, filters, kernel, padding, activation).ok()?;
             let pooling = MaxPooling2d::new(conv.output_shape(), pool, strides, pool_padding).ok()?;
             Some(Box::new(conv.before_pooling(pooling.geometry())?))
@@ -113,9 +116,9 @@ pub fn fuse(first: &LayerSpec, second: &LayerSpec, input_shape: &[usize]) -> Opt
 fn image_shape(kind: &str, input_shape: &[usize]) -> Result<[usize; 3], ShapeError> {
     match input_shape {
         &[h, w, c] if h > 0 && w > 0 && c > 0 => Ok([h, w, c]),
-        _ => Err(ShapeError(format!(
-            "{kind} expects an input of shape [height, width, channels], got {input_shape:?}"
-        ))),
+        _ => {
+            Err(ShapeError(format!("{kind} expects an input of shape [height, width, channels], got {input_shape:?}")))
+        }
     }
 }
 

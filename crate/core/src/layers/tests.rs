@@ -3,7 +3,7 @@
 //! ∂L/∂x and ∂L/∂θ.
 
 use super::*;
-use crate::testing::{wasm_bindgen_test, assert_gradient, random_vec, Tolerance};
+use crate::testing::{assert_gradient, random_vec, wasm_bindgen_test, Tolerance};
 
 const TOL: Tolerance = Tolerance { abs: 2e-3, rel: 2e-2 };
 const EPS: f32 = 1e-2;
@@ -36,7 +36,9 @@ fn check_layer(spec: LayerSpec, input_shape: &[usize], batch: usize, seed: u64) 
     layer.backward(batch, &params, BackwardPass { x: &x, y: &y, dy: &mut dy, grads: &mut grads, dx: Some(&mut dx) });
 
     let what = format!("{} {input_shape:?}", layer.kind());
-    assert_gradient(&format!("{what} ∂/∂x"), &dx, &x, EPS, TOL, |xp| projected(layer.as_mut(), batch, &params, xp, &r));
+    assert_gradient(&format!("{what} ∂/∂x"), &dx, &x, EPS, TOL, |xp| {
+        projected(layer.as_mut(), batch, &params, xp, &r)
+    });
     if !params.is_empty() {
         assert_gradient(&format!("{what} ∂/∂θ"), &grads, &params, EPS, TOL, |pp| {
             projected(layer.as_mut(), batch, pp, &x, &r)
@@ -59,12 +61,7 @@ fn conv2d_backward_matches_finite_differences() {
         (Padding::Same, [2, 3], [4, 5, 1]),
         (Padding::Valid, [1, 1], [3, 3, 4]),
     ] {
-        check_layer(
-            LayerSpec::Conv2d { filters: 3, kernel, padding, activation: Activation::Tanh },
-            &input,
-            2,
-            21,
-        );
+        check_layer(LayerSpec::Conv2d { filters: 3, kernel, padding, activation: Activation::Tanh }, &input, 2, 21);
     }
 }
 
@@ -83,9 +80,15 @@ fn up_sampling_backward_matches_finite_differences() {
 
 #[wasm_bindgen_test(unsupported = test)]
 fn keras_shapes_for_the_tutorial_layers() {
-    let pool = |shape: &[usize]| build(&LayerSpec::MaxPooling2d { pool: [2, 2], strides: [2, 2], padding: Padding::Same }, shape).unwrap();
+    let pool = |shape: &[usize]| {
+        build(&LayerSpec::MaxPooling2d { pool: [2, 2], strides: [2, 2], padding: Padding::Same }, shape).unwrap()
+    };
     assert_eq!(pool(&[7, 7, 8]).output_shape(), &[4, 4, 8]);
-    let conv = build(&LayerSpec::Conv2d { filters: 32, kernel: [3, 3], padding: Padding::Valid, activation: Activation::Relu }, &[16, 16, 8]).unwrap();
+    let conv = build(
+        &LayerSpec::Conv2d { filters: 32, kernel: [3, 3], padding: Padding::Valid, activation: Activation::Relu },
+        &[16, 16, 8],
+    )
+    .unwrap();
     assert_eq!(conv.output_shape(), &[14, 14, 32]);
     assert_eq!(conv.param_count(), 3 * 3 * 8 * 32 + 32);
 }
@@ -94,7 +97,10 @@ fn keras_shapes_for_the_tutorial_layers() {
 fn bad_shapes_are_refused_with_a_reason() {
     let dense = build(&LayerSpec::Dense { units: 4, activation: Activation::Relu }, &[28, 28, 1]);
     assert!(dense.err().unwrap().0.contains("flatten"));
-    let conv = build(&LayerSpec::Conv2d { filters: 1, kernel: [5, 5], padding: Padding::Valid, activation: Activation::Relu }, &[3, 3, 1]);
+    let conv = build(
+        &LayerSpec::Conv2d { filters: 1, kernel: [5, 5], padding: Padding::Valid, activation: Activation::Relu },
+        &[3, 3, 1],
+    );
     assert!(conv.err().unwrap().0.contains("does not fit"));
     assert!(build(&LayerSpec::UpSampling2d { size: [0, 2] }, &[2, 2, 1]).is_err());
 }

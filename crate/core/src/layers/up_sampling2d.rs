@@ -38,7 +38,11 @@ impl Layer for UpSampling2d {
         let [sh, sw] = self.size;
         let (il, ol) = (h * w * c, shape_len(&self.output));
         for_each_sample_block(batch, 2, y, ol, |images, yb| {
-            upsample2d_forward(&Upsampling { batch: images.len(), in_h: h, in_w: w, channels: c, size_h: sh, size_w: sw }, &x[images.start * il..images.end * il], yb);
+            upsample2d_forward(
+                &Upsampling { batch: images.len(), in_h: h, in_w: w, channels: c, size_h: sh, size_w: sw },
+                &x[images.start * il..images.end * il],
+                yb,
+            );
         });
     }
 
@@ -49,7 +53,11 @@ impl Layer for UpSampling2d {
         let [sh, sw] = self.size;
         let (il, ol) = (h * w * c, shape_len(&self.output));
         for_each_sample_block(batch, 2, dx, il, |images, dxb| {
-            upsample2d_backward(&Upsampling { batch: images.len(), in_h: h, in_w: w, channels: c, size_h: sh, size_w: sw }, &dy[images.start * ol..images.end * ol], dxb);
+            upsample2d_backward(
+                &Upsampling { batch: images.len(), in_h: h, in_w: w, channels: c, size_h: sh, size_w: sw },
+                &dy[images.start * ol..images.end * ol],
+                dxb,
+            );
         });
     }
 }

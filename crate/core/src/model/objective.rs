@@ -54,7 +54,9 @@ mod tests {
                 let expected = loss_and_grad(kind, &pred, &target, &mut serial);
                 for threads in [1, 2, 3] {
                     let (mut g, mut scratch) = (vec![0.0; len], vec![0.0; chunk_count(len)]);
-                    let l = with_simulated_threads(threads, || loss_and_grad_split(kind, &pred, &target, &mut g, &mut scratch));
+                    let l = with_simulated_threads(threads, || {
+                        loss_and_grad_split(kind, &pred, &target, &mut g, &mut scratch)
+                    });
                     assert_eq!(l, expected, "{kind:?}, len {len}, {threads} threads");
                     assert_eq!(g, serial, "{kind:?}, len {len}, {threads} threads");
                 }

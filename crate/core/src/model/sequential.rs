@@ -80,7 +80,11 @@ impl Sequential {
         let mut fused: Vec<Option<Box<dyn Layer>>> = Vec::with_capacity(specs.len());
         for i in 0..specs.len() {
             let free = i == 0 || fused[i - 1].is_none();
-            let pair = if free { specs.get(i + 1).and_then(|next| layers::fuse(&specs[i], next, layers[i].input_shape())) } else { None };
+            let pair = if free {
+                specs.get(i + 1).and_then(|next| layers::fuse(&specs[i], next, layers[i].input_shape()))
+            } else {
+                None
+            };
             fused.push(pair);
         }
         let mut param_ranges = Vec::with_capacity(layers.len());
@@ -173,10 +177,7 @@ impl Sequential {
 
     fn layer_range(&self, from: usize, to: usize) -> Result<(), ModelError> {
         if from >= to || to > self.layers.len() {
-            return Err(ModelError::Value(format!(
-                "layer range {from}..{to} is not within 0..{}",
-                self.layers.len()
-            )));
+            return Err(ModelError::Value(format!("layer range {from}..{to} is not within 0..{}", self.layers.len())));
         }
         Ok(())
     }
@@ -227,7 +228,15 @@ impl Sequential {
 
     /// Forward through layers `from..to` (encode = 0..encoder_length, decode = the rest),
     /// processing at most `chunk` samples at a time, into `out`.
-    pub fn predict(&mut self, from: usize, to: usize, x: &[f32], samples: usize, chunk: usize, out: &mut [f32]) -> Result<(), ModelError> {
+    pub fn predict(
+        &mut self,
+        from: usize,
+        to: usize,
+        x: &[f32],
+        samples: usize,
+        chunk: usize,
+        out: &mut [f32],
+    ) -> Result<(), ModelError> {
         self.layer_range(from, to)?;
         let (in_len, out_len) = (self.input_len_of(from), self.output_len_of(to - 1));
         self.check_batch("predict input", x, samples, in_len)?;
@@ -237,15 +246,21 @@ impl Sequential {
         while start < samples {
             let n = chunk.min(samples - start);
             self.run_forward(from, to, n, &x[start * in_len..(start + n) * in_len], false);
-            out[start * out_len..(start + n) * out_len]
-                .copy_from_slice(&self.workspace.outputs[to - 1][..n * out_len]);
+            out[start * out_len..(start + n) * out_len].copy_from_slice(&self.workspace.outputs[to - 1][..n * out_len]);
             start += n;
         }
         Ok(())
     }
 
     /// Mean loss over all samples (each chunk weighted by its size), like Keras's `evaluate`.
-    pub fn evaluate(&mut self, x: &[f32], y: &[f32], samples: usize, chunk: usize, loss: Loss) -> Result<f64, ModelError> {
+    pub fn evaluate(
+        &mut self,
+        x: &[f32],
+        y: &[f32],
+        samples: usize,
+        chunk: usize,
+        loss: Loss,
+    ) -> Result<f64, ModelError> {
         let last = self.layers.len();
         let (in_len, out_len) = (self.input_len_of(0), self.output_len_of(last - 1));
         self.check_batch("evaluate input", x, samples, in_len)?;
@@ -296,7 +311,11 @@ impl Sequential {
             let dy = &mut rest[0][..out_len];
             let dx = if first == 0 { None } else { Some(&mut before[first - 1][..in_len]) };
             let range = param_ranges[first].start..param_ranges[hi].end;
-            layer.backward(batch, &params[range.clone()], BackwardPass { x: input, y: output, dy, grads: &mut grads[range], dx });
+            layer.backward(
+                batch,
+                &params[range.clone()],
+                BackwardPass { x: input, y: output, dy, grads: &mut grads[range], dx },
+            );
             end = first;
         }
         optimizer.step(params, grads);

@@ -2,7 +2,7 @@ use super::*;
 use crate::kernels::loss::Loss;
 use crate::kernels::{Activation, Padding};
 use crate::layers::LayerSpec;
-use crate::testing::{wasm_bindgen_test, assert_gradient, random_vec, Tolerance};
+use crate::testing::{assert_gradient, random_vec, wasm_bindgen_test, Tolerance};
 
 fn dense(units: usize, activation: Activation) -> LayerSpec {
     LayerSpec::Dense { units, activation }
@@ -21,8 +21,19 @@ fn tutorial_conv() -> Vec<LayerSpec> {
     use Activation::Relu;
     use Padding::{Same, Valid};
     vec![
-        conv(32, Same, Relu), pool(), conv(8, Same, Relu), pool(), conv(8, Same, Relu), pool(),
-        conv(8, Same, Relu), up(), conv(8, Same, Relu), up(), conv(32, Valid, Relu), up(), conv(1, Same, Relu),
+        conv(32, Same, Relu),
+        pool(),
+        conv(8, Same, Relu),
+        pool(),
+        conv(8, Same, Relu),
+        pool(),
+        conv(8, Same, Relu),
+        up(),
+        conv(8, Same, Relu),
+        up(),
+        conv(32, Valid, Relu),
+        up(),
+        conv(1, Same, Relu),
     ]
 }
 
@@ -45,9 +56,8 @@ fn tutorial_models_have_keras_parameter_counts_and_shapes() {
 #[wasm_bindgen_test(unsupported = test)]
 fn training_step_gradient_matches_finite_differences() {
     use Activation::{Sigmoid, Tanh};
-    let specs = [
-        conv(3, Padding::Same, Tanh), pool(), conv(2, Padding::Valid, Tanh), up(), conv(1, Padding::Same, Sigmoid),
-    ];
+    let specs =
+        [conv(3, Padding::Same, Tanh), pool(), conv(2, Padding::Valid, Tanh), up(), conv(1, Padding::Same, Sigmoid)];
     let mut model = Sequential::new(&[20, 20, 1], &specs, 5).unwrap();
     assert_eq!(model.layers()[4].output_shape(), &[16, 16, 1]);
     // Conv2D + MaxPooling2D and UpSampling2D + Conv2D run as one layer each: theirs are
@@ -170,7 +180,12 @@ fn fused_upsampling_conv_pairs_equal_the_layers_one_by_one() {
     let loss = |m: &mut Sequential| m.train_step(&x, &x, batch).unwrap();
     let (a, b) = (loss(&mut fused), loss(&mut plain));
     assert!((a - b).abs() <= 1e-6 * b.abs(), "loss {a} vs {b}");
-    crate::testing::assert_close("gradients, fused vs one by one", fused.last_gradients(), plain.last_gradients(), close);
+    crate::testing::assert_close(
+        "gradients, fused vs one by one",
+        fused.last_gradients(),
+        plain.last_gradients(),
+        close,
+    );
     // Same weights in both, then every way of predicting.
     fused.set_params(plain.params()).unwrap();
     let out_len = batch * 784;
@@ -195,7 +210,8 @@ fn fused_upsampling_conv_pairs_equal_the_layers_one_by_one() {
 #[wasm_bindgen_test(unsupported = test)]
 fn fused_conv_pool_pairs_are_bit_identical_to_the_layers() {
     use Activation::{Relu, Sigmoid, Tanh};
-    let specs = [conv(8, Padding::Same, Relu), pool(), conv(4, Padding::Same, Tanh), pool(), conv(2, Padding::Valid, Sigmoid)];
+    let specs =
+        [conv(8, Padding::Same, Relu), pool(), conv(4, Padding::Same, Tanh), pool(), conv(2, Padding::Valid, Sigmoid)];
     let mut fused = Sequential::new(&[12, 10, 3], &specs, 6).unwrap();
     assert_eq!(fused.fused_pairs(), [0, 2]);
     let mut plain = Sequential::new(&[12, 10, 3], &specs, 6).unwrap().without_fusion();

@@ -1,16 +1,19 @@
 //! The layers' split paths, run natively with simulated thread counts: the same seed and
 //! thread count give identical weights; 1, 2 and 3 threads agree within float tolerance.
 
-use crate::parallel::with_simulated_threads;
 use crate::kernels::loss::Loss;
 use crate::kernels::{Activation, Padding};
 use crate::layers::LayerSpec;
 use crate::model::{OptimizerSpec, Sequential};
+use crate::parallel::with_simulated_threads;
 
 fn train(specs: &[LayerSpec], shape: &[usize], threads: usize, batch: usize) -> Vec<f32> {
     with_simulated_threads(threads, || {
         let mut m = Sequential::new(shape, specs, 7).unwrap();
-        m.compile(OptimizerSpec::Adam { learning_rate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }, Loss::MeanSquaredError);
+        m.compile(
+            OptimizerSpec::Adam { learning_rate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 },
+            Loss::MeanSquaredError,
+        );
         let n: usize = shape.iter().product();
         let x: Vec<f32> = (0..batch * n).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect();
         for _ in 0..3 {

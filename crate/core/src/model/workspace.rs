@@ -15,7 +15,12 @@ pub struct Workspace {
 
 impl Workspace {
     pub fn new(layer_count: usize) -> Self {
-        Workspace { batch: 0, outputs: vec![Vec::new(); layer_count], deltas: vec![Vec::new(); layer_count], loss_chunk_sums: Vec::new() }
+        Workspace {
+            batch: 0,
+            outputs: vec![Vec::new(); layer_count],
+            deltas: vec![Vec::new(); layer_count],
+            loss_chunk_sums: Vec::new(),
+        }
     }
 
     /// Sizes the buffers for `batch` samples. Buffers only grow (a smaller last batch uses

@@ -23,7 +23,15 @@ impl Adam {
 
     /// Hyper-parameters in f64, as JavaScript numbers and Keras's Python floats are.
     pub fn new(param_count: usize, learning_rate: f64, beta1: f64, beta2: f64, epsilon: f64) -> Self {
-        Adam { learning_rate, beta1, beta2, epsilon, m: vec![0.0; param_count], v: vec![0.0; param_count], iterations: 0 }
+        Adam {
+            learning_rate,
+            beta1,
+            beta2,
+            epsilon,
+            m: vec![0.0; param_count],
+            v: vec![0.0; param_count],
+            iterations: 0,
+        }
     }
 
     pub fn iterations(&self) -> u64 {

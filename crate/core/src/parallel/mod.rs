@@ -69,7 +69,13 @@ pub fn block(len: usize, parts: usize, part: usize) -> Range<usize> {
 /// [`tasks_for`]`(batch, per_thread)` contiguous blocks and runs `f(samples, out_part)` for
 /// each, `out_part` being the block's own part of `out` (`out_per_sample` values per sample).
 /// Blocks write disjoint outputs, so nothing is reduced and any split gives the same result.
-pub fn for_each_sample_block<T: Send, F: Fn(Range<usize>, &mut [T]) + Sync>(batch: usize, per_thread: usize, out: &mut [T], out_per_sample: usize, f: F) {
+pub fn for_each_sample_block<T: Send, F: Fn(Range<usize>, &mut [T]) + Sync>(
+    batch: usize,
+    per_thread: usize,
+    out: &mut [T],
+    out_per_sample: usize,
+    f: F,
+) {
     assert!(out.len() >= batch * out_per_sample, "for_each_sample_block: output too short");
     let tasks = tasks_for(batch, per_thread);
     let out = Disjoint::new(out);
@@ -87,8 +93,13 @@ pub fn for_each_sample_block<T: Send, F: Fn(Range<usize>, &mut [T]) + Sync>(batc
 /// the t-th `grads.len()`-long slice of `partials` (grown as needed, reused across calls);
 /// `f` overwrites its part. The parts are added into `grads` in task order, so the result
 /// depends on the thread count only, never on scheduling. `thread` is for per-thread scratch.
-pub fn for_each_sample_block_reduced<F>(batch: usize, per_thread: usize, grads: &mut [f32], partials: &mut Vec<f32>, f: F)
-where
+pub fn for_each_sample_block_reduced<F>(
+    batch: usize,
+    per_thread: usize,
+    grads: &mut [f32],
+    partials: &mut Vec<f32>,
+    f: F,
+) where
     F: Fn(Range<usize>, usize, &mut [f32]) + Sync,
 {
     let tasks = tasks_for(batch, per_thread);
@@ -102,7 +113,13 @@ where
         let (task0, others) = (Disjoint::new(&mut *grads), Disjoint::new(&mut *partials));
         parallel_for(tasks, |t, thread| {
             // SAFETY: task t alone owns its part (grads for task 0, partial t - 1 for the others).
-            let part = unsafe { if t == 0 { task0.part(0..len) } else { others.part((t - 1) * len..t * len) } };
+            let part = unsafe {
+                if t == 0 {
+                    task0.part(0..len)
+                } else {
+                    others.part((t - 1) * len..t * len)
+                }
+            };
             f(block(batch, tasks, t), thread, part);
         });
     }

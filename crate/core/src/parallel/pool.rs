@@ -192,7 +192,9 @@ pub fn parallel_for(tasks: usize, f: &(dyn Fn(usize, usize) + Sync)) {
     unsafe { *JOB.0.get() = None };
     BUSY.store(false, SeqCst);
     if FAILED.load(SeqCst) {
-        panic!("a helper thread trapped during this job; its results are incomplete, and the pool now runs on one thread");
+        panic!(
+            "a helper thread trapped during this job; its results are incomplete, and the pool now runs on one thread"
+        );
     }
 }
 

@@ -29,7 +29,10 @@ fn ranges_cover_the_buffer_once_in_aligned_pieces() {
                     });
                 })
             });
-            assert!(seen.iter().all(|c| c.load(std::sync::atomic::Ordering::Relaxed) == 1), "len {len}, {threads} threads");
+            assert!(
+                seen.iter().all(|c| c.load(std::sync::atomic::Ordering::Relaxed) == 1),
+                "len {len}, {threads} threads"
+            );
             let pieces = pieces.into_inner().unwrap();
             assert!(pieces.len() <= threads.max(1));
             assert!(pieces.iter().all(|r| r.start % 16 == 0), "{pieces:?}");

@@ -25,7 +25,13 @@ pub(super) fn forward_sample(g: &Conv2dGeometry, xb: &[f32], kernel: &[f32], yb:
 }
 
 /// dcols = dy · Kᵀ, scattered back into dx by col2im.
-pub(super) fn backward_input_sample(g: &Conv2dGeometry, dyb: &[f32], kernel: &[f32], dxb: &mut [f32], dcols: &mut [f32]) {
+pub(super) fn backward_input_sample(
+    g: &Conv2dGeometry,
+    dyb: &[f32],
+    kernel: &[f32],
+    dxb: &mut [f32],
+    dcols: &mut [f32],
+) {
     let (pixels, patch) = (g.out_h() * g.out_w(), g.patch_len());
     let dy = MatRef::new(dyb, pixels, g.out_c);
     if g.pointwise() {
@@ -38,7 +44,13 @@ pub(super) fn backward_input_sample(g: &Conv2dGeometry, dyb: &[f32], kernel: &[f
 }
 
 /// dK += colsᵀ · dy.
-pub(super) fn backward_kernel_sample(g: &Conv2dGeometry, xb: &[f32], dyb: &[f32], dkernel: &mut [f32], cols: &mut [f32]) {
+pub(super) fn backward_kernel_sample(
+    g: &Conv2dGeometry,
+    xb: &[f32],
+    dyb: &[f32],
+    dkernel: &mut [f32],
+    cols: &mut [f32],
+) {
     let (pixels, patch) = (g.out_h() * g.out_w(), g.patch_len());
     let (dy, dk) = (MatRef::new(dyb, pixels, g.out_c), MatMut::new(dkernel, patch, g.out_c));
     if g.pointwise() {

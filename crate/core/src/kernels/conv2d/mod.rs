@@ -61,7 +61,12 @@ pub struct Conv2dGeometry {
 impl Conv2dGeometry {
     /// The convolution of an `[h, w, in_c]` input with a `kernel` (h, w) to `out_c`
     /// channels; an error when the kernel does not fit ('valid' padding) or a size is zero.
-    pub fn new(input: [usize; 3], kernel: [usize; 2], out_c: usize, padding: Padding) -> Result<Conv2dGeometry, GeometryError> {
+    pub fn new(
+        input: [usize; 3],
+        kernel: [usize; 2],
+        out_c: usize,
+        padding: Padding,
+    ) -> Result<Conv2dGeometry, GeometryError> {
         let [in_h, in_w, in_c] = input;
         let window = Window2d::new("kernel", padding, [in_h, in_w], kernel, [1, 1])?;
         Ok(Conv2dGeometry { in_h, in_w, in_c, kernel_h: kernel[0], kernel_w: kernel[1], out_c, padding, window })
@@ -145,7 +150,14 @@ pub fn conv2d_forward(g: &Conv2dGeometry, batch: usize, x: &[f32], kernel: &[f32
 }
 
 /// dx = ∂<y, dy>/∂x, overwriting dx. `dcols` is scratch of at least `g.cols_len()`.
-pub fn conv2d_backward_input(g: &Conv2dGeometry, batch: usize, dy: &[f32], kernel: &[f32], dx: &mut [f32], dcols: &mut [f32]) {
+pub fn conv2d_backward_input(
+    g: &Conv2dGeometry,
+    batch: usize,
+    dy: &[f32],
+    kernel: &[f32],
+    dx: &mut [f32],
+    dcols: &mut [f32],
+) {
     g.check(batch, dx.len(), kernel.len(), dy.len());
     g.check_scratch(dcols.len());
     let plan = direct::Plan::backward_input(g, kernel, dcols.len());
@@ -157,7 +169,14 @@ pub fn conv2d_backward_input(g: &Conv2dGeometry, batch: usize, dy: &[f32], kerne
 
 /// dkernel = Σ over the batch of ∂<y, dy>/∂kernel, overwriting dkernel. `cols` is scratch
 /// of at least `g.cols_len()`.
-pub fn conv2d_backward_kernel(g: &Conv2dGeometry, batch: usize, x: &[f32], dy: &[f32], dkernel: &mut [f32], cols: &mut [f32]) {
+pub fn conv2d_backward_kernel(
+    g: &Conv2dGeometry,
+    batch: usize,
+    x: &[f32],
+    dy: &[f32],
+    dkernel: &mut [f32],
+    cols: &mut [f32],
+) {
     g.check(batch, x.len(), dkernel.len(), dy.len());
     g.check_scratch(cols.len());
     dkernel.fill(0.0);
@@ -169,7 +188,14 @@ pub fn conv2d_backward_kernel(g: &Conv2dGeometry, batch: usize, x: &[f32], dy: &
 }
 
 /// One sample's forward: the direct path when prepared, else im2col + GEMM.
-fn forward_sample(g: &Conv2dGeometry, plan: Option<&direct::Plan>, xb: &[f32], kernel: &[f32], yb: &mut [f32], cols: &mut [f32]) {
+fn forward_sample(
+    g: &Conv2dGeometry,
+    plan: Option<&direct::Plan>,
+    xb: &[f32],
+    kernel: &[f32],
+    yb: &mut [f32],
+    cols: &mut [f32],
+) {
     match plan {
         Some(plan) => plan.run(xb, yb, cols),
         None => im2col::forward_sample(g, xb, kernel, yb, cols),
@@ -177,7 +203,14 @@ fn forward_sample(g: &Conv2dGeometry, plan: Option<&direct::Plan>, xb: &[f32], k
 }
 
 /// One sample's input gradient: the direct path when prepared, else GEMM + col2im.
-fn backward_input_sample(g: &Conv2dGeometry, plan: Option<&direct::Plan>, dyb: &[f32], kernel: &[f32], dxb: &mut [f32], dcols: &mut [f32]) {
+fn backward_input_sample(
+    g: &Conv2dGeometry,
+    plan: Option<&direct::Plan>,
+    dyb: &[f32],
+    kernel: &[f32],
+    dxb: &mut [f32],
+    dcols: &mut [f32],
+) {
     match plan {
         Some(plan) => plan.run(dyb, dxb, dcols),
         None => im2col::backward_input_sample(g, dyb, kernel, dxb, dcols),
@@ -186,7 +219,14 @@ fn backward_input_sample(g: &Conv2dGeometry, plan: Option<&direct::Plan>, dyb: &
 
 /// One sample's kernel gradient, added to dkernel: the direct path when prepared, else
 /// im2col + GEMM.
-fn backward_kernel_sample(g: &Conv2dGeometry, plan: Option<&direct::KernelGrad>, xb: &[f32], dyb: &[f32], dkernel: &mut [f32], cols: &mut [f32]) {
+fn backward_kernel_sample(
+    g: &Conv2dGeometry,
+    plan: Option<&direct::KernelGrad>,
+    xb: &[f32],
+    dyb: &[f32],
+    dkernel: &mut [f32],
+    cols: &mut [f32],
+) {
     match plan {
         Some(plan) => plan.run(xb, dyb, dkernel, cols),
         None => im2col::backward_kernel_sample(g, xb, dyb, dkernel, cols),

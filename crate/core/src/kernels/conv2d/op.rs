@@ -184,6 +184,13 @@ fn plain_backward(g: &Conv2dGeometry, batch: usize, args: Conv2dBackward, epilog
     let (il, ol) = (g.input_len(), g.output_len());
     for b in 0..batch {
         let dxb = dx.as_deref_mut().map(|dx| &mut dx[b * il..][..il]);
-        backward.run(&x[b * il..][..il], Some(&y[b * ol..][..ol]), &mut dy[b * ol..][..ol], grads.reborrow(), dxb, scratch);
+        backward.run(
+            &x[b * il..][..il],
+            Some(&y[b * ol..][..ol]),
+            &mut dy[b * ol..][..ol],
+            grads.reborrow(),
+            dxb,
+            scratch,
+        );
     }
 }

@@ -23,7 +23,8 @@ pub fn conv2d_forward_reference(g: &Conv2dGeometry, batch: usize, x: &[f32], ker
                         for kw in 0..g.kernel_w {
                             let Some(xi) = input_pixel(g, b, oh, ow, kh, kw) else { continue };
                             for ci in 0..g.in_c {
-                                sum += x[xi + ci] as f64 * kernel[((kh * g.kernel_w + kw) * g.in_c + ci) * g.out_c + co] as f64;
+                                sum += x[xi + ci] as f64
+                                    * kernel[((kh * g.kernel_w + kw) * g.in_c + ci) * g.out_c + co] as f64;
                             }
                         }
                     }
@@ -48,7 +49,8 @@ pub fn conv2d_backward_input_reference(g: &Conv2dGeometry, batch: usize, dy: &[f
                         for kw in 0..g.kernel_w {
                             let Some(xi) = input_pixel(g, b, oh, ow, kh, kw) else { continue };
                             for ci in 0..g.in_c {
-                                acc[xi + ci] += d * kernel[((kh * g.kernel_w + kw) * g.in_c + ci) * g.out_c + co] as f64;
+                                acc[xi + ci] +=
+                                    d * kernel[((kh * g.kernel_w + kw) * g.in_c + ci) * g.out_c + co] as f64;
                             }
                         }
                     }

@@ -92,7 +92,15 @@ impl<'a> SampleBackward<'a> {
 
     /// One sample: the epilogue's backward on dyb (see [`Epilogue::backward`]), then
     /// dkernel += ∂/∂K and dxb (overwritten).
-    pub fn run(&self, xb: &[f32], yb: Option<&[f32]>, dyb: &mut [f32], grads: Conv2dGrads, dxb: Option<&mut [f32]>, cols: &mut [f32]) {
+    pub fn run(
+        &self,
+        xb: &[f32],
+        yb: Option<&[f32]>,
+        dyb: &mut [f32],
+        grads: Conv2dGrads,
+        dxb: Option<&mut [f32]>,
+        cols: &mut [f32],
+    ) {
         self.epilogue.backward(yb, dyb, grads.dbias);
         backward_kernel_sample(self.g, self.grad.as_ref(), xb, dyb, grads.dkernel, cols);
         if let Some(dxb) = dxb {

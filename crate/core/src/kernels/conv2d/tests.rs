@@ -4,8 +4,16 @@ use super::*;
 use crate::kernels::Activation;
 use crate::testing::{assert_close, helper_test_op, random_vec, wasm_bindgen_test, Backward, Tolerance};
 
-fn geom(in_h: usize, in_w: usize, in_c: usize, kernel: (usize, usize), out_c: usize, padding: Padding) -> Conv2dGeometry {
-    Conv2dGeometry::new([in_h, in_w, in_c], [kernel.0, kernel.1], out_c, padding).unwrap_or_else(|e| panic!("conv2d: {e}"))
+fn geom(
+    in_h: usize,
+    in_w: usize,
+    in_c: usize,
+    kernel: (usize, usize),
+    out_c: usize,
+    padding: Padding,
+) -> Conv2dGeometry {
+    Conv2dGeometry::new([in_h, in_w, in_c], [kernel.0, kernel.1], out_c, padding)
+        .unwrap_or_else(|e| panic!("conv2d: {e}"))
 }
 
 /// The fused layer entry points against the unfused references: forward with bias and
@@ -25,7 +33,10 @@ fn check_fused(g: Conv2dGeometry, batch: usize, x: &[f32], kernel: &[f32], seed:
     let mut y = vec![f32::NAN; out_len];
     let op = Conv2dOp::Plain(g);
     let scratch_y = &mut vec![f32::NAN; scratch];
-    op.forward(batch, Conv2dForward { x, kernel, bias: &bias, activation: act, y: &mut y, argmax: &mut [], scratch: scratch_y });
+    op.forward(
+        batch,
+        Conv2dForward { x, kernel, bias: &bias, activation: act, y: &mut y, argmax: &mut [], scratch: scratch_y },
+    );
     let mut y_ref = vec![0.0; out_len];
     conv2d_forward_reference(&g, batch, x, kernel, &mut y_ref);
     for (i, v) in y_ref.iter_mut().enumerate() {
@@ -41,7 +52,20 @@ fn check_fused(g: Conv2dGeometry, batch: usize, x: &[f32], kernel: &[f32], seed:
         let mut dx = vec![f32::NAN; x.len()];
         let dx_arg = if with_dx { Some(&mut dx[..]) } else { None };
         let (grads, scratch) = (Conv2dGrads { dkernel: &mut dk, dbias: &mut db }, &mut vec![f32::NAN; scratch]);
-        op.backward(batch, Conv2dBackward { x, y: &y_ref, dy: &mut dy, argmax: &[], kernel, activation: act, grads, dx: dx_arg, scratch });
+        op.backward(
+            batch,
+            Conv2dBackward {
+                x,
+                y: &y_ref,
+                dy: &mut dy,
+                argmax: &[],
+                kernel,
+                activation: act,
+                grads,
+                dx: dx_arg,
+                scratch,
+            },
+        );
         let mut dy_ref = dy0.clone();
         activation_backward_reference(act, &y_ref, &mut dy_ref);
         let (mut dk_ref, mut db_ref, mut dx_ref) = (vec![0.0; g.kernel_len()], vec![0.0; g.out_c], vec![0.0; x.len()]);
@@ -65,7 +89,9 @@ fn check(g: Conv2dGeometry, batch: usize) {
     let out_len = batch * g.output_len();
     // Scratch one element longer than needed: kernels must accept a larger buffer.
     let scratch = g.cols_len() + 1;
-    let fwd = move |xs: &[&[f32]], out: &mut [f32]| conv2d_forward(&g, batch, xs[0], xs[1], out, &mut vec![f32::NAN; scratch]);
+    let fwd = move |xs: &[&[f32]], out: &mut [f32]| {
+        conv2d_forward(&g, batch, xs[0], xs[1], out, &mut vec![f32::NAN; scratch])
+    };
     let fwd_ref = move |xs: &[&[f32]], out: &mut [f32]| conv2d_forward_reference(&g, batch, xs[0], xs[1], out);
     let bwd = move |xs: &[&[f32]], dy: &[f32], gr: &mut [Vec<f32>]| {
         let (dx, dk) = gr.split_at_mut(1);
@@ -156,7 +182,10 @@ fn every_path() {
 fn geometry() {
     let same = geom(28, 28, 1, (3, 3), 32, Padding::Same);
     assert_eq!((same.out_h(), same.out_w(), same.pad_top(), same.pad_left()), (28, 28, 1, 1));
-    assert_eq!((same.input_len(), same.output_len(), same.kernel_len(), same.cols_len()), (784, 784 * 32, 288, 784 * 9));
+    assert_eq!(
+        (same.input_len(), same.output_len(), same.kernel_len(), same.cols_len()),
+        (784, 784 * 32, 288, 784 * 9)
+    );
     let valid = geom(7, 6, 2, (2, 3), 4, Padding::Valid);
     assert_eq!((valid.out_h(), valid.out_w(), valid.pad_top(), valid.pad_left()), (6, 4, 0, 0));
     // Keras 'same' with an even kernel pads the extra row/column after: 2 → 0 before, 1 after.
@@ -204,23 +233,40 @@ fn hand_computed_3x3() {
 /// UpSampling2D(`size`) then Conv2D through [`UpsampledConv2d`] against the two layers'
 /// references in turn: forward and both gradients (and finite differences when small),
 /// then with a bias and each activation the whole fused backward (dy, dbias, dkernel, dx).
-fn check_upsampled(source: [usize; 3], size: [usize; 2], kernel: (usize, usize), out_c: usize, padding: Padding, batch: usize) {
+fn check_upsampled(
+    source: [usize; 3],
+    size: [usize; 2],
+    kernel: (usize, usize),
+    out_c: usize,
+    padding: Padding,
+    batch: usize,
+) {
     use crate::kernels::activation::{activation_backward_reference, activation_forward_reference};
     use crate::kernels::bias::bias_grad_reference;
     use crate::kernels::upsample2d::{upsample2d_backward_reference, upsample2d_forward_reference, Upsampling};
     let [h, w, c] = source;
     let g = geom(h * size[0], w * size[1], c, kernel, out_c, padding);
-    let op = Conv2dOp::Upsampled(UpsampledConv2d::new(g, size).unwrap_or_else(|| panic!("no sub-pixel path for {g:?}, size {size:?}")));
+    let op = Conv2dOp::Upsampled(
+        UpsampledConv2d::new(g, size).unwrap_or_else(|| panic!("no sub-pixel path for {g:?}, size {size:?}")),
+    );
     let name = format!("upsampled conv {g:?} size {size:?} batch {batch}");
     let (src_len, up_len, out_len) = (batch * h * w * c, batch * g.input_len(), batch * g.output_len());
     let upsample = |x: &[f32]| {
         let mut u = vec![0.0; up_len];
-        upsample2d_forward_reference(&Upsampling { batch, in_h: h, in_w: w, channels: c, size_h: size[0], size_w: size[1] }, x, &mut u);
+        upsample2d_forward_reference(
+            &Upsampling { batch, in_h: h, in_w: w, channels: c, size_h: size[0], size_w: size[1] },
+            x,
+            &mut u,
+        );
         u
     };
     let upsample_grad = |du: &[f32]| {
         let mut dx = vec![0.0; src_len];
-        upsample2d_backward_reference(&Upsampling { batch, in_h: h, in_w: w, channels: c, size_h: size[0], size_w: size[1] }, du, &mut dx);
+        upsample2d_backward_reference(
+            &Upsampling { batch, in_h: h, in_w: w, channels: c, size_h: size[0], size_w: size[1] },
+            du,
+            &mut dx,
+        );
         dx
     };
     // Scratch one element longer than needed, NaN-filled: nothing may read it unwritten.
@@ -228,14 +274,31 @@ fn check_upsampled(source: [usize; 3], size: [usize; 2], kernel: (usize, usize),
     let zero_bias = vec![0.0; out_c];
     let fwd = |xs: &[&[f32]], out: &mut [f32]| {
         let (x, kernel, bias, activation) = (xs[0], xs[1], &zero_bias[..], Activation::Linear);
-        op.forward(batch, Conv2dForward { x, kernel, bias, activation, y: out, argmax: &mut [], scratch: &mut scratch() });
+        op.forward(
+            batch,
+            Conv2dForward { x, kernel, bias, activation, y: out, argmax: &mut [], scratch: &mut scratch() },
+        );
     };
     let fwd_ref = |xs: &[&[f32]], out: &mut [f32]| conv2d_forward_reference(&g, batch, &upsample(xs[0]), xs[1], out);
     let bwd = |xs: &[&[f32]], dy: &[f32], gr: &mut [Vec<f32>]| {
         let (dx, dk) = gr.split_at_mut(1);
         let (mut dy, y, mut db) = (dy.to_vec(), vec![0.0; dy.len()], vec![f32::NAN; out_c]);
-        let (x, kernel, activation, grads) = (xs[0], xs[1], Activation::Linear, Conv2dGrads { dkernel: &mut dk[0], dbias: &mut db });
-        op.backward(batch, Conv2dBackward { x, y: &y, dy: &mut dy, argmax: &[], kernel, activation, grads, dx: Some(&mut dx[0]), scratch: &mut scratch() });
+        let (x, kernel, activation, grads) =
+            (xs[0], xs[1], Activation::Linear, Conv2dGrads { dkernel: &mut dk[0], dbias: &mut db });
+        op.backward(
+            batch,
+            Conv2dBackward {
+                x,
+                y: &y,
+                dy: &mut dy,
+                argmax: &[],
+                kernel,
+                activation,
+                grads,
+                dx: Some(&mut dx[0]),
+                scratch: &mut scratch(),
+            },
+        );
     };
     let bwd_ref = |xs: &[&[f32]], dy: &[f32], gr: &mut [Vec<f32>]| {
         let (dx, dk) = gr.split_at_mut(1);
@@ -247,10 +310,18 @@ fn check_upsampled(source: [usize; 3], size: [usize; 2], kernel: (usize, usize),
     let seed = (src_len * 7 + g.kernel_len() + size[0] * 3 + size[1]) as u64;
     let x = random_vec(seed, src_len, -1.0, 1.0);
     let k = random_vec(seed + 1, g.kernel_len(), -0.5, 0.5);
-    let terms = ((g.kernel_h * g.kernel_w * c * size[0] * size[1]) as f64).max((batch * g.out_h() * g.out_w() * size[0] * size[1]) as f64);
+    let terms = ((g.kernel_h * g.kernel_w * c * size[0] * size[1]) as f64)
+        .max((batch * g.out_h() * g.out_w() * size[0] * size[1]) as f64);
     let tol = Tolerance::new(3e-6 * terms.sqrt(), 2e-5);
     let small = x.len() + k.len() <= 600;
-    let bw = Backward { wrt: &[0, 1], fast: &bwd, reference: &bwd_ref, tol, eps: 1e-2, numeric_tol: Tolerance::new(2e-3, 2e-3) };
+    let bw = Backward {
+        wrt: &[0, 1],
+        fast: &bwd,
+        reference: &bwd_ref,
+        tol,
+        eps: 1e-2,
+        numeric_tol: Tolerance::new(2e-3, 2e-3),
+    };
     helper_test_op(&name, &[x.clone(), k.clone()], out_len, &fwd, &fwd_ref, tol, small.then_some(bw));
     if !small {
         let dy = random_vec(seed + 2, out_len, -1.0, 1.0);
@@ -268,16 +339,38 @@ fn check_upsampled(source: [usize; 3], size: [usize; 2], kernel: (usize, usize),
     for act in [Activation::Relu, Activation::Sigmoid, Activation::Tanh, Activation::Linear] {
         let name = format!("{name} {act:?}");
         let mut y = vec![f32::NAN; out_len];
-        op.forward(batch, Conv2dForward { x: &x, kernel: &k, bias: &bias, activation: act, y: &mut y, argmax: &mut [], scratch: &mut scratch() });
+        op.forward(
+            batch,
+            Conv2dForward {
+                x: &x,
+                kernel: &k,
+                bias: &bias,
+                activation: act,
+                y: &mut y,
+                argmax: &mut [],
+                scratch: &mut scratch(),
+            },
+        );
         let mut y_ref = vec![0.0; out_len];
         fwd_ref(&[&x, &k], &mut y_ref);
         y_ref.iter_mut().enumerate().for_each(|(i, v)| *v += bias[i % out_c]);
         activation_forward_reference(act, &mut y_ref);
         assert_close(&format!("{name}: forward"), &y, &y_ref, tol);
         for with_dx in [true, false] {
-            let (mut dy, mut dk, mut db, mut dx) = (dy0.clone(), vec![f32::NAN; k.len()], vec![f32::NAN; out_c], vec![f32::NAN; x.len()]);
+            let (mut dy, mut dk, mut db, mut dx) =
+                (dy0.clone(), vec![f32::NAN; k.len()], vec![f32::NAN; out_c], vec![f32::NAN; x.len()]);
             let (grads, dx_arg) = (Conv2dGrads { dkernel: &mut dk, dbias: &mut db }, with_dx.then_some(&mut dx[..]));
-            let args = Conv2dBackward { x: &x, y: &y_ref, dy: &mut dy, argmax: &[], kernel: &k, activation: act, grads, dx: dx_arg, scratch: &mut scratch() };
+            let args = Conv2dBackward {
+                x: &x,
+                y: &y_ref,
+                dy: &mut dy,
+                argmax: &[],
+                kernel: &k,
+                activation: act,
+                grads,
+                dx: dx_arg,
+                scratch: &mut scratch(),
+            };
             op.backward(batch, args);
             let mut dy_ref = dy0.clone();
             activation_backward_reference(act, &y_ref, &mut dy_ref);
@@ -300,7 +393,14 @@ fn upsampled_small_shapes_with_finite_differences() {
         // Odd and even kernels, square and mixed sizes (one to three classes per axis), one
         // and several channels (the kernel gradient's wide and narrow micro-kernels); a
         // size of 1 is a plain convolution.
-        for &(size, kernel) in &[([2, 2], (3, 3)), ([2, 2], (2, 2)), ([3, 2], (3, 3)), ([2, 3], (1, 4)), ([1, 1], (3, 3)), ([2, 2], (5, 3))] {
+        for &(size, kernel) in &[
+            ([2, 2], (3, 3)),
+            ([2, 2], (2, 2)),
+            ([3, 2], (3, 3)),
+            ([2, 3], (1, 4)),
+            ([1, 1], (3, 3)),
+            ([2, 2], (5, 3)),
+        ] {
             for &(in_c, out_c) in &[(1, 8), (4, 1), (2, 8), (4, 3)] {
                 check_upsampled([3, 4, in_c], size, kernel, out_c, padding, 2);
             }

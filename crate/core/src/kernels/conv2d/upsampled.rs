@@ -96,7 +96,12 @@ impl UpsampledConv2d {
     /// the two layers as they are.
     pub fn new(conv: Conv2dGeometry, size: [usize; 2]) -> Option<UpsampledConv2d> {
         let [sh, sw] = size;
-        if sh == 0 || sw == 0 || !conv.in_h.is_multiple_of(sh) || !conv.in_w.is_multiple_of(sw) || conv.output_len() == 0 {
+        if sh == 0
+            || sw == 0
+            || !conv.in_h.is_multiple_of(sh)
+            || !conv.in_w.is_multiple_of(sw)
+            || conv.output_len() == 0
+        {
             return None;
         }
         let rows = AxisClass::all(sh, conv.kernel_h, conv.pad_top(), conv.out_h())?;
@@ -138,7 +143,13 @@ impl UpsampledConv2d {
 
     /// The chunk's frames, made in `frames` (or the samples themselves when no class needs
     /// padding), as offsets: sample i of the chunk is frames-or-x[offset(i)..].
-    fn make_frames<'a>(&self, shared: &Corr, x: &'a [f32], samples: core::ops::Range<usize>, frames: &'a mut [f32]) -> (&'a [f32], usize, usize) {
+    fn make_frames<'a>(
+        &self,
+        shared: &Corr,
+        x: &'a [f32],
+        samples: core::ops::Range<usize>,
+        frames: &'a mut [f32],
+    ) -> (&'a [f32], usize, usize) {
         let il = self.input_len();
         if shared.unpadded() {
             // The source is its own frame.
@@ -189,7 +200,12 @@ impl UpsampledConv2d {
     }
 
     /// The class's weights W[(eh, ew, ci), co]: sums of the original kernel's taps.
-    fn class_weight<'a>(&'a self, r: &'a AxisClass, c: &'a AxisClass, kernel: &'a [f32]) -> impl Fn(usize, usize) -> f32 + 'a {
+    fn class_weight<'a>(
+        &'a self,
+        r: &'a AxisClass,
+        c: &'a AxisClass,
+        kernel: &'a [f32],
+    ) -> impl Fn(usize, usize) -> f32 + 'a {
         let g = &self.conv;
         let [sh, sw] = self.size;
         move |t, co| {
@@ -293,7 +309,8 @@ impl UpsampledConv2d {
                 let (window, at) = self.window(&shared, r, c);
                 let grad = KernelGrad::correlation(window, usize::MAX).expect("checked by new()");
                 let input = dx.is_some().then(|| {
-                    Plan::correlation_input_grad(self.corr(r, c), self.class_weight(r, c, kernel), dy_frame_len).expect("checked by new()")
+                    Plan::correlation_input_grad(self.corr(r, c), self.class_weight(r, c, kernel), dy_frame_len)
+                        .expect("checked by new()")
                 });
                 let dk = &mut class_kernels[offset..offset + self.class_kernel_len(r, c)];
                 offset += dk.len();
@@ -329,7 +346,8 @@ impl UpsampledConv2d {
             for th in 0..g.kernel_h {
                 for tw in 0..g.kernel_w {
                     let tap = r.tap_of(th, sh) * c.taps + c.tap_of(tw, sw);
-                    let (dst, src) = (&mut dkernel[(th * g.kernel_w + tw) * ic * oc..][..ic * oc], &dk[tap * ic * oc..][..ic * oc]);
+                    let (dst, src) =
+                        (&mut dkernel[(th * g.kernel_w + tw) * ic * oc..][..ic * oc], &dk[tap * ic * oc..][..ic * oc]);
                     dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
                 }
             }

@@ -11,7 +11,15 @@ use crate::kernels::simd::{U4, V4};
 /// 256×28×28×32, for u32 element indices updated in memory and for window-cell indices
 /// kept in registers alike (also for the 2×2 path: its bytes built in registers from a
 /// window's four cells took 2.4 ms, row by row 1.35 ms).
-pub(super) fn forward_windows<T: WindowIndex>(g: &Pool2dGeometry, b: usize, oh: usize, from: usize, x: &[f32], y: &mut [f32], argmax: &mut [T]) {
+pub(super) fn forward_windows<T: WindowIndex>(
+    g: &Pool2dGeometry,
+    b: usize,
+    oh: usize,
+    from: usize,
+    x: &[f32],
+    y: &mut [f32],
+    argmax: &mut [T],
+) {
     let ch = g.channels;
     let (pad_top, pad_left) = (g.pad_top(), g.pad_left());
     let (h0, h1, ph0) = Pool2dGeometry::span(oh, g.stride_h, pad_top, g.pool_h, g.in_h);
@@ -32,7 +40,15 @@ pub(super) fn forward_windows<T: WindowIndex>(g: &Pool2dGeometry, b: usize, oh: 
 /// The cells of windows `from..out_w` of output row `oh` of sample `b` (`dy` and `argmax`
 /// that row) in tiling windows, cell by cell: dy where the window's index names the cell,
 /// else 0.
-pub(super) fn route_windows<T: WindowIndex>(g: &Pool2dGeometry, b: usize, oh: usize, from: usize, dy: &[f32], argmax: &[T], dx: &mut [f32]) {
+pub(super) fn route_windows<T: WindowIndex>(
+    g: &Pool2dGeometry,
+    b: usize,
+    oh: usize,
+    from: usize,
+    dy: &[f32],
+    argmax: &[T],
+    dx: &mut [f32],
+) {
     let ch = g.channels;
     let (pad_top, pad_left) = (g.pad_top(), g.pad_left());
     let (h0, h1, ph0) = Pool2dGeometry::span(oh, g.stride_h, pad_top, g.pool_h, g.in_h);

@@ -47,7 +47,12 @@ pub struct Pool2dGeometry {
 impl Pool2dGeometry {
     /// The pooling of `pool` windows moved by `strides` over an `[h, w, channels]` input;
     /// an error when a window does not fit ('valid' padding) or a size is zero.
-    pub fn new(input: [usize; 3], pool: [usize; 2], strides: [usize; 2], padding: Padding) -> Result<Pool2dGeometry, GeometryError> {
+    pub fn new(
+        input: [usize; 3],
+        pool: [usize; 2],
+        strides: [usize; 2],
+        padding: Padding,
+    ) -> Result<Pool2dGeometry, GeometryError> {
         let [in_h, in_w, channels] = input;
         let window = Window2d::new("pool", padding, [in_h, in_w], pool, strides)?;
         let [pool_h, pool_w, stride_h, stride_w] = [pool[0], pool[1], strides[0], strides[1]];
@@ -97,7 +102,9 @@ impl Pool2dGeometry {
     /// 2×2 windows with stride 2 from the input's corner: they tile it, whole but for a
     /// clipped last row or column ('same' over an odd size).
     fn tiles_2x2(&self) -> bool {
-        (self.pool_h, self.pool_w, self.stride_h, self.stride_w) == (2, 2, 2, 2) && self.pad_top() == 0 && self.pad_left() == 0
+        (self.pool_h, self.pool_w, self.stride_h, self.stride_w) == (2, 2, 2, 2)
+            && self.pad_top() == 0
+            && self.pad_left() == 0
     }
 
     /// The 2×2 path applies: 2×2 tiling windows, byte indices.
@@ -108,7 +115,11 @@ impl Pool2dGeometry {
     /// Elements of an output row the 2×2 path computes (all but a clipped last column),
     /// 0 when it does not apply.
     fn whole_2x2<T: WindowIndex>(&self) -> usize {
-        if self.path_2x2::<T>() { self.in_w / 2 * self.channels } else { 0 }
+        if self.path_2x2::<T>() {
+            self.in_w / 2 * self.channels
+        } else {
+            0
+        }
     }
 
     fn check<T: WindowIndex>(&self, batch: usize, x_len: usize, out_len: usize, argmax_len: usize) {
@@ -192,7 +203,13 @@ impl WindowIndex for u32 {
 }
 
 /// y = max over each window; argmax[o] = the window cell (ph·pool_w + pw) it came from.
-pub fn max_pool2d_forward<T: WindowIndex>(g: &Pool2dGeometry, batch: usize, x: &[f32], y: &mut [f32], argmax: &mut [T]) {
+pub fn max_pool2d_forward<T: WindowIndex>(
+    g: &Pool2dGeometry,
+    batch: usize,
+    x: &[f32],
+    y: &mut [f32],
+    argmax: &mut [T],
+) {
     g.check::<T>(batch, x.len(), y.len(), argmax.len());
     let (out_h, row, ch) = (g.out_h(), g.out_w() * g.channels, g.channels);
     if ch == 0 {

@@ -3,7 +3,13 @@
 use super::{Pool2dGeometry, WindowIndex};
 
 /// The definition: every window scanned cell by cell, channel by channel.
-pub fn max_pool2d_forward_reference<T: WindowIndex>(g: &Pool2dGeometry, batch: usize, x: &[f32], y: &mut [f32], argmax: &mut [T]) {
+pub fn max_pool2d_forward_reference<T: WindowIndex>(
+    g: &Pool2dGeometry,
+    batch: usize,
+    x: &[f32],
+    y: &mut [f32],
+    argmax: &mut [T],
+) {
     g.check::<T>(batch, x.len(), y.len(), argmax.len());
     let (out_h, out_w, ch) = (g.out_h(), g.out_w(), g.channels);
     let (pad_top, pad_left) = (g.pad_top() as isize, g.pad_left() as isize);

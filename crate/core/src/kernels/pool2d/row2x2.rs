@@ -153,10 +153,20 @@ mod simd128 {
     /// Channels c..c + 4G of one window's cells K0 and K0 + 1: the indices widened to i32
     /// lanes once, then each cell's lanes are dy where they equal its cell, else 0.
     #[inline(always)]
-    unsafe fn route_group<const K0: u8, const G: usize>(dy: *const f32, argmax: *const u8, c: usize, cells: [*mut f32; 2]) {
+    unsafe fn route_group<const K0: u8, const G: usize>(
+        dy: *const f32,
+        argmax: *const u8,
+        c: usize,
+        cells: [*mut f32; 2],
+    ) {
         let bytes = load_bytes::<G>(argmax.add(c));
         let (lo, hi) = (u16x8_extend_low_u8x16(bytes), u16x8_extend_high_u8x16(bytes));
-        let index = [u32x4_extend_low_u16x8(lo), u32x4_extend_high_u16x8(lo), u32x4_extend_low_u16x8(hi), u32x4_extend_high_u16x8(hi)];
+        let index = [
+            u32x4_extend_low_u16x8(lo),
+            u32x4_extend_high_u16x8(lo),
+            u32x4_extend_low_u16x8(hi),
+            u32x4_extend_high_u16x8(hi),
+        ];
         let d: [v128; G] = core::array::from_fn(|i| v128_load(dy.add(c + 4 * i) as *const v128));
         for (cell, k) in cells.iter().zip(K0..) {
             let kv = u32x4_splat(k.into());

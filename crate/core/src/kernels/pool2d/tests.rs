@@ -38,10 +38,27 @@ fn check_with<T: WindowIndex>(g: Pool2dGeometry, batch: usize) {
         max_pool2d_forward(&g, batch, xs[0], &mut y, &mut argmax);
         max_pool2d_backward(&g, batch, &dy[..out_len], &argmax, &mut gr[0]);
     };
-    let br = move |xs: &[&[f32]], dy: &[f32], gr: &mut [Vec<f32>]| max_pool2d_backward_reference(&g, batch, xs[0], &dy[..out_len], &mut gr[0]);
-    let bw = Backward { wrt: &[0], fast: &bf, reference: &br, tol: Tolerance::EXACT, eps: 1e-3, numeric_tol: Tolerance::new(1e-3, 1e-3) };
+    let br = move |xs: &[&[f32]], dy: &[f32], gr: &mut [Vec<f32>]| {
+        max_pool2d_backward_reference(&g, batch, xs[0], &dy[..out_len], &mut gr[0])
+    };
+    let bw = Backward {
+        wrt: &[0],
+        fast: &bf,
+        reference: &br,
+        tol: Tolerance::EXACT,
+        eps: 1e-3,
+        numeric_tol: Tolerance::new(1e-3, 1e-3),
+    };
     let name = format!("maxpool {g:?} batch {batch} {}", core::any::type_name::<T>());
-    helper_test_op(&name, &[x], 2 * out_len, &fwd(max_pool2d_forward::<T>), &fwd(max_pool2d_forward_reference::<T>), Tolerance::EXACT, Some(bw));
+    helper_test_op(
+        &name,
+        &[x],
+        2 * out_len,
+        &fwd(max_pool2d_forward::<T>),
+        &fwd(max_pool2d_forward_reference::<T>),
+        Tolerance::EXACT,
+        Some(bw),
+    );
 }
 
 /// dx[the element argmax[o] names] += dy[o], for every output: the definition of the
@@ -58,7 +75,14 @@ fn scatter<T: WindowIndex>(g: &Pool2dGeometry, batch: usize, argmax: &[T], dy: &
     dx
 }
 
-fn geom(in_h: usize, in_w: usize, channels: usize, pool: (usize, usize), stride: (usize, usize), padding: Padding) -> Pool2dGeometry {
+fn geom(
+    in_h: usize,
+    in_w: usize,
+    channels: usize,
+    pool: (usize, usize),
+    stride: (usize, usize),
+    padding: Padding,
+) -> Pool2dGeometry {
     Pool2dGeometry::new([in_h, in_w, channels], [pool.0, pool.1], [stride.0, stride.1], padding).unwrap()
 }
 
@@ -126,7 +150,8 @@ fn awkward(seed: u64, len: usize) -> Vec<f32> {
 fn check_awkward<T: WindowIndex + PartialEq + core::fmt::Debug>(g: Pool2dGeometry, batch: usize) {
     let x = awkward(g.input_len() as u64, batch * g.input_len());
     let n = batch * g.output_len();
-    let (mut y, mut argmax, mut y_ref, mut argmax_ref) = (vec![0.0; n], vec![T::default(); n], vec![0.0; n], vec![T::default(); n]);
+    let (mut y, mut argmax, mut y_ref, mut argmax_ref) =
+        (vec![0.0; n], vec![T::default(); n], vec![0.0; n], vec![T::default(); n]);
     max_pool2d_forward(&g, batch, &x, &mut y, &mut argmax);
     max_pool2d_forward_reference(&g, batch, &x, &mut y_ref, &mut argmax_ref);
     let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
@@ -146,7 +171,15 @@ fn windows_2x2_keep_ties_nan_and_clipped_edges() {
     // single input row or column; batch > 1. Ties go to the first cell, a NaN in cell 0
     // wins, elsewhere never; byte and u32 indices alike.
     use Padding::{Same, Valid};
-    for (h, w, ch, padding) in [(7, 9, 29, Same), (8, 6, 12, Same), (9, 7, 3, Valid), (6, 5, 32, Valid), (1, 3, 20, Same), (3, 1, 4, Same), (5, 5, 16, Same)] {
+    for (h, w, ch, padding) in [
+        (7, 9, 29, Same),
+        (8, 6, 12, Same),
+        (9, 7, 3, Valid),
+        (6, 5, 32, Valid),
+        (1, 3, 20, Same),
+        (3, 1, 4, Same),
+        (5, 5, 16, Same),
+    ] {
         let g = geom(h, w, ch, (2, 2), (2, 2), padding);
         check_awkward::<u8>(g, 3);
         check_awkward::<u32>(g, 3);
@@ -181,7 +214,9 @@ fn large_maps_backward_window_by_window() {
 fn backward_routes_any_valid_index() {
     // Indices not from a forward pass (any cell of the window inside the input) get dy
     // where they point: tiling windows written cell by cell, overlapping ones scattered.
-    for (g, stride) in [(geom(4, 4, 4, (2, 2), (2, 2), Padding::Valid), 2), (geom(4, 4, 4, (2, 2), (1, 1), Padding::Valid), 1)] {
+    for (g, stride) in
+        [(geom(4, 4, 4, (2, 2), (2, 2), Padding::Valid), 2), (geom(4, 4, 4, (2, 2), (1, 1), Padding::Valid), 1)]
+    {
         let n = g.output_len();
         let dy: Vec<f32> = (1..=n).map(|v| v as f32).collect();
         let argmax: Vec<u8> = (0..n).map(|o| ((o * 7 + o / 5) % 4) as u8).collect();
@@ -214,5 +249,8 @@ fn geometries_that_do_not_fit_are_refused_with_a_reason() {
     let err = Pool2dGeometry::new([3, 5, 1], [2, 2], [0, 1], Padding::Same).unwrap_err();
     assert!(matches!(err, GeometryError::Empty { .. }), "{err}");
     // 'same' fits any window.
-    assert_eq!(Pool2dGeometry::new([3, 5, 1], [4, 6], [1, 1], Padding::Same).map(|g| (g.out_h(), g.out_w())), Ok((3, 5)));
+    assert_eq!(
+        Pool2dGeometry::new([3, 5, 1], [4, 6], [1, 1], Padding::Same).map(|g| (g.out_h(), g.out_w())),
+        Ok((3, 5))
+    );
 }

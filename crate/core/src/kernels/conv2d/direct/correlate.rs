@@ -11,7 +11,14 @@ use micro::{Out, Windows};
 /// wasm-opt inlines into their one caller, made every correlation ~40% slower in V8;
 /// without EPILOGUE (input gradients, plain forwards) the stores add nothing.
 #[inline(never)]
-pub(super) fn correlate<const EPILOGUE: bool>(p: &Corr, frame: &[f32], w: &[f32], bias: &[f32], relu: bool, out: &mut [f32]) {
+pub(super) fn correlate<const EPILOGUE: bool>(
+    p: &Corr,
+    frame: &[f32],
+    w: &[f32],
+    bias: &[f32],
+    relu: bool,
+    out: &mut [f32],
+) {
     let (c, n, run, kh) = (p.c, p.n, p.run(), p.kh);
     let seg = p.stride;
     // Every frame read is below frame_h·frame_w·c: the last tap of the last pixel is
@@ -86,8 +93,8 @@ pub(super) fn correlate<const EPILOGUE: bool>(p: &Corr, frame: &[f32], w: &[f32]
 
 /// The micro-kernels, written once over [`V4`] (f32x4 on wasm SIMD, [f32; 4] elsewhere).
 mod micro {
-    use crate::kernels::simd::V4;
     use super::super::NR;
+    use crate::kernels::simd::V4;
 
     /// R consecutive output pixels' receptive fields, read in place from the frame.
     #[derive(Clone, Copy)]
@@ -190,13 +197,18 @@ mod micro {
     /// # Safety
     /// As [`tile`] with c = 1, run = KW.
     #[inline(always)]
-    pub unsafe fn tile_c1kw<const R: usize, const KW: usize, const EPILOGUE: bool>(win: Windows, panel: *const f32, out: Out) {
+    pub unsafe fn tile_c1kw<const R: usize, const KW: usize, const EPILOGUE: bool>(
+        win: Windows,
+        panel: *const f32,
+        out: Out,
+    ) {
         let Windows { a, seg, kh, .. } = win;
         let mut acc = [[V4::zero(); 2]; R];
         let mut bp = panel;
         let mut row = a;
         for _ in 0..kh {
-            let xs: [V4; 6] = core::array::from_fn(|i| if i < R + KW - 1 { V4::splat_load(row.add(i)) } else { V4::zero() });
+            let xs: [V4; 6] =
+                core::array::from_fn(|i| if i < R + KW - 1 { V4::splat_load(row.add(i)) } else { V4::zero() });
             for kw in 0..KW {
                 let b0 = V4::load(bp.add(kw * NR));
                 let b1 = V4::load(bp.add(kw * NR + 4));
@@ -247,7 +259,11 @@ mod micro {
     /// # Safety
     /// Frame reads up to (kh-1)·seg + (R+KW-1)·c, w reads up to kh·KW·c, R outputs.
     #[inline(always)]
-    pub unsafe fn dot_kw<const R: usize, const KW: usize, const EPILOGUE: bool>(win: Windows, w: *const f32, out: Out) -> usize {
+    pub unsafe fn dot_kw<const R: usize, const KW: usize, const EPILOGUE: bool>(
+        win: Windows,
+        w: *const f32,
+        out: Out,
+    ) -> usize {
         let (Windows { a, c, seg, kh, .. }, Out { y: out, bias, relu, .. }) = (win, out);
         let mut acc = [V4::zero(); R];
         for s in 0..kh {

@@ -59,7 +59,9 @@ pub(super) fn kernel_grad_wide(p: &Corr, frame: &[f32], gy: &[f32], dw: &mut [f3
 pub(super) fn kernel_grad_narrow(p: &Corr, frame: &[f32], gy: &[f32], dw: &mut [f32]) {
     let (run, n) = (p.run(), p.n);
     let seg = p.stride;
-    assert!(frame.len() >= p.frame_len() && gy.len() == p.out_len() && dw.len() == p.taps() * n && run.is_multiple_of(4));
+    assert!(
+        frame.len() >= p.frame_len() && gy.len() == p.out_len() && dw.len() == p.taps() * n && run.is_multiple_of(4)
+    );
     if (p.kw == 2 || p.kw == 3) && p.c.is_multiple_of(8) && (p.out_w + 2 * (p.kw - 1)) * p.out_h <= GPAD {
         if p.kw == 3 {
             kernel_grad_kw::<3>(p, frame, gy, dw);
@@ -75,7 +77,8 @@ pub(super) fn kernel_grad_narrow(p: &Corr, frame: &[f32], gy: &[f32], dw: &mut [
                 let vecs = ((run - t) / 4).min(8);
                 // SAFETY: taps s·run + t .. + 4·vecs <= taps; frame and gy reads as in kernel_grad_wide.
                 unsafe {
-                    let sweep = Sweep { frame: frame.as_ptr().add(s * seg + t), c: p.c, seg, out_h: p.out_h, out_w: p.out_w };
+                    let sweep =
+                        Sweep { frame: frame.as_ptr().add(s * seg + t), c: p.c, seg, out_h: p.out_h, out_w: p.out_w };
                     let (g, d) = (gy.as_ptr().add(j), dw.as_mut_ptr().add((s * run + t) * n + j));
                     match vecs {
                         8 => micro::grad_cols::<8>(sweep, g, n, d),
@@ -122,8 +125,16 @@ fn kernel_grad_kw<const KW: usize>(p: &Corr, frame: &[f32], gy: &[f32], dw: &mut
                 // frame_w and v + 8 <= c, inside the frame; gpad reads q + KW - 1 < gw per
                 // row; dw rows (s·KW + kw)·c + v + 8 <= taps, column j < n.
                 unsafe {
-                    let sweep = Sweep { frame: frame.as_ptr().add(s * seg + v), c, seg, out_h: p.out_h, out_w: p.out_w };
-                    micro::grad_kw::<KW>(sweep, gpad.as_ptr(), gw, dw.as_mut_ptr().add(((s * KW) * c + v) * n + j), n, c * n);
+                    let sweep =
+                        Sweep { frame: frame.as_ptr().add(s * seg + v), c, seg, out_h: p.out_h, out_w: p.out_w };
+                    micro::grad_kw::<KW>(
+                        sweep,
+                        gpad.as_ptr(),
+                        gw,
+                        dw.as_mut_ptr().add(((s * KW) * c + v) * n + j),
+                        n,
+                        c * n,
+                    );
                 }
             }
         }
@@ -155,7 +166,14 @@ mod micro {
     /// Frame reads up to (out_h-1)·seg + (out_w+KW-2)·c + 8, g reads up to out_h·gw, and dw
     /// at ((KW-1)·c + 7)·ldd must be in bounds.
     #[inline(always)]
-    pub unsafe fn grad_kw<const KW: usize>(sweep: Sweep, g: *const f32, gw: usize, dw: *mut f32, ldd: usize, tap_stride: usize) {
+    pub unsafe fn grad_kw<const KW: usize>(
+        sweep: Sweep,
+        g: *const f32,
+        gw: usize,
+        dw: *mut f32,
+        ldd: usize,
+        tap_stride: usize,
+    ) {
         let Sweep { frame, c, seg, out_h, out_w } = sweep;
         debug_assert_eq!(tap_stride, c * ldd);
         let mut acc = [[V4::zero(); 2]; KW];

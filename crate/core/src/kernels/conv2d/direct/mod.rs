@@ -73,7 +73,19 @@ impl Corr {
     /// the output `out`[0] × `out`[1] × `n`, with `pad` zero rows and columns before `src`.
     pub(super) fn new(k: [usize; 2], c: usize, n: usize, src: [usize; 2], pad: [usize; 2], out: [usize; 2]) -> Corr {
         let stride = (out[1] + k[1] - 1) * c;
-        Corr { kh: k[0], kw: k[1], c, n, src_h: src[0], src_w: src[1], pad_t: pad[0], pad_l: pad[1], out_h: out[0], out_w: out[1], stride }
+        Corr {
+            kh: k[0],
+            kw: k[1],
+            c,
+            n,
+            src_h: src[0],
+            src_w: src[1],
+            pad_t: pad[0],
+            pad_l: pad[1],
+            out_h: out[0],
+            out_w: out[1],
+            stride,
+        }
     }
 
     /// This correlation over a window of a wider frame, `frame_w` pixels a row: the caller
@@ -255,7 +267,13 @@ impl Plan {
     /// epilogue runs only with one): the bias and the ReLU
     /// applied as the micro-kernels store, while y is in registers, instead of in another
     /// pass over y (on a 28×28×32 output that pass cost a sixth of the forward).
-    pub fn forward_epilogue(g: &Conv2dGeometry, kernel: &[f32], bias: Option<&[f32]>, relu: bool, scratch: usize) -> Option<Plan> {
+    pub fn forward_epilogue(
+        g: &Conv2dGeometry,
+        kernel: &[f32],
+        bias: Option<&[f32]>,
+        relu: bool,
+        scratch: usize,
+    ) -> Option<Plan> {
         Plan::correlation(Corr::forward(g), |t, j| kernel[t * g.out_c + j], bias, relu, scratch)
     }
 
@@ -267,13 +285,23 @@ impl Plan {
 
     /// `p` with weights W(T, j) = `weight(T, j)` (T = (kh, kw, ch) row-major), plus `bias`
     /// and then max(·, 0) when `relu`, as the stores happen.
-    pub(super) fn correlation(p: Corr, weight: impl Fn(usize, usize) -> f32, bias: Option<&[f32]>, relu: bool, scratch: usize) -> Option<Plan> {
+    pub(super) fn correlation(
+        p: Corr,
+        weight: impl Fn(usize, usize) -> f32,
+        bias: Option<&[f32]>,
+        relu: bool,
+        scratch: usize,
+    ) -> Option<Plan> {
         Plan::new(p, scratch, weight, bias, relu)
     }
 
     /// The input gradient of correlation `p` (weights as for [`Plan::correlation`]): dout
     /// correlated with the weights flipped in space and transposed in channels.
-    pub(super) fn correlation_input_grad(p: Corr, weight: impl Fn(usize, usize) -> f32, scratch: usize) -> Option<Plan> {
+    pub(super) fn correlation_input_grad(
+        p: Corr,
+        weight: impl Fn(usize, usize) -> f32,
+        scratch: usize,
+    ) -> Option<Plan> {
         if !p.transposable() {
             return None;
         }
@@ -287,7 +315,13 @@ impl Plan {
         Plan::new(p.transposed(), scratch, flipped, None, false)
     }
 
-    fn new(p: Corr, scratch: usize, weight: impl Fn(usize, usize) -> f32, bias: Option<&[f32]>, relu: bool) -> Option<Plan> {
+    fn new(
+        p: Corr,
+        scratch: usize,
+        weight: impl Fn(usize, usize) -> f32,
+        bias: Option<&[f32]>,
+        relu: bool,
+    ) -> Option<Plan> {
         if p.src_len() == 0 || p.out_len() == 0 || (!p.unpadded() && scratch < p.frame_len()) {
             return None;
         }
