@@ -189,11 +189,6 @@ pub(crate) fn profile_model(name: &str, input_shape: &[usize], specs: &[LayerSpe
     let t_step = time_median(reps, || {
         m.train_step(&x, &x[..BATCH * shape_len(&shape)], BATCH).unwrap();
     });
-    // The target copy above is part of the timed closure; measure and subtract it.
-    let t_copy = time_median(reps, || {
-        std::hint::black_box(x[..BATCH * shape_len(&shape)].to_vec());
-    });
-    let t_step = t_step - t_copy;
     emit(&format!(
         "    train_step {:>8.3} ms  → epoch (48,000 images) ≈ {:.2} s",
         t_step * 1e3,
