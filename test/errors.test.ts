@@ -204,7 +204,9 @@ describe('validators', () => {
     expect(isPlainObject(null)).toBe(false);
     expect(isPlainObject(new Date())).toBe(false);
     expect(isPlainObject(new (class A {})())).toBe(false);
-    expect(() => assertPlainObject('options', [1])).toThrow('options must be a plain object like { key: value }, got [1]');
+    expect(() => assertPlainObject('options', [1])).toThrow(
+      'options must be a plain object like { key: value }, got [1]',
+    );
     expect(() => assertPlainObject('options', 'x')).toThrow(ValueError);
   });
 
@@ -217,7 +219,9 @@ describe('validators', () => {
       'did you mean "batchSize"?',
     );
     expect(() => assertKnownKeys('o', { foo: 1 }, [])).toThrow('No options are accepted');
-    expect(() => assertKnownKeys('o', { zzzzzz: 1 }, ['epochs'])).toThrow('o has an unknown option "zzzzzz". Known options: epochs');
+    expect(() => assertKnownKeys('o', { zzzzzz: 1 }, ['epochs'])).toThrow(
+      'o has an unknown option "zzzzzz". Known options: epochs',
+    );
   });
 
   it('checkOptions', () => {

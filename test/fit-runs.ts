@@ -25,7 +25,15 @@ export interface ThreadsReference {
   runs: { history: History; weights: number[][] }[];
 }
 
-const samples = (shape: number[], seed: number) => Array.from(Float32Array.from(randomArray(shape.reduce((a, b) => a * b, 1), seed)));
+const samples = (shape: number[], seed: number) =>
+  Array.from(
+    Float32Array.from(
+      randomArray(
+        shape.reduce((a, b) => a * b, 1),
+        seed,
+      ),
+    ),
+  );
 
 export const FIT_RUNS: FitRun[] = [
   {
@@ -48,7 +56,11 @@ export const FIT_RUNS: FitRun[] = [
 
 /** FIT_RUNS on the main thread of a Node process with init({ threads }), against dist/. */
 export async function mainThreadReference(threads: number): Promise<ThreadsReference> {
-  const child = await runNode([join(ROOT, 'test', 'threads-run.mjs'), String(threads), 'fit'], { cwd: ROOT, stdin: JSON.stringify({ runs: FIT_RUNS }) });
-  if (child.code !== 0) throw new Error(`test/threads-run.mjs ${threads} fit exited with ${child.code}\n${child.stderr}`);
+  const child = await runNode([join(ROOT, 'test', 'threads-run.mjs'), String(threads), 'fit'], {
+    cwd: ROOT,
+    stdin: JSON.stringify({ runs: FIT_RUNS }),
+  });
+  if (child.code !== 0)
+    throw new Error(`test/threads-run.mjs ${threads} fit exited with ${child.code}\n${child.stderr}`);
   return JSON.parse(child.stdout) as ThreadsReference;
 }

@@ -9,10 +9,16 @@ import { extname, join, normalize, sep } from 'node:path';
 import type { Browser } from 'playwright';
 
 /** Runs a Node script; resolves with its output once it exits (a hang fails the test by timeout). */
-export function runNode(args: string[], opts: { cwd: string; stdin?: string; timeoutMs?: number }): Promise<{ code: number; stdout: string; stderr: string }> {
+export function runNode(
+  args: string[],
+  opts: { cwd: string; stdin?: string; timeoutMs?: number },
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    const child = execFile(process.execPath, args, { cwd: opts.cwd, maxBuffer: 256 * 1024 * 1024, timeout: opts.timeoutMs ?? 60_000 }, (error, stdout, stderr) =>
-      done({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr }),
+    const child = execFile(
+      process.execPath,
+      args,
+      { cwd: opts.cwd, maxBuffer: 256 * 1024 * 1024, timeout: opts.timeoutMs ?? 60_000 },
+      (error, stdout, stderr) => done({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr }),
     );
     child.stdin?.end(opts.stdin ?? '');
   });
@@ -37,7 +43,10 @@ export const CROSS_ORIGIN_ISOLATION = {
 };
 
 /** A static file server for `dir` on 127.0.0.1 (any free port); follows symlinks. */
-export async function serve(dir: string, headers: Record<string, string> = {}): Promise<{ url: string; close: () => Promise<void> }> {
+export async function serve(
+  dir: string,
+  headers: Record<string, string> = {},
+): Promise<{ url: string; close: () => Promise<void> }> {
   const server: Server = createServer(async (req, res) => {
     try {
       const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
@@ -94,7 +103,11 @@ export async function launchChromium(): Promise<Browser> {
  * Returns it with the page's problems (page errors, console errors, failed GETs, HTTP ≥ 400)
  * and every console line.
  */
-export async function openPage<T>(browser: Browser, url: string, timeoutMs: number): Promise<{ result: T; problems: string[]; console: string[]; ms: number }> {
+export async function openPage<T>(
+  browser: Browser,
+  url: string,
+  timeoutMs: number,
+): Promise<{ result: T; problems: string[]; console: string[]; ms: number }> {
   const context = await browser.newContext();
   const problems: string[] = [];
   const lines: string[] = [];
@@ -116,7 +129,9 @@ export async function openPage<T>(browser: Browser, url: string, timeoutMs: numb
     });
     const t0 = performance.now();
     await page.goto(url);
-    await page.waitForFunction(() => (window as unknown as { __result?: unknown }).__result !== undefined, undefined, { timeout: timeoutMs });
+    await page.waitForFunction(() => (window as unknown as { __result?: unknown }).__result !== undefined, undefined, {
+      timeout: timeoutMs,
+    });
     const result = (await page.evaluate(() => (window as unknown as { __result: unknown }).__result)) as T;
     return { result, problems, console: lines, ms: performance.now() - t0 };
   } finally {

@@ -21,7 +21,10 @@ function idx(dims: number[], payload: ArrayLike<number>, magicType = 0x08): Uint
 }
 
 function images(n: number, fill = (i: number) => i % 256, h = 28, w = 28): Uint8Array {
-  return idx([n, h, w], Array.from({ length: n * h * w }, (_, i) => fill(i)));
+  return idx(
+    [n, h, w],
+    Array.from({ length: n * h * w }, (_, i) => fill(i)),
+  );
 }
 
 function labels(values: number[]): Uint8Array {
@@ -176,7 +179,9 @@ describe('parseMnist', () => {
     await expect(parseMnist({ ...s, trainImages: s.trainLabels })).rejects.toThrow(
       'trainImages: expected a 3-D image array [N, 28, 28] (magic 0x00000803), got 1-D [3] (magic 0x00000801)',
     );
-    await expect(parseMnist({ ...s, testLabels: s.testImages })).rejects.toThrow(/testLabels: expected a 1-D label array/);
+    await expect(parseMnist({ ...s, testLabels: s.testImages })).rejects.toThrow(
+      /testLabels: expected a 1-D label array/,
+    );
     await expect(parseMnist({ ...s, trainImages: images(3, () => 0, 32, 32) })).rejects.toThrow(
       'trainImages: expected 28×28 MNIST images, got 32×32',
     );
@@ -222,7 +227,11 @@ describe('loadMnist({ dir })', () => {
 
   it('reads plain files with standard names', async () => {
     const dir = join(root, 'plain');
-    await writeSet(dir, (b) => b, () => false);
+    await writeSet(
+      dir,
+      (b) => b,
+      () => false,
+    );
     const m = await loadMnist({ dir });
     expect(m.train.shape).toEqual([3, 28, 28, 1]);
     expect(Array.from(m.testLabels)).toEqual([1, 2]);
@@ -230,7 +239,11 @@ describe('loadMnist({ dir })', () => {
 
   it('reads .gz files and the dotted name variant', async () => {
     const dir = join(root, 'mixed');
-    await writeSet(dir, (b) => b.replace(/-(idx\d-ubyte)$/, '.$1'), (k) => k !== 'testLabels');
+    await writeSet(
+      dir,
+      (b) => b.replace(/-(idx\d-ubyte)$/, '.$1'),
+      (k) => k !== 'testLabels',
+    );
     const m = await loadMnist({ dir });
     expect(m.test.shape).toEqual([2, 28, 28, 1]);
     expect(Array.from(m.trainLabels)).toEqual([0, 5, 9]);
@@ -238,7 +251,11 @@ describe('loadMnist({ dir })', () => {
 
   it('names the paths tried when a file is missing', async () => {
     const dir = join(root, 'missing');
-    await writeSet(dir, (b) => b, () => false);
+    await writeSet(
+      dir,
+      (b) => b,
+      () => false,
+    );
     await rm(join(dir, MNIST_FILE_NAMES.testImages));
     const err = await loadMnist({ dir }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AutoencoderError);
@@ -250,12 +267,20 @@ describe('loadMnist({ dir })', () => {
 
   it('reports corrupt files with their path', async () => {
     const dir = join(root, 'corrupt');
-    await writeSet(dir, (b) => b, () => false);
+    await writeSet(
+      dir,
+      (b) => b,
+      () => false,
+    );
     await writeFile(join(dir, MNIST_FILE_NAMES.trainLabels), labels([1, 2, 3]).subarray(0, 9));
     await expect(loadMnist({ dir })).rejects.toThrow(CorruptDataError);
     await expect(loadMnist({ dir })).rejects.toThrow(`${join(dir, 'train-labels-idx1-ubyte')}: truncated IDX data`);
     const gzDir = join(root, 'corrupt-gz');
-    await writeSet(gzDir, (b) => b, (k) => k === 'testImages');
+    await writeSet(
+      gzDir,
+      (b) => b,
+      (k) => k === 'testImages',
+    );
     const gzPath = join(gzDir, 't10k-images-idx3-ubyte.gz');
     const good = gzipSync(smallSet().testImages);
     await writeFile(gzPath, good.subarray(0, good.length - 12));
@@ -270,7 +295,9 @@ describe('loadMnist({ dir })', () => {
     await expect(loadMnist({ dir: file })).rejects.toThrow(ValueError);
     await expect(loadMnist({ dir: '' })).rejects.toThrow('dir must be a non-empty string');
     await expect(loadMnist({ dir: 5 } as never)).rejects.toThrow(ValueError);
-    await expect(loadMnist({ directory: root } as never)).rejects.toThrow(/unknown option "directory"; did you mean "dir"\?/);
+    await expect(loadMnist({ directory: root } as never)).rejects.toThrow(
+      /unknown option "directory"; did you mean "dir"\?/,
+    );
     await expect(loadMnist('x' as never)).rejects.toThrow(ValueError);
   });
 });

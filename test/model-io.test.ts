@@ -33,7 +33,10 @@ describe('toBytes / fromBytes', () => {
   it('round-trips bit for bit, with architecture and compile settings', async () => {
     const model = convolutional({ seed: 5 });
     model.compile({ optimizer: { name: 'adam', learningRate: 0.01 } });
-    const x = tensor(new Float32Array(8 * 784).map((_, i) => (i % 7) / 7), [8, 28, 28, 1]);
+    const x = tensor(
+      new Float32Array(8 * 784).map((_, i) => (i % 7) / 7),
+      [8, 28, 28, 1],
+    );
     await model.fit(x, x, { batchSize: 4, seed: 1 });
     const bytes = model.toBytes();
     const loaded = Autoencoder.fromBytes(bytes);

@@ -1,12 +1,21 @@
 // The SDK's models against independent references: parameter counts and shapes of the
 // tutorial's presets, forward passes and a training step against the float64 reference.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { convolutional, deep, denoising, init, layers, sequential, tensor, vanilla, type Autoencoder } from '../ts/index.js';
+import {
+  convolutional,
+  deep,
+  denoising,
+  init,
+  layers,
+  sequential,
+  tensor,
+  vanilla,
+  type Autoencoder,
+} from '../ts/index.js';
 import { ReferenceModel, randomArray, type LayerSpec as RefSpec } from './reference64.js';
 import { expectClose } from './assertions.js';
 
 beforeAll(() => init());
-
 
 /** Small random weights, the same in both models. */
 function randomWeights(model: Autoencoder, seed: number) {
@@ -25,7 +34,10 @@ describe('tutorial presets', () => {
     expect(model.inputShape).toEqual(input);
     expect(model.codeShape).toEqual(code);
     expect(model.outputShape).toEqual(output);
-    const x = tensor(new Float32Array(3 * (input as readonly number[]).reduce((a, b) => a * b, 1)).fill(0.5), [3, ...input]);
+    const x = tensor(new Float32Array(3 * (input as readonly number[]).reduce((a, b) => a * b, 1)).fill(0.5), [
+      3,
+      ...input,
+    ]);
     expect(model.predict(x).shape).toEqual([3, ...output]);
     expect(model.encode(x).shape).toEqual([3, ...code]);
     expect(model.summary()).toContain(`Total params: ${params.toLocaleString('en-US')}`);
@@ -64,10 +76,14 @@ describe('against the float64 reference', () => {
     const model = vanilla({ encodingSize: 16, seed: 2 });
     const weights = randomWeights(model, 10);
     model.setWeights(model.getWeights().map((w, i) => tensor(weights[i], w.shape as number[])));
-    const ref = new ReferenceModel([784], [
-      { kind: 'dense', units: 16, activation: 'relu' },
-      { kind: 'dense', units: 784, activation: 'relu' },
-    ], weights);
+    const ref = new ReferenceModel(
+      [784],
+      [
+        { kind: 'dense', units: 16, activation: 'relu' },
+        { kind: 'dense', units: 784, activation: 'relu' },
+      ],
+      weights,
+    );
     const x = randomArray(5 * 784, 7);
     const out = model.predict(tensor(Float32Array.from(x), [5, 784]));
     expectClose(out.data, ref.forward(x, 5), 1e-4, 1e-4);
@@ -94,7 +110,13 @@ describe('against the float64 reference', () => {
     model.setWeights(model.getWeights().map((w, i) => tensor(weights[i], w.shape as number[])));
     const specs: RefSpec[] = model.layers.map((l) =>
       l.kind === 'conv2d'
-        ? { kind: 'conv2d', filters: l.filters, kernelSize: [...l.kernelSize], padding: l.padding, activation: l.activation }
+        ? {
+            kind: 'conv2d',
+            filters: l.filters,
+            kernelSize: [...l.kernelSize],
+            padding: l.padding,
+            activation: l.activation,
+          }
         : l.kind === 'maxPooling2d'
           ? { kind: 'maxPooling2d', pool: [...l.pool], padding: l.padding }
           : l.kind === 'upSampling2d'
@@ -115,11 +137,15 @@ describe('against the float64 reference', () => {
     const n = 6;
     const x = randomArray(n * 81, 11);
     const y = randomArray(n * 36, 12);
-    const history = await model.fit(tensor(Float32Array.from(x), [n, 9, 9, 1]), tensor(Float32Array.from(y), [n, 6, 6, 1]), {
-      epochs: 1,
-      batchSize: n,
-      shuffle: false,
-    });
+    const history = await model.fit(
+      tensor(Float32Array.from(x), [n, 9, 9, 1]),
+      tensor(Float32Array.from(y), [n, 6, 6, 1]),
+      {
+        epochs: 1,
+        batchSize: n,
+        shuffle: false,
+      },
+    );
     const refLoss = ref.trainStep(x, y, n, { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }, 1);
     expect(history.loss[0]).toBeCloseTo(refLoss, 5);
     const after = model.getWeights();
@@ -137,11 +163,18 @@ describe('against the float64 reference', () => {
       encoderLength: 1,
       seed: 5,
     });
-    const ref = new ReferenceModel([10], specs, model.getWeights().map((w) => w.data));
+    const ref = new ReferenceModel(
+      [10],
+      specs,
+      model.getWeights().map((w) => w.data),
+    );
     const n = 12;
     const x = randomArray(n * 10, 13);
     // shuffle: false so the batches are known: rows 0-3, 4-7, 8-11.
-    await model.fit(tensor(Float32Array.from(x), [n, 10]), tensor(Float32Array.from(x), [n, 10]), { batchSize: 4, shuffle: false });
+    await model.fit(tensor(Float32Array.from(x), [n, 10]), tensor(Float32Array.from(x), [n, 10]), {
+      batchSize: 4,
+      shuffle: false,
+    });
     for (let b = 0; b < 3; b++) {
       const rows = x.subarray(b * 40, (b + 1) * 40);
       ref.trainStep(rows, rows, 4, { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }, b + 1);
@@ -169,7 +202,10 @@ describe('training', () => {
 
   it('loss decreases, validation split and callbacks follow Keras', async () => {
     const n = 200;
-    const data = tensor(Float32Array.from(randomArray(n * 784, 22)).map((v) => (v > 0.7 ? 1 : 0)), [n, 784]);
+    const data = tensor(
+      Float32Array.from(randomArray(n * 784, 22)).map((v) => (v > 0.7 ? 1 : 0)),
+      [n, 784],
+    );
     const model = vanilla({ seed: 3 });
     const epochs: number[] = [];
     let batches = 0;
@@ -226,7 +262,12 @@ describe('training', () => {
     expect(same.history).toEqual(separate.history);
     same.weights.forEach((w, i) => expect(w).toEqual(separate.weights[i]));
     // And the targets do matter: other targets train differently.
-    const other = await run(tensor(data.data.map((v) => 1 - v), [40, 784]));
+    const other = await run(
+      tensor(
+        data.data.map((v) => 1 - v),
+        [40, 784],
+      ),
+    );
     expect(other.history.loss).not.toEqual(same.history.loss);
   });
 

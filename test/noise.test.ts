@@ -130,7 +130,10 @@ describe('shuffleInPlace / permutation', () => {
 });
 
 describe('addGaussianNoise', () => {
-  const x = tensor(Float32Array.from({ length: 1000 }, (_, i) => (i % 100) / 99), [10, 100]);
+  const x = tensor(
+    Float32Array.from({ length: 1000 }, (_, i) => (i % 100) / 99),
+    [10, 100],
+  );
 
   it('is deterministic with a seed and does not modify x', () => {
     const before = x.data.slice();

@@ -26,10 +26,22 @@ describe('the built package', () => {
 
   it('npm pack holds the bundles, types and .wasm, and no sources', () => {
     const [pack] = JSON.parse(
-      execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: new URL('.', root), encoding: 'utf8' }),
+      execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+        cwd: new URL('.', root),
+        encoding: 'utf8',
+      }),
     ) as [{ files: { path: string }[] }];
     const files = pack.files.map((f) => f.path);
-    for (const needed of ['dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/wasm_autoencoders_bg.wasm', 'dist/browser/index.js', 'dist/browser/wasm_autoencoders_bg.wasm', 'package.json', 'README.md']) {
+    for (const needed of [
+      'dist/index.js',
+      'dist/index.cjs',
+      'dist/index.d.ts',
+      'dist/wasm_autoencoders_bg.wasm',
+      'dist/browser/index.js',
+      'dist/browser/wasm_autoencoders_bg.wasm',
+      'package.json',
+      'README.md',
+    ]) {
       expect(files).toContain(needed);
     }
     expect(files.filter((f) => /^(crate|ts|test|scripts|pkg)\//.test(f))).toEqual([]);

@@ -67,7 +67,8 @@ function checkGradients(inputShape: number[], layers: LayerSpec[], n: number, se
     checked++;
   }
   // The check must not be vacuous.
-  const norm = grads.reduce((s, g) => s + g.reduce((a, b) => a + b * b, 0), 0) + inputGrad.reduce((a, b) => a + b * b, 0);
+  const norm =
+    grads.reduce((s, g) => s + g.reduce((a, b) => a + b * b, 0), 0) + inputGrad.reduce((a, b) => a + b * b, 0);
   expect(norm).toBeGreaterThan(1e-8);
   return checked;
 }

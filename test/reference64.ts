@@ -517,7 +517,8 @@ export class ReferenceModel {
     for (const l of this.layers) {
       if (l.kernel < 0) continue;
       if (l.spec.kind === 'dense') out.push([l.inShape[l.inShape.length - 1], l.spec.units], [l.spec.units]);
-      else if (l.spec.kind === 'conv2d') out.push([...l.spec.kernelSize, l.inShape[2], l.spec.filters], [l.spec.filters]);
+      else if (l.spec.kind === 'conv2d')
+        out.push([...l.spec.kernelSize, l.inShape[2], l.spec.filters], [l.spec.filters]);
     }
     return out;
   }
@@ -549,8 +550,17 @@ export class ReferenceModel {
         case 'conv2d': {
           const [h, w, c] = inShape;
           const z = conv2d(
-            input, n, h, w, c, this.params[l.kernel], this.params[l.bias],
-            spec.kernelSize[0], spec.kernelSize[1], spec.filters, spec.padding ?? 'valid',
+            input,
+            n,
+            h,
+            w,
+            c,
+            this.params[l.kernel],
+            this.params[l.bias],
+            spec.kernelSize[0],
+            spec.kernelSize[1],
+            spec.filters,
+            spec.padding ?? 'valid',
           );
           const y = activate(z, spec.activation ?? 'linear');
           caches.push({ input, z, y });
@@ -622,8 +632,17 @@ export class ReferenceModel {
           const dz = activationBackward(g, c.z!, c.y, spec.activation ?? 'linear');
           const [h, w, cin] = inShape;
           const r = conv2dBackward(
-            c.input, n, h, w, cin, this.params[l.kernel],
-            spec.kernelSize[0], spec.kernelSize[1], spec.filters, spec.padding ?? 'valid', dz,
+            c.input,
+            n,
+            h,
+            w,
+            cin,
+            this.params[l.kernel],
+            spec.kernelSize[0],
+            spec.kernelSize[1],
+            spec.filters,
+            spec.padding ?? 'valid',
+            dz,
           );
           grads[l.kernel] = r.dK;
           grads[l.bias] = r.db;

@@ -75,7 +75,9 @@ describe('tensor()', () => {
 
   it('rejects data of the wrong type', () => {
     expect(() => tensor('abc' as never, [3])).toThrow(ValueError);
-    expect(() => tensor(null as never, [1])).toThrow('tensor data must be a Float32Array or an array of numbers, got null');
+    expect(() => tensor(null as never, [1])).toThrow(
+      'tensor data must be a Float32Array or an array of numbers, got null',
+    );
     expect(() => tensor({ length: 1, 0: 1 } as never, [1])).toThrow(ValueError);
   });
 });
@@ -122,9 +124,7 @@ describe('assertTensor', () => {
     expect(() => assertTensor('x', null)).toThrow(ValueError);
     expect(() => assertTensor('x', null)).toThrow('x must be a tensor ({ shape, data }');
     expect(() => assertTensor('x', [1, 2])).toThrow(ValueError);
-    expect(() => assertTensor('x', { shape: [2], data: [1, 2] })).toThrow(
-      'x.data must be a Float32Array, got [1, 2]',
-    );
+    expect(() => assertTensor('x', { shape: [2], data: [1, 2] })).toThrow('x.data must be a Float32Array, got [1, 2]');
     expect(() => assertTensor('x', { shape: [2], data: new Float64Array(2) })).toThrow(ValueError);
   });
 

@@ -57,11 +57,15 @@ async function checks() {
   // One Adam step from given weights (compared with the float64 reference by the test).
   async function oneStep(model, weights, x, y, n) {
     model.setWeights(model.getWeights().map((w, i) => tensor(Float32Array.from(weights[i]), w.shape)));
-    const history = await model.fit(tensor(Float32Array.from(x), [n, ...model.inputShape]), tensor(Float32Array.from(y), [n, ...model.outputShape]), {
-      epochs: 1,
-      batchSize: n,
-      shuffle: false,
-    });
+    const history = await model.fit(
+      tensor(Float32Array.from(x), [n, ...model.inputShape]),
+      tensor(Float32Array.from(y), [n, ...model.outputShape]),
+      {
+        epochs: 1,
+        batchSize: n,
+        shuffle: false,
+      },
+    );
     const w = plain(model.getWeights());
     model.dispose();
     return { loss: history.loss[0], weights: w };
@@ -101,7 +105,8 @@ async function fitRuns() {
 }
 
 const modes = { checks, fit: fitRuns };
-if (!(mode in modes)) throw new Error(`unknown mode ${JSON.stringify(mode)}: expected ${Object.keys(modes).join(' or ')}`);
+if (!(mode in modes))
+  throw new Error(`unknown mode ${JSON.stringify(mode)}: expected ${Object.keys(modes).join(' or ')}`);
 await init({ threads }); // 1: the single-thread module
 const out = await modes[mode]();
 process.stdout.write(JSON.stringify({ threads: threadCount(), ...out }));

@@ -16,7 +16,8 @@ const DIST = join(ROOT, 'dist');
 // The threads module with the pool's test switches: `npm test` builds it (TEST_HOOKS=1).
 const HOOKS = join(ROOT, 'pkg-threads-hooks');
 for (const f of ['index.js', 'wasm_autoencoders_threads_bg.wasm', 'wasm_autoencoders_threads.js']) {
-  if (!existsSync(join(DIST, f))) throw new Error(`dist/${f} is missing: run \`npm run build\` (without THREADS=0) before these tests`);
+  if (!existsSync(join(DIST, f)))
+    throw new Error(`dist/${f} is missing: run \`npm run build\` (without THREADS=0) before these tests`);
 }
 type Sdk = typeof import('../ts/index.js');
 const sdk: Sdk = await import(pathToFileURL(join(DIST, 'index.js')).href);
@@ -43,7 +44,8 @@ const DENSE_SPECS: RefSpec[] = [
 ];
 const DENSE_SHAPES = [[10, 6], [6], [6, 10], [10]];
 const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
-const weightsFor = (shapes: number[][], seed: number) => shapes.map((s, i) => randomArray(prod(s), seed + i, -0.5, 0.5));
+const weightsFor = (shapes: number[][], seed: number) =>
+  shapes.map((s, i) => randomArray(prod(s), seed + i, -0.5, 0.5));
 
 const input = {
   convWeights: weightsFor(CONV_SHAPES, 40).map((w) => Array.from(Float32Array.from(w))),
@@ -79,13 +81,14 @@ function worstDiff(a: ArrayLike<number>[], b: ArrayLike<number>[]): number {
   return worst;
 }
 
-
 describe('init({ threads }) options', () => {
   it('rejects bad thread counts and unknown options with ValueError, before loading anything', () => {
     for (const threads of [0, -1, 1.5, 65, Number.NaN, Infinity, '2', 'Auto', null, true]) {
       expect(() => sdk.init({ threads } as never), String(threads)).toThrow(sdk.ValueError);
     }
-    expect(() => sdk.init({ threads: 'all' } as never)).toThrow(`init options.threads must be an integer in [1, 64] or 'auto', got "all" (string)`);
+    expect(() => sdk.init({ threads: 'all' } as never)).toThrow(
+      `init options.threads must be an integer in [1, 64] or 'auto', got "all" (string)`,
+    );
     expect(() => sdk.init({ thread: 2 } as never)).toThrow(/unknown option "thread"; did you mean "threads"/);
     expect(() => sdk.init({ threads: 2, threadsGlue: 3 } as never)).toThrow(sdk.ValueError);
     expect(sdk.isInitialized()).toBe(false);
@@ -136,7 +139,10 @@ describe("init() in a fresh process: the default, threads: 'auto'", () => {
 async function inFreshProcess<T>(lines: string[]): Promise<T> {
   const sdkUrl = JSON.stringify(pathToFileURL(join(DIST, 'index.js')).href);
   const script = [`const sdk = await import(${sdkUrl});`, ...lines].join('\n');
-  const { code, stdout, stderr } = await runNode(['--input-type=module', '-e', script], { cwd: ROOT, timeoutMs: 60_000 });
+  const { code, stdout, stderr } = await runNode(['--input-type=module', '-e', script], {
+    cwd: ROOT,
+    timeoutMs: 60_000,
+  });
   expect(code, stderr).toBe(0);
   return JSON.parse(stdout) as T;
 }
@@ -176,10 +182,15 @@ describe('failures of the threads build do not hang or lie', () => {
   )}`;
 
   it('a helper that cannot start rejects init, and a retry says the pool cannot restart', async () => {
-    const out = await inFreshProcess<{ first: { name: string; message: string }; retry: { name: string; message: string }; single: null; threads: number }>([
+    const out = await inFreshProcess<{
+      first: { name: string; message: string };
+      retry: { name: string; message: string };
+      single: null;
+      threads: number;
+    }>([
       `const glue = ${JSON.stringify(refusing)};`,
-      `const first = ${outcome("sdk.init({ threads: 2, threadsGlue: glue })")};`,
-      `const retry = ${outcome("sdk.init({ threads: 2, threadsGlue: glue })")};`,
+      `const first = ${outcome('sdk.init({ threads: 2, threadsGlue: glue })')};`,
+      `const retry = ${outcome('sdk.init({ threads: 2, threadsGlue: glue })')};`,
       `const single = ${outcome('sdk.init({ threads: 1 })')};`,
       'console.log(JSON.stringify({ first, retry, single, threads: sdk.threadCount() }));',
     ]);
@@ -201,7 +212,10 @@ describe('failures of the threads build do not hang or lie', () => {
       'const history = await model.fit(x, x, { epochs: 1, batchSize: 4 });',
       'console.log(JSON.stringify({ threads: sdk.threadCount(), cores: availableParallelism(), loss: history.loss[0] }));',
     ].join('\n');
-    const { code, stdout, stderr } = await runNode(['--input-type=module', '-e', script], { cwd: ROOT, timeoutMs: 60_000 });
+    const { code, stdout, stderr } = await runNode(['--input-type=module', '-e', script], {
+      cwd: ROOT,
+      timeoutMs: 60_000,
+    });
     expect(code, stderr).toBe(0);
     const out = JSON.parse(stdout) as { threads: number; cores: number; loss: number };
     expect(out.threads).toBe(1);
@@ -209,7 +223,12 @@ describe('failures of the threads build do not hang or lie', () => {
     // With one core 'auto' asks for no helper, so nothing fails and nothing is said.
     const said = stderr.trim().split('\n').filter(Boolean);
     if (out.cores < 2) expect(said).toEqual([]);
-    else expect(said).toEqual([expect.stringMatching(/^wasm-autoencoders: training runs on 1 thread: .*helper thread 1 could not start: .*no helpers in this test/)]);
+    else
+      expect(said).toEqual([
+        expect.stringMatching(
+          /^wasm-autoencoders: training runs on 1 thread: .*helper thread 1 could not start: .*no helpers in this test/,
+        ),
+      ]);
   });
 
   it("'auto' without the threads build's files quietly runs 1 thread; a count asks for them", async () => {
@@ -227,7 +246,11 @@ describe('failures of the threads build do not hang or lie', () => {
       const { code, stdout, stderr } = await runNode(['--input-type=module', '-e', script], { cwd: ROOT });
       expect(code, stderr).toBe(0);
       expect(stderr).toBe('');
-      return JSON.parse(stdout) as { error: { name: string; message: string } | null; threads: number; initialized: boolean };
+      return JSON.parse(stdout) as {
+        error: { name: string; message: string } | null;
+        threads: number;
+        initialized: boolean;
+      };
     };
     expect(await run("'auto'")).toEqual({ error: null, threads: 1, initialized: true });
     const two = await run('2');
@@ -257,7 +280,10 @@ describe('training with 1, 2 and 3 threads (one child process each)', () => {
   it('2 and 3 threads agree with 1 thread within float tolerance', () => {
     for (const r of runs.slice(1)) {
       expect(worstDiff(r.vanilla.weights, runs[0].vanilla.weights), `${r.threads} threads, vanilla`).toBeLessThan(1e-4);
-      expect(worstDiff(r.convolutional.weights, runs[0].convolutional.weights), `${r.threads} threads, conv`).toBeLessThan(1e-4);
+      expect(
+        worstDiff(r.convolutional.weights, runs[0].convolutional.weights),
+        `${r.threads} threads, conv`,
+      ).toBeLessThan(1e-4);
       expect(worstDiff(r.convStep.weights, runs[0].convStep.weights)).toBeLessThan(1e-6);
       expect(worstDiff(r.denseStep.weights, runs[0].denseStep.weights)).toBeLessThan(1e-6);
     }

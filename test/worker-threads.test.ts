@@ -16,7 +16,8 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist');
 const OUT = join(ROOT, 'test-output');
 for (const f of ['index.js', 'worker.js', 'wasm_autoencoders_threads_bg.wasm', 'wasm_autoencoders_threads.js']) {
-  if (!existsSync(join(DIST, f))) throw new Error(`dist/${f} is missing: run \`npm run build\` (without THREADS=0) before these tests`);
+  if (!existsSync(join(DIST, f)))
+    throw new Error(`dist/${f} is missing: run \`npm run build\` (without THREADS=0) before these tests`);
 }
 
 type Sdk = typeof import('../ts/index.js');
@@ -32,12 +33,16 @@ describe('spawnTrainer({ threads }) options', () => {
 
   it('rejects bad thread counts and URLs with ValueError, before starting a worker', async () => {
     for (const threads of [0, -1, 1.5, 65, Number.NaN, Infinity, '2', 'Auto', null, true]) {
-      await expect(spawnTrainer({ threads, workerUrl: missingWorker } as never), String(threads)).rejects.toThrow(ValueError);
+      await expect(spawnTrainer({ threads, workerUrl: missingWorker } as never), String(threads)).rejects.toThrow(
+        ValueError,
+      );
     }
     await expect(spawnTrainer({ threads: 65, workerUrl: missingWorker })).rejects.toThrow(
       "spawnTrainer options.threads must be an integer in [1, 64] or 'auto', got 65",
     );
-    await expect(spawnTrainer({ thread: 2, workerUrl: missingWorker } as never)).rejects.toThrow(/unknown option "thread"; did you mean "threads"\?/);
+    await expect(spawnTrainer({ thread: 2, workerUrl: missingWorker } as never)).rejects.toThrow(
+      /unknown option "thread"; did you mean "threads"\?/,
+    );
     for (const key of ['threadsWasmUrl', 'threadsGlueUrl']) {
       await expect(spawnTrainer({ threads: 2, [key]: 3, workerUrl: missingWorker } as never), key).rejects.toThrow(
         `spawnTrainer options.${key} must be a URL or a string, got 3`,
@@ -104,45 +109,56 @@ describe('a worker with threads: 2 trains exactly like init({ threads: 2 }) on t
     const got = inWorker[i];
     expect(got.history).toEqual(expected.history);
     expect(got.weights.length).toBe(expected.weights.length);
-    got.weights.forEach((w, k) => expect(firstDifference(w, Float32Array.from(expected.weights[k])), `weight ${k}`).toBe(-1));
+    got.weights.forEach((w, k) =>
+      expect(firstDifference(w, Float32Array.from(expected.weights[k])), `weight ${k}`).toBe(-1),
+    );
   });
 });
 
 describe('helper threads end with the trainer', () => {
   // Counting a process's threads needs Linux's /proc.
-  it.skipIf(!existsSync('/proc/self/task'))('terminate() during a fit ends the worker and its helpers, and the process exits', async () => {
-    await mkdir(OUT, { recursive: true });
-    const file = join(OUT, 'terminate-threads-trainer.mjs');
-    await writeFile(
-      file,
-      [
-        "import { readdirSync } from 'node:fs';",
-        `import { spawnTrainer, tensor } from ${JSON.stringify(pathToFileURL(join(DIST, 'index.js')).href)};`,
-        "const osThreads = () => readdirSync('/proc/self/task').length;",
-        '// The first trainer starts what stays for good (libuv\'s thread pool, for file reads).',
-        'await (await spawnTrainer()).terminate();',
-        'const before = osThreads();',
-        'const trainer = await spawnTrainer({ threads: 2 });',
-        "const model = await trainer.create('convolutional', { seed: 1 });",
-        'const x = tensor(new Float32Array(64 * 784).map((_, i) => (i % 13) / 13), [64, 28, 28, 1]);',
-        'let batches = 0;',
-        'const fit = model.fit(x, x, { epochs: 1000, batchSize: 16, onBatchEnd: () => void batches++ }).then(() => "finished", (e) => e.code);',
-        'while (batches < 2) await new Promise((r) => setTimeout(r, 10));',
-        'const during = osThreads();',
-        'await trainer.terminate();',
-        'console.log(JSON.stringify({ threads: trainer.threads, before, during, after: osThreads(), fit: await fit }));',
-        '// no process.exit(): the process must end by itself',
-      ].join('\n'),
-    );
-    const { code, stdout, stderr } = await runNode([file], { cwd: ROOT });
-    expect(stderr).toBe('');
-    expect(code).toBe(0);
-    const counts = JSON.parse(stdout) as { threads: number; before: number; during: number; after: number; fit: string };
-    expect(counts.threads).toBe(2);
-    expect(counts.fit).toBe('ERR_TRAINER_TERMINATED');
-    // The trainer's worker and its helper ran beside the process's own threads...
-    expect(counts.during).toBeGreaterThanOrEqual(counts.before + 2);
-    // ...and both are gone once terminate() resolves.
-    expect(counts.after).toBe(counts.before);
-  });
+  it.skipIf(!existsSync('/proc/self/task'))(
+    'terminate() during a fit ends the worker and its helpers, and the process exits',
+    async () => {
+      await mkdir(OUT, { recursive: true });
+      const file = join(OUT, 'terminate-threads-trainer.mjs');
+      await writeFile(
+        file,
+        [
+          "import { readdirSync } from 'node:fs';",
+          `import { spawnTrainer, tensor } from ${JSON.stringify(pathToFileURL(join(DIST, 'index.js')).href)};`,
+          "const osThreads = () => readdirSync('/proc/self/task').length;",
+          "// The first trainer starts what stays for good (libuv's thread pool, for file reads).",
+          'await (await spawnTrainer()).terminate();',
+          'const before = osThreads();',
+          'const trainer = await spawnTrainer({ threads: 2 });',
+          "const model = await trainer.create('convolutional', { seed: 1 });",
+          'const x = tensor(new Float32Array(64 * 784).map((_, i) => (i % 13) / 13), [64, 28, 28, 1]);',
+          'let batches = 0;',
+          'const fit = model.fit(x, x, { epochs: 1000, batchSize: 16, onBatchEnd: () => void batches++ }).then(() => "finished", (e) => e.code);',
+          'while (batches < 2) await new Promise((r) => setTimeout(r, 10));',
+          'const during = osThreads();',
+          'await trainer.terminate();',
+          'console.log(JSON.stringify({ threads: trainer.threads, before, during, after: osThreads(), fit: await fit }));',
+          '// no process.exit(): the process must end by itself',
+        ].join('\n'),
+      );
+      const { code, stdout, stderr } = await runNode([file], { cwd: ROOT });
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      const counts = JSON.parse(stdout) as {
+        threads: number;
+        before: number;
+        during: number;
+        after: number;
+        fit: string;
+      };
+      expect(counts.threads).toBe(2);
+      expect(counts.fit).toBe('ERR_TRAINER_TERMINATED');
+      // The trainer's worker and its helper ran beside the process's own threads...
+      expect(counts.during).toBeGreaterThanOrEqual(counts.before + 2);
+      // ...and both are gone once terminate() resolves.
+      expect(counts.after).toBe(counts.before);
+    },
+  );
 });

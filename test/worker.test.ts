@@ -215,7 +215,12 @@ describe('callbacks and cancellation', () => {
     let batches = 0;
     setTimeout(() => controller.abort(), 300);
     const started = Date.now();
-    const history = await model.fit(x, x, { epochs: 1000, batchSize: 16, signal: controller.signal, onBatchEnd: () => void batches++ });
+    const history = await model.fit(x, x, {
+      epochs: 1000,
+      batchSize: 16,
+      signal: controller.signal,
+      onBatchEnd: () => void batches++,
+    });
     expect(history.stopped).toBe(true);
     expect(batches).toBeGreaterThan(0);
     expect(batches).toBeLessThan(1000 * 4);
@@ -290,7 +295,9 @@ describe('errors cross the boundary with their class, message and code', () => {
     await expect(trainer.sequential([], { inputShape: [4], encoderLength: 1 })).rejects.toThrow(ValueError);
     await expect(trainer.fromBytes(new Uint8Array(64))).rejects.toThrow(CorruptDataError);
     // Not cloneable (a function in the data): a ValueError from this side, nothing sent.
-    await expect(remote.predict({ shape: [1, 784], data: () => 0 } as never)).rejects.toThrow(/cannot be sent to the worker/);
+    await expect(remote.predict({ shape: [1, 784], data: () => 0 } as never)).rejects.toThrow(
+      /cannot be sent to the worker/,
+    );
 
     // Still usable: the model is unchanged and trains.
     const before = await remote.getWeights();
@@ -431,7 +438,9 @@ describe('worker lifecycle', () => {
         (e: unknown) => e as Error & { code?: string },
       );
       expect(later?.code).toBe('ERR_WORKER_EXITED');
-      expect(later?.message).toMatch(/worker has stopped \(RangeError: simulated crash in the worker\); spawn a new trainer/);
+      expect(later?.message).toMatch(
+        /worker has stopped \(RangeError: simulated crash in the worker\); spawn a new trainer/,
+      );
     });
 
     it('a worker that exits rejects the pending call with ERR_WORKER_EXITED', async () => {
@@ -476,7 +485,7 @@ describe('worker lifecycle', () => {
         '  epochs: 3, batchSize: 16,',
         '  onBatchEnd: async () => { globalThis.gc(); await new Promise((r) => setTimeout(r, 5)); },',
         '});',
-        "console.log(h.stopped, h.loss.length);",
+        'console.log(h.stopped, h.loss.length);',
         'await trainer.terminate();',
       ].join('\n'),
     );
@@ -510,11 +519,13 @@ describe('worker lifecycle', () => {
         ? `import { spawnTrainer, tensor } from ${JSON.stringify(pathToFileURL(target).href)};\n${body}\n`
         : `const { spawnTrainer, tensor } = require(${JSON.stringify(target)});\n(async () => {\n${body}\n})();\n`;
     await writeFile(file, source);
-    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
-      execFile(process.execPath, [file], { timeout: 30_000 }, (error, stdout, stderr) =>
-        done({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr }),
-      );
-    });
+    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+      (done) => {
+        execFile(process.execPath, [file], { timeout: 30_000 }, (error, stdout, stderr) =>
+          done({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr }),
+        );
+      },
+    );
     expect(stderr).toBe('');
     expect(stdout.trim()).toBe(`trained 2 threads ${threads}`);
     expect(code).toBe(0);

@@ -4,7 +4,17 @@
  * its input before touching the model, so a refused call leaves it as it was.
  */
 import { resolveCompile, lossCode, optimizerCode, type CompileOptions, type ResolvedCompile } from './compile.js';
-import { AutoencoderError, CorruptDataError, DisposedError, ShapeError, ValueError, assertPositiveInteger, checkOptions, describeValue, isPlainObject } from './errors.js';
+import {
+  AutoencoderError,
+  CorruptDataError,
+  DisposedError,
+  ShapeError,
+  ValueError,
+  assertPositiveInteger,
+  checkOptions,
+  describeValue,
+  isPlainObject,
+} from './errors.js';
 import { planFit, runFit, type FitOptions, type History, type TrainTarget } from './fit.js';
 import { decodeModelFile, encodeModelFile } from './format.js';
 import { encodeLayers, normalizeLayerSpec, type LayerSpec } from './layers.js';
@@ -75,20 +85,29 @@ export class Autoencoder {
   /** @internal Builds from validated specs. */
   static create(specs: readonly LayerSpec[], opts: unknown): Autoencoder {
     const Handle = requireWasm('building a model');
-    if (!isPlainObject(opts)) throw new ValueError(`sequential options must be { inputShape, encoderLength, seed? }, got ${describeValue(opts)}`);
+    if (!isPlainObject(opts))
+      throw new ValueError(
+        `sequential options must be { inputShape, encoderLength, seed? }, got ${describeValue(opts)}`,
+      );
     const o = checkOptions<SequentialOptions>('sequential options', opts, ['inputShape', 'encoderLength', 'seed']);
-    if (!Array.isArray(specs) || specs.length === 0) throw new ValueError(`sequential needs a non-empty array of layers, got ${describeValue(specs)}`);
+    if (!Array.isArray(specs) || specs.length === 0)
+      throw new ValueError(`sequential needs a non-empty array of layers, got ${describeValue(specs)}`);
     const normalized = specs.map((s, i) => normalizeLayerSpec(s, `layer ${i}`));
     if (!Array.isArray(o.inputShape) || o.inputShape.length === 0) {
-      throw new ShapeError(`inputShape must be a non-empty array of positive integers, got ${describeValue(o.inputShape)}`);
+      throw new ShapeError(
+        `inputShape must be a non-empty array of positive integers, got ${describeValue(o.inputShape)}`,
+      );
     }
     const inputShape = o.inputShape.map((d, i) => assertPositiveInteger(`inputShape[${i}]`, d));
     const encoderLength = assertPositiveInteger('encoderLength', o.encoderLength);
     if (encoderLength >= normalized.length) {
-      throw new ValueError(`encoderLength must be between 1 and ${normalized.length - 1} (the decoder needs at least one of the ${normalized.length} layers), got ${encoderLength}`);
+      throw new ValueError(
+        `encoderLength must be between 1 and ${normalized.length - 1} (the decoder needs at least one of the ${normalized.length} layers), got ${encoderLength}`,
+      );
     }
     const seed = o.seed === undefined ? defaultSeed() : o.seed;
-    if (!Number.isSafeInteger(seed) || seed < 0) throw new ValueError(`seed must be a non-negative integer, got ${describeValue(seed)}`);
+    if (!Number.isSafeInteger(seed) || seed < 0)
+      throw new ValueError(`seed must be a non-negative integer, got ${describeValue(seed)}`);
     let handle: ModelHandle;
     try {
       handle = new Handle(Uint32Array.from(inputShape), encodeLayers(normalized), seed);
@@ -104,7 +123,8 @@ export class Autoencoder {
   }
 
   #notFitting(what: string): void {
-    if (this.#fitting) throw new ValueError(`${what} is not allowed while fit() is running; await it or stop it with an AbortSignal`);
+    if (this.#fitting)
+      throw new ValueError(`${what} is not allowed while fit() is running; await it or stop it with an AbortSignal`);
   }
 
   /** Optimizer and loss, like Keras's compile (a fresh optimizer state). Presets come compiled. */
@@ -158,7 +178,14 @@ export class Autoencoder {
     };
   }
 
-  #run(what: string, x: Tensor, from: number, to: number, sampleShape: readonly number[], outShape: readonly number[]): Tensor {
+  #run(
+    what: string,
+    x: Tensor,
+    from: number,
+    to: number,
+    sampleShape: readonly number[],
+    outShape: readonly number[],
+  ): Tensor {
     const handle = this.#live(what);
     const n = assertSampleShape(`${what} input`, x, sampleShape);
     try {
@@ -222,7 +249,9 @@ export class Autoencoder {
     this.#notFitting('setWeights');
     const shapes = this.#info.flatMap((info) => info.paramShapes);
     if (!Array.isArray(weights) || weights.length !== shapes.length) {
-      throw new ValueError(`setWeights expects an array of ${shapes.length} tensors (kernel and bias per layer), got ${Array.isArray(weights) ? weights.length : describeValue(weights)}`);
+      throw new ValueError(
+        `setWeights expects an array of ${shapes.length} tensors (kernel and bias per layer), got ${Array.isArray(weights) ? weights.length : describeValue(weights)}`,
+      );
     }
     const flat = new Float32Array(shapes.reduce((a, s) => a + shapeSize(s), 0));
     let offset = 0;
@@ -252,7 +281,11 @@ export class Autoencoder {
     });
     const header = ['Layer (type)', 'Output Shape', 'Param #'];
     const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)) + 2);
-    const line = (cells: string[]) => cells.map((cell, c) => cell.padEnd(widths[c])).join('').trimEnd();
+    const line = (cells: string[]) =>
+      cells
+        .map((cell, c) => cell.padEnd(widths[c]))
+        .join('')
+        .trimEnd();
     const rule = '─'.repeat(widths.reduce((a, b) => a + b, 0));
     return [
       `Input: (None, ${this.inputShape.join(', ')})  Code: (None, ${this.codeShape.join(', ')})`,
@@ -293,7 +326,9 @@ export class Autoencoder {
     }
     try {
       if (weights.length !== model.countParams()) {
-        throw new CorruptDataError(`not a valid model file: it holds ${weights.length} weights, its architecture needs ${model.countParams()}`);
+        throw new CorruptDataError(
+          `not a valid model file: it holds ${weights.length} weights, its architecture needs ${model.countParams()}`,
+        );
       }
       model.#live('fromBytes').setWeights(weights);
       model.compile(header.compile as CompileOptions & ResolvedCompile);

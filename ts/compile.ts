@@ -31,13 +31,20 @@ const DEFAULTS: Record<OptimizerName, Required<OptimizerConfig>> = {
 
 export function resolveCompile(opts: unknown): ResolvedCompile {
   const o = checkOptions<CompileOptions>('compile options', opts, ['optimizer', 'loss']);
-  const loss = o.loss === undefined ? 'mse' : assertOneOf('compile loss', o.loss, ['mse', 'binaryCrossentropy'] as const);
+  const loss =
+    o.loss === undefined ? 'mse' : assertOneOf('compile loss', o.loss, ['mse', 'binaryCrossentropy'] as const);
   const raw = o.optimizer ?? 'adam';
   if (!isPlainObject(raw)) {
     const name = assertOneOf('compile optimizer', raw, ['adam', 'sgd'] as const);
     return { optimizer: { ...DEFAULTS[name] }, loss };
   }
-  const c = checkOptions<OptimizerConfig>('compile optimizer', raw, ['name', 'learningRate', 'beta1', 'beta2', 'epsilon']);
+  const c = checkOptions<OptimizerConfig>('compile optimizer', raw, [
+    'name',
+    'learningRate',
+    'beta1',
+    'beta2',
+    'epsilon',
+  ]);
   const name = assertOneOf('compile optimizer.name', c.name, ['adam', 'sgd'] as const);
   const d = DEFAULTS[name];
   const pick = (key: 'beta1' | 'beta2', v: unknown) =>
@@ -45,10 +52,16 @@ export function resolveCompile(opts: unknown): ResolvedCompile {
   return {
     optimizer: {
       name,
-      learningRate: c.learningRate === undefined ? d.learningRate : assertFiniteNumber('optimizer.learningRate', c.learningRate, { min: 0, minExclusive: true }),
+      learningRate:
+        c.learningRate === undefined
+          ? d.learningRate
+          : assertFiniteNumber('optimizer.learningRate', c.learningRate, { min: 0, minExclusive: true }),
       beta1: pick('beta1', c.beta1),
       beta2: pick('beta2', c.beta2),
-      epsilon: c.epsilon === undefined ? d.epsilon : assertFiniteNumber('optimizer.epsilon', c.epsilon, { min: 0, minExclusive: true }),
+      epsilon:
+        c.epsilon === undefined
+          ? d.epsilon
+          : assertFiniteNumber('optimizer.epsilon', c.epsilon, { min: 0, minExclusive: true }),
     },
     loss,
   };

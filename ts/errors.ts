@@ -138,7 +138,9 @@ export function serializeError(e: unknown): SerializedError {
  * become the built-in class, anything else an `Error` with the original `name`.
  * The remote stack, when present, is appended to the local one.
  */
-export function errorFromSerialized(s: SerializedError | { name?: unknown; message?: unknown; code?: unknown; stack?: unknown }): Error {
+export function errorFromSerialized(
+  s: SerializedError | { name?: unknown; message?: unknown; code?: unknown; stack?: unknown },
+): Error {
   const name = typeof s?.name === 'string' && s.name !== '' ? s.name : 'Error';
   const message = typeof s?.message === 'string' ? s.message : String(s?.message ?? '');
   const code = typeof s?.code === 'string' ? s.code : undefined;

@@ -4,7 +4,16 @@
  * kept, epoch loss = mean of batch losses weighted by batch size), plus per-batch input
  * noise, callbacks and cancellation. Each step runs entirely inside Wasm.
  */
-import { ShapeError, ValueError, assertBoolean, assertFiniteNumber, assertFunction, assertPositiveInteger, checkOptions, describeValue } from './errors.js';
+import {
+  ShapeError,
+  ValueError,
+  assertBoolean,
+  assertFiniteNumber,
+  assertFunction,
+  assertPositiveInteger,
+  checkOptions,
+  describeValue,
+} from './errors.js';
 import { addGaussianNoiseInto } from './noise.js';
 import { assertSeed, createRng, shuffleInPlace } from './random.js';
 import { assertSampleShape, sliceRows, type Tensor } from './tensor.js';
@@ -57,7 +66,18 @@ export interface TrainTarget {
   validationLoss(x: Tensor, y: Tensor): number;
 }
 
-const FIT_KEYS = ['epochs', 'batchSize', 'shuffle', 'validationSplit', 'validationData', 'seed', 'inputNoise', 'onEpochEnd', 'onBatchEnd', 'signal'];
+const FIT_KEYS = [
+  'epochs',
+  'batchSize',
+  'shuffle',
+  'validationSplit',
+  'validationData',
+  'seed',
+  'inputNoise',
+  'onEpochEnd',
+  'onBatchEnd',
+  'signal',
+];
 
 interface Plan {
   epochs: number;
@@ -110,13 +130,26 @@ export function planFit(model: TrainTarget, x: Tensor, y: Tensor, opts: unknown)
     if (split > 0) {
       const cut = Math.floor(n * (1 - split));
       if (cut < 1 || cut >= n) {
-        throw new ValueError(`validationSplit ${split} of ${n} samples leaves ${cut} for training and ${n - cut} for validation; both need at least one`);
+        throw new ValueError(
+          `validationSplit ${split} of ${n} samples leaves ${cut} for training and ${n - cut} for validation; both need at least one`,
+        );
       }
       train = [sliceRows(x, 0, cut), sliceRows(y, 0, cut)];
       validation = [sliceRows(x, cut), sliceRows(y, cut)];
     }
   }
-  return { epochs, batchSize, shuffle, seed, noiseStd, train, validation, onEpochEnd: o.onEpochEnd, onBatchEnd: o.onBatchEnd, signal: o.signal };
+  return {
+    epochs,
+    batchSize,
+    shuffle,
+    seed,
+    noiseStd,
+    train,
+    validation,
+    onEpochEnd: o.onEpochEnd,
+    onBatchEnd: o.onBatchEnd,
+    signal: o.signal,
+  };
 }
 
 /** Lets timers, I/O and callbacks run between batches (setImmediate where it exists: no 4 ms clamp). */
@@ -135,7 +168,14 @@ export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
-function gather(src: Float32Array, rowLength: number, order: Uint32Array, start: number, count: number, dst: Float32Array): void {
+function gather(
+  src: Float32Array,
+  rowLength: number,
+  order: Uint32Array,
+  start: number,
+  count: number,
+  dst: Float32Array,
+): void {
   for (let j = 0; j < count; j++) {
     const row = order[start + j] * rowLength;
     dst.set(src.subarray(row, row + rowLength), j * rowLength);

@@ -3,7 +3,14 @@
  * `layers.conv2d(32, 3, { activation: 'relu', padding: 'same' })`, ... Defaults are Keras's:
  * no activation ('linear'), 'valid' padding, pooling strides equal to the pool size.
  */
-import { ValueError, assertOneOf, assertPositiveInteger, checkOptions, describeValue, isPlainObject } from './errors.js';
+import {
+  ValueError,
+  assertOneOf,
+  assertPositiveInteger,
+  checkOptions,
+  describeValue,
+  isPlainObject,
+} from './errors.js';
 
 export type Activation = 'linear' | 'relu' | 'sigmoid' | 'tanh';
 export type Padding = 'same' | 'valid';
@@ -35,7 +42,10 @@ function pair(name: string, value: unknown): readonly [number, number] {
     return Object.freeze([value, value] as const);
   }
   if (Array.isArray(value) && value.length === 2) {
-    return Object.freeze([assertPositiveInteger(`${name}[0]`, value[0]), assertPositiveInteger(`${name}[1]`, value[1])] as const);
+    return Object.freeze([
+      assertPositiveInteger(`${name}[0]`, value[0]),
+      assertPositiveInteger(`${name}[1]`, value[1]),
+    ] as const);
   }
   throw new ValueError(`${name} must be a positive integer or a pair [height, width], got ${describeValue(value)}`);
 }
@@ -60,8 +70,15 @@ export const layers = {
   },
 
   /** Conv2D(filters, kernelSize), stride 1, on `[height, width, channels]`. */
-  conv2d(filters: number, kernelSize: number | [number, number], opts?: { activation?: Activation; padding?: Padding }): LayerSpec {
-    const o = checkOptions<{ activation: Activation; padding: Padding }>('conv2d options', opts, ['activation', 'padding']);
+  conv2d(
+    filters: number,
+    kernelSize: number | [number, number],
+    opts?: { activation?: Activation; padding?: Padding },
+  ): LayerSpec {
+    const o = checkOptions<{ activation: Activation; padding: Padding }>('conv2d options', opts, [
+      'activation',
+      'padding',
+    ]);
     return Object.freeze({
       kind: 'conv2d',
       filters: assertPositiveInteger('conv2d filters', filters),
@@ -72,8 +89,14 @@ export const layers = {
   },
 
   /** MaxPooling2D(pool), strides default to the pool size; 'same' pads at the bottom/right like Keras. */
-  maxPooling2d(pool: number | [number, number] = 2, opts?: { padding?: Padding; strides?: number | [number, number] }): LayerSpec {
-    const o = checkOptions<{ padding: Padding; strides: number | [number, number] }>('maxPooling2d options', opts, ['padding', 'strides']);
+  maxPooling2d(
+    pool: number | [number, number] = 2,
+    opts?: { padding?: Padding; strides?: number | [number, number] },
+  ): LayerSpec {
+    const o = checkOptions<{ padding: Padding; strides: number | [number, number] }>('maxPooling2d options', opts, [
+      'padding',
+      'strides',
+    ]);
     const p = pair('maxPooling2d pool', pool);
     return Object.freeze({
       kind: 'maxPooling2d',
@@ -93,7 +116,8 @@ const LAYER_CODE_LEN = 6;
 
 /** Re-validates a spec that came from outside `layers.*` (a saved model, a worker message). */
 export function normalizeLayerSpec(spec: unknown, where: string): LayerSpec {
-  if (!isPlainObject(spec)) throw new ValueError(`${where} must be a layer from layers.*(), got ${describeValue(spec)}`);
+  if (!isPlainObject(spec))
+    throw new ValueError(`${where} must be a layer from layers.*(), got ${describeValue(spec)}`);
   const s = spec as Record<string, unknown>;
   switch (s.kind) {
     case 'dense':

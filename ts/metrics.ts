@@ -8,9 +8,7 @@ function assertSameShape(a: Tensor, b: Tensor): void {
   const sa = a.shape;
   const sb = b.shape;
   if (sa.length !== sb.length || sa.some((d, i) => d !== sb[i])) {
-    throw new ShapeError(
-      `a and b must have exactly the same shape, got ${shapeToString(sa)} and ${shapeToString(sb)}`,
-    );
+    throw new ShapeError(`a and b must have exactly the same shape, got ${shapeToString(sa)} and ${shapeToString(sb)}`);
   }
 }
 
@@ -62,7 +60,8 @@ export function psnr(a: Tensor, b: Tensor, opts?: PsnrOptions): number {
   assertTensor('b', b);
   assertSameShape(a, b);
   const o = checkOptions<PsnrOptions>('psnr options', opts, ['maxValue']);
-  const maxValue = o.maxValue === undefined ? 1 : assertFiniteNumber('maxValue', o.maxValue, { min: 0, minExclusive: true });
+  const maxValue =
+    o.maxValue === undefined ? 1 : assertFiniteNumber('maxValue', o.maxValue, { min: 0, minExclusive: true });
   const m = sumSquaredError(a.data, b.data, 0, a.data.length) / a.data.length;
   if (m === 0) return Infinity;
   return 10 * Math.log10((maxValue * maxValue) / m);

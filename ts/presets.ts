@@ -28,17 +28,32 @@ export function vanilla(opts?: { encodingSize?: number; seed?: number }): Autoen
 export function deep(opts?: { seed?: number }): Autoencoder {
   const o = checkOptions<{ seed: number }>('deep options', opts, ['seed']);
   const widths = [512, 256, 128, 64, 128, 256, 512, 784];
-  return sequential(widths.map((w) => layers.dense(w, { activation: 'relu' })), { inputShape: [784], encoderLength: 4, seed: o.seed });
+  return sequential(
+    widths.map((w) => layers.dense(w, { activation: 'relu' })),
+    { inputShape: [784], encoderLength: 4, seed: o.seed },
+  );
 }
 
 /** The tutorial's convolutional layers on 28×28×1: code 4×4×8. */
 function convolutionalLayers(): LayerSpec[] {
-  const conv = (filters: number, padding: 'same' | 'valid' = 'same') => layers.conv2d(filters, 3, { activation: 'relu', padding });
+  const conv = (filters: number, padding: 'same' | 'valid' = 'same') =>
+    layers.conv2d(filters, 3, { activation: 'relu', padding });
   const pool = () => layers.maxPooling2d(2, { padding: 'same' });
   const up = () => layers.upSampling2d(2);
   return [
-    conv(32), pool(), conv(8), pool(), conv(8), pool(),
-    conv(8), up(), conv(8), up(), conv(32, 'valid'), up(), conv(1),
+    conv(32),
+    pool(),
+    conv(8),
+    pool(),
+    conv(8),
+    pool(),
+    conv(8),
+    up(),
+    conv(8),
+    up(),
+    conv(32, 'valid'),
+    up(),
+    conv(1),
   ];
 }
 

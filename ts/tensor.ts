@@ -125,9 +125,7 @@ export function tensor(data: TensorData, shape: readonly number[]): Tensor {
   let f32: Float32Array;
   if (isFloat32Array(data)) {
     if (data.length !== size) {
-      throw new ShapeError(
-        `tensor data has ${data.length} elements but shape ${formatShape(s)} needs ${size}`,
-      );
+      throw new ShapeError(`tensor data has ${data.length} elements but shape ${formatShape(s)} needs ${size}`);
     }
     const bad = findNonFinite(data);
     if (bad >= 0) {
@@ -158,9 +156,7 @@ export function tensor(data: TensorData, shape: readonly number[]): Tensor {
       f32[i] = v;
     }
   } else {
-    throw new ValueError(
-      `tensor data must be a Float32Array or an array of numbers, got ${describeValue(data)}`,
-    );
+    throw new ValueError(`tensor data must be a Float32Array or an array of numbers, got ${describeValue(data)}`);
   }
   return { shape: s, data: f32 };
 }
@@ -198,7 +194,9 @@ export function assertTensor(name: string, t: unknown, opts: AssertTensorOptions
   if (opts.checkFinite !== false) {
     const bad = findNonFinite(data);
     if (bad >= 0) {
-      throw new ValueError(`${name} must contain only finite values; ${name}.data[${bad}] is ${describeValue(data[bad])}`);
+      throw new ValueError(
+        `${name} must contain only finite values; ${name}.data[${bad}] is ${describeValue(data[bad])}`,
+      );
     }
   }
 }
@@ -291,11 +289,7 @@ export function sliceRows(t: Tensor, start: number, end?: number): Tensor {
  */
 export function gatherRows(t: Tensor, indices: ArrayLike<number>, out?: Float32Array): Tensor {
   assertTensor('tensor', t, { checkFinite: false });
-  if (
-    typeof indices !== 'object' ||
-    indices === null ||
-    typeof (indices as { length?: unknown }).length !== 'number'
-  ) {
+  if (typeof indices !== 'object' || indices === null || typeof (indices as { length?: unknown }).length !== 'number') {
     throw new ValueError(`indices must be an array or Uint32Array of row indices, got ${describeValue(indices)}`);
   }
   const k = indices.length;

@@ -18,7 +18,10 @@ import { hasUrlScheme, importNodeBuiltin, isNode, resolveUserUrl } from './runti
 
 /** What init() needs from the threads glue (pkg-threads/wasm_autoencoders.js). */
 interface ThreadsGlue {
-  default(options: { module_or_path: WebAssembly.Module; memory?: WebAssembly.Memory }): Promise<{ memory: WebAssembly.Memory }>;
+  default(options: {
+    module_or_path: WebAssembly.Module;
+    memory?: WebAssembly.Memory;
+  }): Promise<{ memory: WebAssembly.Memory }>;
   ModelHandle: unknown;
   threadPoolStart(helpers: number, driverCanBlock: boolean): void;
   threadPoolSize(): number;
@@ -70,7 +73,9 @@ async function locate(distName: string, pkgName: string): Promise<URL> {
   );
 }
 
-async function compile(source: string | URL | BufferSource | WebAssembly.Module | undefined): Promise<WebAssembly.Module> {
+async function compile(
+  source: string | URL | BufferSource | WebAssembly.Module | undefined,
+): Promise<WebAssembly.Module> {
   if (source instanceof WebAssembly.Module) return source;
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return WebAssembly.compile(source);
   const url = source === undefined ? await locate(THREADS_WASM_FILE, 'wasm_autoencoders_bg.wasm') : source;
@@ -82,7 +87,8 @@ async function compile(source: string | URL | BufferSource | WebAssembly.Module 
     }
   }
   const response = await fetch(url);
-  if (!response.ok) throw new NotInitializedError(`init({ threads }): fetching ${String(url)} failed: HTTP ${response.status}`);
+  if (!response.ok)
+    throw new NotInitializedError(`init({ threads }): fetching ${String(url)} failed: HTTP ${response.status}`);
   return WebAssembly.compileStreaming(response);
 }
 
@@ -135,7 +141,12 @@ interface Helper {
   terminate(): void;
 }
 
-async function spawnNodeHelper(index: number, glue: string, module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<Helper> {
+async function spawnNodeHelper(
+  index: number,
+  glue: string,
+  module: WebAssembly.Module,
+  memory: WebAssembly.Memory,
+): Promise<Helper> {
   const { Worker } = await importNodeBuiltin<typeof import('node:worker_threads')>('node:worker_threads');
   const worker = new Worker(NODE_HELPER, {
     eval: true,
@@ -156,7 +167,8 @@ function spawnWebHelper(index: number, glue: string, module: WebAssembly.Module,
   const blob = URL.createObjectURL(new Blob([WEB_HELPER], { type: 'text/javascript' }));
   const worker = new Worker(blob, { type: 'module', name: `wasm-autoencoders thread ${index}` });
   const ready = new Promise<void>((resolve, reject) => {
-    worker.onmessage = ({ data }: MessageEvent<HelperMessage>) => ('ready' in data ? resolve() : reject(new Error(data.error)));
+    worker.onmessage = ({ data }: MessageEvent<HelperMessage>) =>
+      'ready' in data ? resolve() : reject(new Error(data.error));
     worker.onerror = (e) => reject(new Error(e.message));
   }).finally(() => URL.revokeObjectURL(blob));
   worker.postMessage({ glue, module, memory });
@@ -173,7 +185,10 @@ const stoppedPools = new Set<string>();
 /** In browsers: can this page share memory with workers? */
 export function canShareMemory(): boolean {
   if (isNode()) return true;
-  return (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true && typeof SharedArrayBuffer === 'function';
+  return (
+    (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true &&
+    typeof SharedArrayBuffer === 'function'
+  );
 }
 
 /**
@@ -185,7 +200,10 @@ export async function startThreads(
   wasmSource: string | URL | BufferSource | WebAssembly.Module | undefined,
   glueSource: string | URL | undefined,
 ): Promise<ThreadsStarted> {
-  const glueUrl = glueSource === undefined ? await locate(THREADS_GLUE_FILE, 'wasm_autoencoders.js') : await resolveUserUrl(glueSource);
+  const glueUrl =
+    glueSource === undefined
+      ? await locate(THREADS_GLUE_FILE, 'wasm_autoencoders.js')
+      : await resolveUserUrl(glueSource);
   if (stoppedPools.has(glueUrl.href)) {
     throw new AutoencoderError(
       `init({ threads: ${threads} }): an earlier init started this threads module's pool and a helper failed, ` +
@@ -203,11 +221,22 @@ export async function startThreads(
   glue.threadPoolStart(threads - 1, canBlock);
   try {
     for (let i = 1; i < threads; i++) {
-      helpers.push(isNode() ? await spawnNodeHelper(i, glueUrl.href, module, memory) : spawnWebHelper(i, glueUrl.href, module, memory));
+      helpers.push(
+        isNode()
+          ? await spawnNodeHelper(i, glueUrl.href, module, memory)
+          : spawnWebHelper(i, glueUrl.href, module, memory),
+      );
     }
-    await Promise.all(helpers.map((h, i) => h.ready.catch((e: unknown) => {
-      throw new AutoencoderError(`init({ threads: ${threads} }): helper thread ${i + 1} could not start: ${(e as Error)?.message ?? String(e)}`, { cause: e });
-    })));
+    await Promise.all(
+      helpers.map((h, i) =>
+        h.ready.catch((e: unknown) => {
+          throw new AutoencoderError(
+            `init({ threads: ${threads} }): helper thread ${i + 1} could not start: ${(e as Error)?.message ?? String(e)}`,
+            { cause: e },
+          );
+        }),
+      ),
+    );
   } catch (e) {
     glue.threadPoolStop();
     stoppedPools.add(glueUrl.href);

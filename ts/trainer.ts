@@ -259,7 +259,9 @@ class Outgoing {
 function readTransfer(what: string, opts: unknown): boolean {
   const o = checkOptions<TransferOption>(`${what} options`, opts, ['transfer']);
   if (o.transfer !== undefined && typeof o.transfer !== 'boolean') {
-    throw new ValueError(`${what} options.transfer must be a boolean (true or false), got ${describeValue(o.transfer)}`);
+    throw new ValueError(
+      `${what} options.transfer must be a boolean (true or false), got ${describeValue(o.transfer)}`,
+    );
   }
   return o.transfer === true;
 }
@@ -284,7 +286,11 @@ interface WorkerHandle {
 }
 
 /** Watches a Web Worker: an error event means the worker's state is unknown, so it counts as dead. */
-function webWorkerHandle(worker: Worker, url: string, onDeath: (error: Error | undefined, exitCode: number | undefined) => void): WorkerHandle {
+function webWorkerHandle(
+  worker: Worker,
+  url: string,
+  onDeath: (error: Error | undefined, exitCode: number | undefined) => void,
+): WorkerHandle {
   worker.addEventListener('error', (ev: Event) => {
     // A script that fails to load or evaluate, or an uncaught error in it.
     ev.preventDefault?.();
@@ -331,9 +337,12 @@ async function startWorker(
     };
   }
   if (typeof Worker !== 'function') {
-    throw new AutoencoderError('spawnTrainer needs Web Workers (or Node worker_threads); this environment has neither', {
-      code: 'ERR_WORKER_UNSUPPORTED',
-    });
+    throw new AutoencoderError(
+      'spawnTrainer needs Web Workers (or Node worker_threads); this environment has neither',
+      {
+        code: 'ERR_WORKER_UNSUPPORTED',
+      },
+    );
   }
   if (url === undefined) {
     // The exact form bundlers recognise: they bundle ./worker.js with the app and rewrite the URL.
@@ -365,7 +374,8 @@ export async function spawnTrainer(opts?: SpawnTrainerOptions): Promise<Trainer>
     }
   }
   let threads: number | 'auto' = 'auto';
-  if (o.threads !== undefined && o.threads !== 'auto') threads = assertThreads('spawnTrainer options.threads', o.threads);
+  if (o.threads !== undefined && o.threads !== 'auto')
+    threads = assertThreads('spawnTrainer options.threads', o.threads);
   if (o.name !== undefined && typeof o.name !== 'string') {
     throw new ValueError(`spawnTrainer options.name must be a string, got ${describeValue(o.name)}`);
   }
@@ -377,7 +387,9 @@ export async function spawnTrainer(opts?: SpawnTrainerOptions): Promise<Trainer>
     try {
       return String(locate(u));
     } catch (e) {
-      throw new ValueError(`spawnTrainer options.${key} is not a valid URL or path: ${describeValue(u)} (${(e as Error)?.message ?? e})`);
+      throw new ValueError(
+        `spawnTrainer options.${key} is not a valid URL or path: ${describeValue(u)} (${(e as Error)?.message ?? e})`,
+      );
     }
   };
   const setup: WorkerSetup = {
@@ -441,10 +453,13 @@ export class Trainer {
       await this.terminate();
       if (e instanceof AutoencoderError) throw e;
       const where = workerUrl === undefined ? 'worker.js beside the SDK module' : String(workerUrl);
-      throw new AutoencoderError(`spawnTrainer: the worker (${where}) could not be started: ${(e as Error)?.message ?? String(e)}`, {
-        code: 'ERR_WORKER_START',
-        cause: e,
-      });
+      throw new AutoencoderError(
+        `spawnTrainer: the worker (${where}) could not be started: ${(e as Error)?.message ?? String(e)}`,
+        {
+          code: 'ERR_WORKER_START',
+          cause: e,
+        },
+      );
     }
   }
 
@@ -474,17 +489,18 @@ export class Trainer {
     if (this.#terminating) {
       this.#death = {
         forPending: (what) =>
-          new AutoencoderError(`${what} was interrupted: the trainer was terminated`, { code: 'ERR_TRAINER_TERMINATED' }),
+          new AutoencoderError(`${what} was interrupted: the trainer was terminated`, {
+            code: 'ERR_TRAINER_TERMINATED',
+          }),
         later: (what) => new DisposedError(`${what}: this trainer was terminated`),
       };
     } else {
-      const why = error
-        ? `${error.name}: ${error.message}`
-        : `exit code ${exitCode ?? 'unknown'}`;
+      const why = error ? `${error.name}: ${error.message}` : `exit code ${exitCode ?? 'unknown'}`;
       this.#death = {
         // The crash's own error when there is one (original class and message).
         forPending: (what) =>
-          error ?? new AutoencoderError(`${what} failed: the trainer's worker exited (${why})`, { code: 'ERR_WORKER_EXITED' }),
+          error ??
+          new AutoencoderError(`${what} failed: the trainer's worker exited (${why})`, { code: 'ERR_WORKER_EXITED' }),
         later: (what) =>
           new AutoencoderError(`${what}: the trainer's worker has stopped (${why}); spawn a new trainer`, {
             code: 'ERR_WORKER_EXITED',
@@ -641,13 +657,25 @@ export class RemoteAutoencoder {
   fit(x: Tensor, y: Tensor, opts?: RemoteFitOptions): Promise<History> {
     if (opts !== undefined && (typeof opts !== 'object' || opts === null || Array.isArray(opts))) {
       // Let the worker word the error exactly as Autoencoder.fit does.
-      return this.#call('fit', (api, id) => api.fit(id, x, y, opts as never, { fitId: 0, onEpochEnd: false, onBatchEnd: false, aborted: false }));
+      return this.#call('fit', (api, id) =>
+        api.fit(id, x, y, opts as never, { fitId: 0, onEpochEnd: false, onBatchEnd: false, aborted: false }),
+      );
     }
     const { transfer, onEpochEnd, onBatchEnd, signal, ...rest } = (opts ?? {}) as RemoteFitOptions;
     if (transfer !== undefined && typeof transfer !== 'boolean') {
-      return Promise.reject(new ValueError(`fit options.transfer must be a boolean (true or false), got ${describeValue(transfer)}`));
+      return Promise.reject(
+        new ValueError(`fit options.transfer must be a boolean (true or false), got ${describeValue(transfer)}`),
+      );
     }
-    if (signal !== undefined && !(typeof signal === 'object' && signal !== null && 'aborted' in signal && typeof signal.addEventListener === 'function')) {
+    if (
+      signal !== undefined &&
+      !(
+        typeof signal === 'object' &&
+        signal !== null &&
+        'aborted' in signal &&
+        typeof signal.addEventListener === 'function'
+      )
+    ) {
       return Promise.reject(new ValueError(`signal must be an AbortSignal, got ${describeValue(signal)}`));
     }
     const wire: Record<string, unknown> = { ...rest };

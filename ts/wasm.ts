@@ -123,7 +123,9 @@ function parseOptions(options: Record<string, unknown>): InitOptions {
   if (o.threadsSource !== undefined) {
     assertSource(o.threadsSource);
     if (typeof Response !== 'undefined' && o.threadsSource instanceof Response) {
-      throw new ValueError('init options.threadsSource takes a URL or path, the .wasm bytes or a WebAssembly.Module, not a Response');
+      throw new ValueError(
+        'init options.threadsSource takes a URL or path, the .wasm bytes or a WebAssembly.Module, not a Response',
+      );
     }
   }
   if (o.threadsGlue !== undefined && typeof o.threadsGlue !== 'string' && !(o.threadsGlue instanceof URL)) {

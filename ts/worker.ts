@@ -121,7 +121,9 @@ const api = {
     return register(PRESETS[name](opts as never));
   }),
 
-  sequential: guard((layerSpecs: LayerSpec[], opts: Parameters<typeof sequential>[1]): ModelInfo => register(sequential(layerSpecs, opts))),
+  sequential: guard((layerSpecs: LayerSpec[], opts: Parameters<typeof sequential>[1]): ModelInfo =>
+    register(sequential(layerSpecs, opts)),
+  ),
 
   fromBytes: guard((bytes: Uint8Array): ModelInfo => register(Autoencoder.fromBytes(bytes))),
 

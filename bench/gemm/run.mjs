@@ -27,13 +27,104 @@ const root = join(here, '..', '..');
  * what our GEMM does with that tall, thin shape.
  */
 export const GEMM_SHAPES = [
-  { id: 'dense-784-64', label: '256,784,64 (dense fwd, X·W)', m: 256, k: 784, n: 64, ta: 0, tb: 0, calls: 1, ceiling: 61, native: 245, kind: 'dense', headline: true },
-  { id: 'dense-784-512', label: '256,784,512 (dense fwd, X·W)', m: 256, k: 784, n: 512, ta: 0, tb: 0, calls: 1, ceiling: 63, native: 238, kind: 'dense', headline: true },
-  { id: 'dense-dW', label: '784,256,64 (dense dW = Xᵀ·dY)', m: 784, k: 256, n: 64, ta: 1, tb: 0, calls: 1, ceiling: 63, native: 261, kind: 'dense', headline: true },
-  { id: 'dense-dX-64', label: '256,64,784 (dense dX = dY·Wᵀ)', m: 256, k: 64, n: 784, ta: 0, tb: 1, calls: 1, ceiling: null, native: null, kind: 'dense', headline: false },
-  { id: 'dense-dX-512', label: '256,512,784 (dense dX = dY·Wᵀ)', m: 256, k: 512, n: 784, ta: 0, tb: 1, calls: 1, ceiling: null, native: null, kind: 'dense', headline: false },
-  { id: 'conv1-im2col', label: '200704,9,32 (conv1 as one im2col GEMM; not the library\'s path)', m: 200704, k: 9, n: 32, ta: 0, tb: 0, calls: 1, ceiling: 44, native: 130, kind: 'im2col', headline: false },
-  { id: 'conv2-im2col', label: '50176,288,8 (conv2 as one im2col GEMM; not the library\'s path)', m: 50176, k: 288, n: 8, ta: 0, tb: 0, calls: 1, ceiling: 49, native: 90, kind: 'im2col', headline: false },
+  {
+    id: 'dense-784-64',
+    label: '256,784,64 (dense fwd, X·W)',
+    m: 256,
+    k: 784,
+    n: 64,
+    ta: 0,
+    tb: 0,
+    calls: 1,
+    ceiling: 61,
+    native: 245,
+    kind: 'dense',
+    headline: true,
+  },
+  {
+    id: 'dense-784-512',
+    label: '256,784,512 (dense fwd, X·W)',
+    m: 256,
+    k: 784,
+    n: 512,
+    ta: 0,
+    tb: 0,
+    calls: 1,
+    ceiling: 63,
+    native: 238,
+    kind: 'dense',
+    headline: true,
+  },
+  {
+    id: 'dense-dW',
+    label: '784,256,64 (dense dW = Xᵀ·dY)',
+    m: 784,
+    k: 256,
+    n: 64,
+    ta: 1,
+    tb: 0,
+    calls: 1,
+    ceiling: 63,
+    native: 261,
+    kind: 'dense',
+    headline: true,
+  },
+  {
+    id: 'dense-dX-64',
+    label: '256,64,784 (dense dX = dY·Wᵀ)',
+    m: 256,
+    k: 64,
+    n: 784,
+    ta: 0,
+    tb: 1,
+    calls: 1,
+    ceiling: null,
+    native: null,
+    kind: 'dense',
+    headline: false,
+  },
+  {
+    id: 'dense-dX-512',
+    label: '256,512,784 (dense dX = dY·Wᵀ)',
+    m: 256,
+    k: 512,
+    n: 784,
+    ta: 0,
+    tb: 1,
+    calls: 1,
+    ceiling: null,
+    native: null,
+    kind: 'dense',
+    headline: false,
+  },
+  {
+    id: 'conv1-im2col',
+    label: "200704,9,32 (conv1 as one im2col GEMM; not the library's path)",
+    m: 200704,
+    k: 9,
+    n: 32,
+    ta: 0,
+    tb: 0,
+    calls: 1,
+    ceiling: 44,
+    native: 130,
+    kind: 'im2col',
+    headline: false,
+  },
+  {
+    id: 'conv2-im2col',
+    label: "50176,288,8 (conv2 as one im2col GEMM; not the library's path)",
+    m: 50176,
+    k: 288,
+    n: 8,
+    ta: 0,
+    tb: 0,
+    calls: 1,
+    ceiling: 49,
+    native: 90,
+    kind: 'im2col',
+    headline: false,
+  },
 ];
 
 /**
@@ -77,11 +168,24 @@ export function buildGemmWasm() {
   const tc = toolchain();
   const env = { ...process.env, RUSTUP_AUTO_INSTALL: '0' };
   if (tc && tc !== 'system') env.RUSTUP_TOOLCHAIN = tc;
-  const args = ['build', '--quiet', '--release', '-p', 'wasm-autoencoders-bench', '--lib', '--target', 'wasm32-unknown-unknown'];
+  const args = [
+    'build',
+    '--quiet',
+    '--release',
+    '-p',
+    'wasm-autoencoders-bench',
+    '--lib',
+    '--target',
+    'wasm32-unknown-unknown',
+  ];
   try {
     execFileSync('cargo', args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (e) {
-    const msg = String(e.stderr || e.message).trim().split('\n').slice(0, 12).join('\n');
+    const msg = String(e.stderr || e.message)
+      .trim()
+      .split('\n')
+      .slice(0, 12)
+      .join('\n');
     throw new Error(`cargo (toolchain ${tc}) failed to build crate/bench:\n${msg}`);
   }
   const wasmPath = join(root, 'target', 'wasm32-unknown-unknown', 'release', 'wasm_autoencoders_bench.wasm');
@@ -91,7 +195,9 @@ export function buildGemmWasm() {
 
 export async function runGemmBench({ quick = false, log = () => {} } = {}) {
   const build = buildGemmWasm();
-  const { instance } = await WebAssembly.instantiate(readFileSync(build.wasmPath), { env: { now_ms: () => performance.now(), print: () => {} } });
+  const { instance } = await WebAssembly.instantiate(readFileSync(build.wasmPath), {
+    env: { now_ms: () => performance.now(), print: () => {} },
+  });
   const minSeconds = quick ? 0.1 : 0.25;
   const rounds = quick ? 2 : 3;
   const ex = instance.exports;
@@ -104,7 +210,9 @@ export async function runGemmBench({ quick = false, log = () => {} } = {}) {
       ? ex.bench_conv(c.h, c.w, c.inC, c.outC, c.pass, c.batch, minSeconds, rounds)
       : ex.bench_gemm(s.m, s.n, s.k, s.ta, s.tb, s.calls, minSeconds, rounds);
     rows.push({ ...s, gflops, ofCeiling: s.ceiling ? gflops / s.ceiling : null });
-    log(`  ${s.label}: ${gflops.toFixed(1)} GFLOP/s${s.ceiling ? ` (${(100 * gflops / s.ceiling).toFixed(0)} % of the issue's ${s.ceiling})` : ''}`);
+    log(
+      `  ${s.label}: ${gflops.toFixed(1)} GFLOP/s${s.ceiling ? ` (${((100 * gflops) / s.ceiling).toFixed(0)} % of the issue's ${s.ceiling})` : ''}`,
+    );
   }
   const measuredCeiling = Math.max(ceilingBefore, ex.bench_ceiling(minSeconds, rounds));
   for (const r of rows) r.ofMeasuredCeiling = r.gflops / measuredCeiling;

@@ -15,14 +15,37 @@ const up = () => ({ kind: 'upSampling2d', size: 2 });
 export function architecture(model) {
   switch (model) {
     case 'vanilla':
-      return { inputShape: [784], layers: [{ kind: 'dense', units: 64 }, { kind: 'dense', units: 784 }] };
+      return {
+        inputShape: [784],
+        layers: [
+          { kind: 'dense', units: 64 },
+          { kind: 'dense', units: 784 },
+        ],
+      };
     case 'deep':
-      return { inputShape: [784], layers: [512, 256, 128, 64, 128, 256, 512, 784].map((units) => ({ kind: 'dense', units })) };
+      return {
+        inputShape: [784],
+        layers: [512, 256, 128, 64, 128, 256, 512, 784].map((units) => ({ kind: 'dense', units })),
+      };
     case 'convolutional':
     case 'denoising':
       return {
         inputShape: [28, 28, 1],
-        layers: [conv(32), pool(), conv(8), pool(), conv(8), pool(), conv(8), up(), conv(8), up(), conv(32, 'valid'), up(), conv(1)],
+        layers: [
+          conv(32),
+          pool(),
+          conv(8),
+          pool(),
+          conv(8),
+          pool(),
+          conv(8),
+          up(),
+          conv(8),
+          up(),
+          conv(32, 'valid'),
+          up(),
+          conv(1),
+        ],
       };
     default:
       throw new Error(`unknown model ${model}`);

@@ -5,7 +5,8 @@ import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 /** Writes a Float32Array as an .npy file of the given shape. */
 export function writeNpy(path, data, shape) {
   if (!(data instanceof Float32Array)) throw new TypeError('writeNpy: Float32Array expected');
-  if (shape.reduce((a, b) => a * b, 1) !== data.length) throw new Error(`writeNpy: shape ${shape} does not match ${data.length} elements`);
+  if (shape.reduce((a, b) => a * b, 1) !== data.length)
+    throw new Error(`writeNpy: shape ${shape} does not match ${data.length} elements`);
   const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
   // Magic (6) + version (2) + header length (2) + header, padded with spaces to a multiple of 64, ending in \n.
   const unpadded = 10 + dict.length + 1;
@@ -20,7 +21,8 @@ export function writeNpy(path, data, shape) {
     writeSync(fd, pre);
     writeSync(fd, Buffer.from(header, 'latin1'));
     const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    for (let off = 0; off < bytes.length; off += 1 << 26) writeSync(fd, bytes.subarray(off, Math.min(bytes.length, off + (1 << 26))));
+    for (let off = 0; off < bytes.length; off += 1 << 26)
+      writeSync(fd, bytes.subarray(off, Math.min(bytes.length, off + (1 << 26))));
   } finally {
     closeSync(fd);
   }
@@ -35,8 +37,14 @@ function readHeader(fd, path) {
   const header = Buffer.alloc(len);
   readSync(fd, header, 0, len, 10);
   const text = header.toString('latin1');
-  if (!text.includes("'<f4'") || text.includes("'fortran_order': True")) throw new Error(`${path}: expected C-order little-endian float32`);
-  const shape = /'shape': \(([^)]*)\)/.exec(text)[1].split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  if (!text.includes("'<f4'") || text.includes("'fortran_order': True"))
+    throw new Error(`${path}: expected C-order little-endian float32`);
+  const shape = /'shape': \(([^)]*)\)/
+    .exec(text)[1]
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   return { shape, dataOffset: 10 + len };
 }
 
@@ -51,7 +59,13 @@ export function readNpyRows(path, start = 0, count = Infinity) {
     const bytes = new Uint8Array(out.buffer);
     let done = 0;
     while (done < bytes.length) {
-      const got = readSync(fd, bytes, done, Math.min(bytes.length - done, 1 << 26), dataOffset + start * rowSize * 4 + done);
+      const got = readSync(
+        fd,
+        bytes,
+        done,
+        Math.min(bytes.length - done, 1 << 26),
+        dataOffset + start * rowSize * 4 + done,
+      );
       if (got === 0) throw new Error(`${path}: truncated`);
       done += got;
     }

@@ -7,7 +7,16 @@
 //                 the test MSE (denoising: output of the noisy test images vs the clean ones).
 import { pathToFileURL } from 'node:url';
 import { BATCH, TRAIN_SAMPLES } from '../lib/models.mjs';
-import { emit, loadTest, loadTrain, log, peakRssMB, rssMB, summarizeBatches, workerArgs } from '../lib/worker-common.mjs';
+import {
+  emit,
+  loadTest,
+  loadTrain,
+  log,
+  peakRssMB,
+  rssMB,
+  summarizeBatches,
+  workerArgs,
+} from '../lib/worker-common.mjs';
 
 const args = workerArgs({ sdk: { type: 'string' }, threads: { type: 'string', default: '1' } });
 const ae = await import(pathToFileURL(args.sdk).href);
@@ -47,8 +56,14 @@ if (args.mode === 'speed') {
     },
   });
   const all = stamps.map((s, i) => s - (i === 0 ? t0 : stamps[i - 1]));
-  result.train = { warmup: args.warmup, warmupMs: all.slice(0, args.warmup), ...summarizeBatches(all.slice(args.warmup)) };
-  log(`${who}: ${result.train.medianMs.toFixed(1)} ms/batch (median; mean ${result.train.meanMs.toFixed(1)}) over ${result.train.count} batches`);
+  result.train = {
+    warmup: args.warmup,
+    warmupMs: all.slice(0, args.warmup),
+    ...summarizeBatches(all.slice(args.warmup)),
+  };
+  log(
+    `${who}: ${result.train.medianMs.toFixed(1)} ms/batch (median; mean ${result.train.meanMs.toFixed(1)}) over ${result.train.count} batches`,
+  );
 
   // Inference: one warm-up chunk, then chunks of 1,000 images until all are done or the budget is spent.
   const chunk = 1000;
@@ -84,7 +99,10 @@ if (args.mode === 'speed') {
       e0 = now;
     },
   });
-  const testMse = net.evaluate(ae.tensor(test.x, [test.n, ...test.sampleShape]), ae.tensor(test.y, [test.n, ...test.sampleShape]));
+  const testMse = net.evaluate(
+    ae.tensor(test.x, [test.n, ...test.sampleShape]),
+    ae.tensor(test.y, [test.n, ...test.sampleShape]),
+  );
   // References: the MSE of an all-zero output (what a network whose ReLUs all died scores),
   // and for the denoiser the MSE of the noisy input itself.
   let zero = 0;
@@ -93,8 +111,17 @@ if (args.mode === 'speed') {
     zero += test.y[i] * test.y[i];
     noisy += (test.x[i] - test.y[i]) ** 2;
   }
-  result.epoch = { epochs: args.epochs, epochSeconds, trainLoss: history.loss, testMse, zeroOutputMse: zero / test.y.length, noisyInputMse: model === 'denoising' ? noisy / test.y.length : undefined };
-  log(`${who}: ${args.epochs} epoch(s), ${epochSeconds.map((s) => s.toFixed(1)).join(', ')} s, test MSE ${testMse.toFixed(5)}`);
+  result.epoch = {
+    epochs: args.epochs,
+    epochSeconds,
+    trainLoss: history.loss,
+    testMse,
+    zeroOutputMse: zero / test.y.length,
+    noisyInputMse: model === 'denoising' ? noisy / test.y.length : undefined,
+  };
+  log(
+    `${who}: ${args.epochs} epoch(s), ${epochSeconds.map((s) => s.toFixed(1)).join(', ')} s, test MSE ${testMse.toFixed(5)}`,
+  );
   net.dispose();
 } else {
   throw new Error(`unknown mode ${args.mode}`);

@@ -11,7 +11,16 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { architecture, BATCH } from '../lib/models.mjs';
-import { emit, loadTest, loadTrain, log, peakRssMB, rssMB, summarizeBatches, workerArgs } from '../lib/worker-common.mjs';
+import {
+  emit,
+  loadTest,
+  loadTrain,
+  log,
+  peakRssMB,
+  rssMB,
+  summarizeBatches,
+  workerArgs,
+} from '../lib/worker-common.mjs';
 
 const args = workerArgs({ backend: { type: 'string', default: 'cpu' } });
 const model = args.model;
@@ -34,8 +43,18 @@ function build() {
   layers.forEach((l, i) => {
     const first = i === 0 ? { inputShape } : {};
     if (l.kind === 'dense') m.add(tfl.layers.dense({ units: l.units, activation: 'relu', ...first }));
-    else if (l.kind === 'conv2d') m.add(tfl.layers.conv2d({ filters: l.filters, kernelSize: l.kernel, padding: l.padding, activation: 'relu', ...first }));
-    else if (l.kind === 'maxPooling2d') m.add(tfl.layers.maxPooling2d({ poolSize: l.size, padding: l.padding, ...first }));
+    else if (l.kind === 'conv2d')
+      m.add(
+        tfl.layers.conv2d({
+          filters: l.filters,
+          kernelSize: l.kernel,
+          padding: l.padding,
+          activation: 'relu',
+          ...first,
+        }),
+      );
+    else if (l.kind === 'maxPooling2d')
+      m.add(tfl.layers.maxPooling2d({ poolSize: l.size, padding: l.padding, ...first }));
     else if (l.kind === 'upSampling2d') m.add(tfl.layers.upSampling2d({ size: [l.size, l.size], ...first }));
   });
   m.compile({ optimizer: tf.train.adam(1e-3), loss: 'meanSquaredError' });
@@ -77,7 +96,9 @@ try {
     ms.push(performance.now() - t);
   }
   result.train = { warmup: args.warmup, warmupMs, ...summarizeBatches(ms) };
-  log(`${result.peer} ${model}: ${result.train.medianMs.toFixed(1)} ms/batch (median; mean ${result.train.meanMs.toFixed(1)}) over ${result.train.count} batches`);
+  log(
+    `${result.peer} ${model}: ${result.train.medianMs.toFixed(1)} ms/batch (median; mean ${result.train.meanMs.toFixed(1)}) over ${result.train.count} batches`,
+  );
 } catch (e) {
   result.train = { error: String(e?.message ?? e).split('\n')[0] };
   log(`${result.peer} ${model}: cannot train: ${result.train.error}`);

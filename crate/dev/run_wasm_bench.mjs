@@ -3,18 +3,21 @@
 // The clock is this process's CPU time (user + system), so time the scheduler gives to
 // other processes on a shared machine is not counted; BENCH_CLOCK=wall uses
 // performance.now() instead.
-import { readFileSync } from "node:fs";
-import { performance } from "node:perf_hooks";
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 
-const [file, entry = "run", ...args] = process.argv.slice(2);
+const [file, entry = 'run', ...args] = process.argv.slice(2);
 const bytes = readFileSync(file);
 let memory;
 const { instance } = await WebAssembly.instantiate(bytes, {
   env: {
-    now_ms: process.env.BENCH_CLOCK === "wall" ? () => performance.now() : () => {
-      const { user, system } = process.cpuUsage();
-      return (user + system) / 1000;
-    },
+    now_ms:
+      process.env.BENCH_CLOCK === 'wall'
+        ? () => performance.now()
+        : () => {
+            const { user, system } = process.cpuUsage();
+            return (user + system) / 1000;
+          },
     print: (ptr, len) => console.log(new TextDecoder().decode(new Uint8Array(memory.buffer, ptr, len))),
   },
 });

@@ -55,7 +55,11 @@ if (args[0] === '--alternate') {
   // scripts/build.sh builds it into pkg-threads-hooks/; the release build has no such export.
   const hooks = new URL('../../pkg-threads-hooks/', import.meta.url);
   const glueUrl = new URL('wasm_autoencoders.js', hooks).href;
-  await sdk.init({ threads, threadsSource: readFileSync(new URL('wasm_autoencoders_bg.wasm', hooks)), threadsGlue: glueUrl });
+  await sdk.init({
+    threads,
+    threadsSource: readFileSync(new URL('wasm_autoencoders_bg.wasm', hooks)),
+    threadsGlue: glueUrl,
+  });
   // The SDK loaded this same file by URL: the same module instance, the same pool.
   const glue = await import(glueUrl);
   const out = {};
@@ -95,7 +99,11 @@ if (args[0] === '--child') {
   for (const name of MODELS) {
     const { model, x, shape, t } = modelAndData(sdk, name, batches);
     // Warm-up (JIT, memory growth, per-batch buffers), then the timed epoch.
-    await model.fit(sdk.tensor(x.subarray(0, 2 * BATCH * 784), [2 * BATCH, ...shape]), sdk.tensor(x.subarray(0, 2 * BATCH * 784), [2 * BATCH, ...shape]), { batchSize: BATCH, epochs: 1 });
+    await model.fit(
+      sdk.tensor(x.subarray(0, 2 * BATCH * 784), [2 * BATCH, ...shape]),
+      sdk.tensor(x.subarray(0, 2 * BATCH * 784), [2 * BATCH, ...shape]),
+      { batchSize: BATCH, epochs: 1 },
+    );
     const times = [];
     let last = performance.now();
     const t0 = last;
@@ -125,19 +133,30 @@ const self = fileURLToPath(import.meta.url);
 const best = { 1: {}, [threads]: {} };
 for (let r = 0; r < rounds; r++) {
   for (const n of [1, threads]) {
-    const res = JSON.parse(execFileSync(process.execPath, [self, '--child', String(n), String(batches)], { encoding: 'utf8' }));
+    const res = JSON.parse(
+      execFileSync(process.execPath, [self, '--child', String(n), String(batches)], { encoding: 'utf8' }),
+    );
     if (res.threads !== n) throw new Error(`asked for ${n} threads, got ${res.threads}`);
     for (const m of MODELS) {
       best[n][m] = Math.min(best[n][m] ?? Infinity, res[m]);
       best[n][`${m}Fastest`] = Math.min(best[n][`${m}Fastest`] ?? Infinity, res[`${m}Fastest`]);
     }
-    process.stderr.write(`round ${r + 1}/${rounds}, ${n} thread(s): ${MODELS.map((m) => `${m} ${res[m].toFixed(2)}`).join(', ')} ms/batch\n`);
+    process.stderr.write(
+      `round ${r + 1}/${rounds}, ${n} thread(s): ${MODELS.map((m) => `${m} ${res[m].toFixed(2)}`).join(', ')} ms/batch\n`,
+    );
   }
 }
-const load = (await import('node:os')).loadavg().map((v) => v.toFixed(2)).join(' ');
-console.log(`\nms per training batch of ${BATCH}: mean over an epoch of ${batches} batches (vanilla ${6 * batches}; best of ${rounds} runs), and the fastest single batch`);
+const load = (await import('node:os'))
+  .loadavg()
+  .map((v) => v.toFixed(2))
+  .join(' ');
+console.log(
+  `\nms per training batch of ${BATCH}: mean over an epoch of ${batches} batches (vanilla ${6 * batches}; best of ${rounds} runs), and the fastest single batch`,
+);
 console.log(`${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), Node ${process.version}, load average ${load}`);
-console.log(`${'model'.padEnd(15)}${'1 thread'.padStart(10)}${`${threads} threads`.padStart(12)}${'speedup'.padStart(10)}   |${'fastest: 1'.padStart(12)}${`${threads}`.padStart(8)}${'speedup'.padStart(10)}`);
+console.log(
+  `${'model'.padEnd(15)}${'1 thread'.padStart(10)}${`${threads} threads`.padStart(12)}${'speedup'.padStart(10)}   |${'fastest: 1'.padStart(12)}${`${threads}`.padStart(8)}${'speedup'.padStart(10)}`,
+);
 for (const m of MODELS) {
   const [a, b] = [best[1][m], best[threads][m]];
   const [fa, fb] = [best[1][`${m}Fastest`], best[threads][`${m}Fastest`]];
@@ -148,9 +167,15 @@ for (const m of MODELS) {
 }
 
 // One process, alternate batches.
-const alt = JSON.parse(execFileSync(process.execPath, [self, '--alternate', String(threads), String(batches)], { encoding: 'utf8' }));
-console.log(`\nOne process, threads module, pool paused (1 thread) and resumed (${threads}) on alternate batches; ${batches - 1} batches each (vanilla ${6 * batches - 1}), ms per batch`);
-console.log(`${'model'.padEnd(15)}${'median: 1'.padStart(10)}${`${threads}`.padStart(8)}${'speedup'.padStart(10)}   |${'fastest: 1'.padStart(12)}${`${threads}`.padStart(8)}${'speedup'.padStart(10)}`);
+const alt = JSON.parse(
+  execFileSync(process.execPath, [self, '--alternate', String(threads), String(batches)], { encoding: 'utf8' }),
+);
+console.log(
+  `\nOne process, threads module, pool paused (1 thread) and resumed (${threads}) on alternate batches; ${batches - 1} batches each (vanilla ${6 * batches - 1}), ms per batch`,
+);
+console.log(
+  `${'model'.padEnd(15)}${'median: 1'.padStart(10)}${`${threads}`.padStart(8)}${'speedup'.padStart(10)}   |${'fastest: 1'.padStart(12)}${`${threads}`.padStart(8)}${'speedup'.padStart(10)}`,
+);
 for (const m of MODELS) {
   const [a, b] = [median(alt[m][1]), median(alt[m][threads])];
   const [fa, fb] = [Math.min(...alt[m][1]), Math.min(...alt[m][threads])];
@@ -159,15 +184,30 @@ for (const m of MODELS) {
       `${fa.toFixed(2).padStart(12)}${fb.toFixed(2).padStart(8)}${`${(fa / fb).toFixed(2)}×`.padStart(10)}`,
   );
 }
-console.log(`load average at the end: ${(await import('node:os')).loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+console.log(
+  `load average at the end: ${(await import('node:os'))
+    .loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' ')}`,
+);
 
 const jsonAt = args.indexOf('--json');
 if (jsonAt >= 0) {
   const { writeFileSync } = await import('node:fs');
   const result = { threads, rounds, batches, batch: BATCH, perProcess: {}, alternating: {} };
   for (const m of MODELS) {
-    result.perProcess[m] = { one: best[1][m], n: best[threads][m], oneFastest: best[1][`${m}Fastest`], nFastest: best[threads][`${m}Fastest`] };
-    result.alternating[m] = { oneMedian: median(alt[m][1]), nMedian: median(alt[m][threads]), oneFastest: Math.min(...alt[m][1]), nFastest: Math.min(...alt[m][threads]) };
+    result.perProcess[m] = {
+      one: best[1][m],
+      n: best[threads][m],
+      oneFastest: best[1][`${m}Fastest`],
+      nFastest: best[threads][`${m}Fastest`],
+    };
+    result.alternating[m] = {
+      oneMedian: median(alt[m][1]),
+      nMedian: median(alt[m][threads]),
+      oneFastest: Math.min(...alt[m][1]),
+      nFastest: Math.min(...alt[m][threads]),
+    };
   }
   writeFileSync(args[jsonAt + 1], JSON.stringify(result, null, 2));
 }

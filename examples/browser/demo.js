@@ -13,11 +13,26 @@ const NOISE_STD = 0.25;
 
 const $ = (id) => document.getElementById(id);
 const ui = {
-  model: $('model'), subset: $('subset'), epochs: $('epochs'), batch: $('batch'), seed: $('seed'),
-  train: $('train'), stop: $('stop'), status: $('status'), progress: $('progress'),
-  progressText: $('progress-text'), fps: $('fps'), loss: $('loss'), grid: $('grid'),
-  gridCaption: $('grid-caption'), pad: $('pad'), padInput: $('pad-input'), padRecon: $('pad-recon'),
-  clear: $('clear'), padStatus: $('pad-status'), summary: $('summary'),
+  model: $('model'),
+  subset: $('subset'),
+  epochs: $('epochs'),
+  batch: $('batch'),
+  seed: $('seed'),
+  train: $('train'),
+  stop: $('stop'),
+  status: $('status'),
+  progress: $('progress'),
+  progressText: $('progress-text'),
+  fps: $('fps'),
+  loss: $('loss'),
+  grid: $('grid'),
+  gridCaption: $('grid-caption'),
+  pad: $('pad'),
+  padInput: $('pad-input'),
+  padRecon: $('pad-recon'),
+  clear: $('clear'),
+  padStatus: $('pad-status'),
+  summary: $('summary'),
 };
 
 /** State the end-to-end test reads. */
@@ -83,13 +98,16 @@ function readInt(el, min, max) {
 async function loadData() {
   const get = async (name) => {
     const res = await fetch(new URL(name, MNIST_URL));
-    if (!res.ok) throw new Error(`could not load ${name} (HTTP ${res.status}); is the demo served by npm run demo:web?`);
+    if (!res.ok)
+      throw new Error(`could not load ${name} (HTTP ${res.status}); is the demo served by npm run demo:web?`);
     return new Uint8Array(await res.arrayBuffer());
   };
   setStatus('Loading MNIST (55 MB from this machine)…');
   const [trainImages, trainLabels, testImages, testLabels] = await Promise.all([
-    get('train-images-idx3-ubyte'), get('train-labels-idx1-ubyte'),
-    get('t10k-images-idx3-ubyte'), get('t10k-labels-idx1-ubyte'),
+    get('train-images-idx3-ubyte'),
+    get('train-labels-idx1-ubyte'),
+    get('t10k-images-idx3-ubyte'),
+    get('t10k-labels-idx1-ubyte'),
   ]);
   return parseMnist({ trainImages, trainLabels, testImages, testLabels });
 }
@@ -155,7 +173,9 @@ async function train() {
         const done = epoch * batchesPerEpoch + batch + 1;
         ui.progress.value = done / (epochs * batchesPerEpoch);
         ui.progressText.textContent = `epoch ${epoch + 1}/${epochs} · batch ${batch + 1}/${batchesPerEpoch}`;
-        setStatus(`Training ${preset}: epoch ${epoch + 1}/${epochs}, batch ${batch + 1}/${batchesPerEpoch}, loss ${logs.loss.toFixed(5)}`);
+        setStatus(
+          `Training ${preset}: epoch ${epoch + 1}/${epochs}, batch ${batch + 1}/${batchesPerEpoch}, loss ${logs.loss.toFixed(5)}`,
+        );
         scheduleCurve();
       },
       onEpochEnd: async (e, logs) => {
@@ -172,7 +192,8 @@ async function train() {
     const last = history.valLoss.at(-1);
     setStatus(
       `${history.stopped ? 'Stopped' : 'Done'} after ${history.loss.length} epoch(s) in ${secs} s` +
-        (last !== undefined ? `; validation MSE ${last.toFixed(5)}` : '') + '.',
+        (last !== undefined ? `; validation MSE ${last.toFixed(5)}` : '') +
+        '.',
     );
     await drawGrid(model, preset);
     void updatePad();
@@ -303,7 +324,8 @@ async function drawGrid(model, preset) {
   ctx.fillStyle = '#000';
   ctx.fillRect(0, 0, c.width, c.height);
   rows.forEach(([, t], r) => {
-    for (let i = 0; i < GRID_COUNT; i++) drawDigit(ctx, t.data.subarray(i * 784, (i + 1) * 784), i * cell, r * cell, scale);
+    for (let i = 0; i < GRID_COUNT; i++)
+      drawDigit(ctx, t.data.subarray(i * 784, (i + 1) * 784), i * cell, r * cell, scale);
   });
   ui.gridCaption.textContent = `Rows: ${rows.map(([name]) => name).join(' · ')} (first ${GRID_COUNT} test images).`;
   demo.gridDrawn = true;
@@ -372,7 +394,10 @@ ui.clear.addEventListener('click', () => {
 function padToMnist() {
   const { width: W, height: H } = ui.pad;
   const px = padCtx.getImageData(0, 0, W, H).data;
-  let x0 = W, y0 = H, x1 = -1, y1 = -1;
+  let x0 = W,
+    y0 = H,
+    x1 = -1,
+    y1 = -1;
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
       if (px[4 * (y * W + x)] > 16) {
@@ -403,7 +428,9 @@ function padToMnist() {
   let dx = (28 - bw * s) / 2;
   let dy = (28 - bh * s) / 2;
   let data = draw(dx, dy);
-  let m = 0, cx = 0, cy = 0;
+  let m = 0,
+    cx = 0,
+    cy = 0;
   for (let i = 0; i < 784; i++) {
     const v = data[4 * i];
     m += v;
@@ -490,7 +517,9 @@ async function main() {
     demo.threads = trainer.threads;
     demo.state = 'ready';
     ui.train.disabled = false;
-    setStatus(`Ready: ${mnist.train.shape[0].toLocaleString('en-US')} training and ${mnist.test.shape[0].toLocaleString('en-US')} test images loaded; training runs in a worker on ${trainer.threads} thread${trainer.threads === 1 ? '' : 's'}. Choose a model and press Train.`);
+    setStatus(
+      `Ready: ${mnist.train.shape[0].toLocaleString('en-US')} training and ${mnist.test.shape[0].toLocaleString('en-US')} test images loaded; training runs in a worker on ${trainer.threads} thread${trainer.threads === 1 ? '' : 's'}. Choose a model and press Train.`,
+    );
     if (autostart) void train();
   } catch (e) {
     fail(e);

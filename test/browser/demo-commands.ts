@@ -84,7 +84,9 @@ const demoWaitFor: BrowserCommand<[expression: string, timeoutMs: number]> = asy
     await page.waitForFunction(expression, undefined, { timeout: timeoutMs, polling: 100 });
   } catch (e) {
     const state = await page.evaluate('JSON.stringify(window.demo)').catch(() => 'unavailable');
-    throw new Error(`timed out waiting for ${expression}; window.demo = ${state}; ${(e as Error).message.split('\n')[0]}`);
+    throw new Error(
+      `timed out waiting for ${expression}; window.demo = ${state}; ${(e as Error).message.split('\n')[0]}`,
+    );
   }
 };
 
@@ -122,4 +124,13 @@ const demoClose: BrowserCommand<[]> = async (ctx) => {
   return s.problems;
 };
 
-export const demoCommands = { demoOpen, demoClick, demoSelect, demoWaitFor, demoEval, demoDraw, demoScreenshot, demoClose };
+export const demoCommands = {
+  demoOpen,
+  demoClick,
+  demoSelect,
+  demoWaitFor,
+  demoEval,
+  demoDraw,
+  demoScreenshot,
+  demoClose,
+};

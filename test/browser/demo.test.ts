@@ -45,7 +45,13 @@ it('trains in the demo page, stops, shows reconstructions, and the pad works whi
   await commands.demoWaitFor('window.demo.state === "training" && window.demo.batchesDone >= 2', 60_000);
 
   // The pad draws and reconstructs while the worker trains.
-  await commands.demoDraw('#pad', [[70, 60], [210, 60], [190, 110], [160, 170], [135, 230]]);
+  await commands.demoDraw('#pad', [
+    [70, 60],
+    [210, 60],
+    [190, 110],
+    [160, 170],
+    [135, 230],
+  ]);
   expect(await commands.demoEval(bright('#pad', 0, 1))).toBeGreaterThan(1000);
   await commands.demoWaitFor('window.demo.epochsDone >= 1 && window.demo.padPredictions >= 1', 120_000);
   expect(await commands.demoEval('window.demo.state')).toBe('training');
@@ -77,7 +83,9 @@ it('trains in the demo page, stops, shows reconstructions, and the pad works whi
   await commands.demoEval('(document.querySelector("#epochs").value = "1")');
   await commands.demoClick('#train');
   await commands.demoWaitFor('window.demo.state === "done" && window.demo.model === "denoising"', 120_000);
-  expect(await commands.demoEval('document.querySelector("#grid-caption").textContent')).toMatch(/original · noisy input · denoised/);
+  expect(await commands.demoEval('document.querySelector("#grid-caption").textContent')).toMatch(
+    /original · noisy input · denoised/,
+  );
   expect(await commands.demoEval(bright('#grid', 0.67, 1))).toBeGreaterThan(300);
   await commands.demoScreenshot('test-output/demo-e2e-denoising.png');
 

@@ -98,7 +98,6 @@ afterAll(async () => {
   await trainer?.terminate();
 });
 
-
 const CONV_SPECS: RefSpec[] = [
   { kind: 'conv2d', filters: 4, kernelSize: [3, 3], padding: 'same', activation: 'relu' },
   { kind: 'maxPooling2d', pool: [2, 2], padding: 'same' },
@@ -181,11 +180,15 @@ describe.each([
     const n = 6;
     const x = randomArray(n * 81, 11);
     const y = randomArray(n * 36, 12);
-    const history = await model.fit(tensor(Float32Array.from(x), [n, 9, 9, 1]), tensor(Float32Array.from(y), [n, 6, 6, 1]), {
-      epochs: 1,
-      batchSize: n,
-      shuffle: false,
-    });
+    const history = await model.fit(
+      tensor(Float32Array.from(x), [n, 9, 9, 1]),
+      tensor(Float32Array.from(y), [n, 6, 6, 1]),
+      {
+        epochs: 1,
+        batchSize: n,
+        shuffle: false,
+      },
+    );
     const refLoss = ref.trainStep(x, y, n, { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }, 1);
     expect(history.loss[0]).toBeCloseTo(refLoss, 5);
     const after = await model.getWeights();
@@ -195,7 +198,10 @@ describe.each([
 
   it('a short training run lowers the loss, with callbacks and a validation split', async () => {
     const n = 200;
-    const data = tensor(Float32Array.from(randomArray(n * 784, 22)).map((v) => (v > 0.7 ? 1 : 0)), [n, 784]);
+    const data = tensor(
+      Float32Array.from(randomArray(n * 784, 22)).map((v) => (v > 0.7 ? 1 : 0)),
+      [n, 784],
+    );
     const model = await backend.create('vanilla', { seed: 3 });
     const epochs: number[] = [];
     let batches = 0;
@@ -217,7 +223,10 @@ describe.each([
 
   it('save / load round trip is bit-exact', async () => {
     const model = await backend.create('convolutional', { seed: 5 });
-    const x = tensor(new Float32Array(8 * 784).map((_, i) => (i % 7) / 7), [8, 28, 28, 1]);
+    const x = tensor(
+      new Float32Array(8 * 784).map((_, i) => (i % 7) / 7),
+      [8, 28, 28, 1],
+    );
     await model.fit(x, x, { batchSize: 4, seed: 1 });
     const bytes = await model.toBytes();
     const loaded = await backend.fromBytes(bytes);
@@ -247,7 +256,9 @@ describe.each([
     expect(error?.code).toBe('ERR_SHAPE');
     expect(error?.message).toMatch(/^predict input must have shape \[N, 784\], got \[N, 28, 28, 1\] with N = 2/);
     const x = tensor(new Float32Array(4 * 784).fill(0.25), [4, 784]);
-    await expect(model.fit(x, x, { epochs: 0 })).rejects.toThrow(new ValueError('epochs must be a positive integer, got 0'));
+    await expect(model.fit(x, x, { epochs: 0 })).rejects.toThrow(
+      new ValueError('epochs must be a positive integer, got 0'),
+    );
     await expect(model.setWeights(before.slice(1))).rejects.toThrow(ValueError);
     await expect(backend.fromBytes(new Uint8Array([1, 2, 3]))).rejects.toThrow(/not a valid model file/);
     (await model.getWeights()).forEach((w, i) => expect(firstDifference(w.data, before[i].data)).toBe(-1));
@@ -284,7 +295,12 @@ describe('the worker in Chromium', () => {
       if (counting) requestAnimationFrame(countFrames);
     };
     requestAnimationFrame(countFrames);
-    const fit = model.fit(x, x, { epochs: 1000, batchSize: 16, signal: controller.signal, onBatchEnd: () => void batches++ });
+    const fit = model.fit(x, x, {
+      epochs: 1000,
+      batchSize: 16,
+      signal: controller.signal,
+      onBatchEnd: () => void batches++,
+    });
     await new Promise((r) => setTimeout(r, 600));
     controller.abort();
     const history = await fit;
@@ -293,9 +309,10 @@ describe('the worker in Chromium', () => {
     expect(batches).toBeGreaterThan(0);
     expect(frames).toBeGreaterThan(5); // the main thread kept painting while the worker trained
 
-    const pending = model
-      .fit(x, x, { epochs: 1000, batchSize: 16 })
-      .then(() => undefined, (e: unknown) => e as Error & { code?: string });
+    const pending = model.fit(x, x, { epochs: 1000, batchSize: 16 }).then(
+      () => undefined,
+      (e: unknown) => e as Error & { code?: string },
+    );
     await new Promise((r) => setTimeout(r, 100));
     await own.terminate();
     const error = await pending;

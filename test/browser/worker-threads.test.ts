@@ -78,7 +78,11 @@ describe('spawnTrainer({ threads: 2 }) on a page that is not cross-origin isolat
     const auto = await spawnTrainer({ workerUrl: consoleForwardingWorker() });
     expect(auto.threads).toBe(1);
     const model = await auto.create('vanilla', { encodingSize: 4, seed: 1 });
-    await model.fit(tensor(new Float32Array(8 * 784).fill(0.5), [8, 784]), tensor(new Float32Array(8 * 784).fill(0.5), [8, 784]), { epochs: 1, batchSize: 4 });
+    await model.fit(
+      tensor(new Float32Array(8 * 784).fill(0.5), [8, 784]),
+      tensor(new Float32Array(8 * 784).fill(0.5), [8, 784]),
+      { epochs: 1, batchSize: 4 },
+    );
     await vi.waitFor(() => expect(lines.length).toBeGreaterThan(before));
     await auto.terminate();
     expect(lines.slice(before)).toEqual([
