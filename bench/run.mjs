@@ -50,10 +50,7 @@ const { values: opts } = parseArgs({
     seed: { type: 'string', default: '2' },
     threads: { type: 'string', default: String(Math.max(2, os.cpus().length)) },
     render: { type: 'string' },
-    json: {
-      type: 'string',
-      default: join(root, 'bench', 'results', 'latest.json'),
-    },
+    json: { type: 'string', default: join(root, 'bench', 'results', 'latest.json') },
     markdown: { type: 'string', default: join(root, 'docs', 'benchmarks.md') },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -107,13 +104,7 @@ const say = (s = '') => console.log(s);
 // (s; at least one batch always runs), inference budget (s). tfjs CPU trains a conv model
 // at ~40 s per batch: exactly one batch, no warm-up.
 const SETTINGS = quick
-  ? {
-      ours: [1, 10, 4],
-      'tfjs-wasm': [1, 5, 4],
-      'tfjs-cpu': [1, 3, 4],
-      'tfjs-cpu-conv': [0, 1, 0],
-      inferBudget: 2,
-    }
+  ? { ours: [1, 10, 4], 'tfjs-wasm': [1, 5, 4], 'tfjs-cpu': [1, 3, 4], 'tfjs-cpu-conv': [0, 1, 0], inferBudget: 2 }
   : // Ours: up to 120 batches (within 15 s), so that even vanilla's ~4 ms batches span about
     // half a second: a median over that shrugs off a short burst of load on a shared machine.
     {
@@ -125,12 +116,7 @@ const SETTINGS = quick
     };
 const settingsFor = (peer, model) =>
   SETTINGS[peer === 'tfjs-cpu' && !isDense(model) ? 'tfjs-cpu-conv' : peer === 'ours-threads' ? 'ours' : peer];
-const CHILD_TIMEOUT_S = {
-  ours: 300,
-  'tfjs-wasm': 300,
-  'tfjs-cpu': 900,
-  native: 1800,
-};
+const CHILD_TIMEOUT_S = { ours: 300, 'tfjs-wasm': 300, 'tfjs-cpu': 900, native: 1800 };
 
 // ------------------------------------------------------------------ machine --
 function machine() {
@@ -162,11 +148,7 @@ function machine() {
 /** Runs a child to completion; returns the parsed BENCH_RESULT line or { error }. */
 function runChild(cmd, args, { timeoutS, env, label }) {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, {
-      cwd: root,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     const t = setTimeout(() => child.kill('SIGKILL'), timeoutS * 1000);
@@ -200,16 +182,7 @@ const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest(
 const results = {
   date: new Date().toISOString(),
   machine: machine(),
-  options: {
-    quick,
-    models,
-    peers,
-    withNative,
-    withTorch: opts['with-torch'],
-    nativeEpochs,
-    nativeThreads,
-    seed,
-  },
+  options: { quick, models, peers, withNative, withTorch: opts['with-torch'], nativeEpochs, nativeThreads, seed },
   settings: {
     batch: BATCH,
     trainSamples: TRAIN_SAMPLES,
@@ -271,10 +244,7 @@ results.oursThreads =
   typeof ae.threadCount !== 'function'
     ? { available: false, note: 'n/a: the SDK (dist/) has no threads option' }
     : !peers.includes('ours-threads')
-      ? {
-          available: false,
-          note: 'n/a: not asked for (--peers without ours-threads)',
-        }
+      ? { available: false, note: 'n/a: not asked for (--peers without ours-threads)' }
       : {
           available: true,
           threads: wantThreads,
@@ -300,9 +270,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130)
   if (models.includes('denoising')) {
     writeNpy(
       join(dataDir, 'x_train_noisy.npy'),
-      ae.addGaussianNoise(ae.tensor(train, shape(TRAIN_SAMPLES)), NOISE_STD, {
-        seed: 101,
-      }).data,
+      ae.addGaussianNoise(ae.tensor(train, shape(TRAIN_SAMPLES)), NOISE_STD, { seed: 101 }).data,
       shape(TRAIN_SAMPLES),
     );
     writeNpy(
@@ -461,7 +429,7 @@ if (!opts['no-browser']) {
 }
 
 // ---------------------------------------------------------------- profile --
-// Where a training step's time goes, layer by layer (crate/dev/model_profile.rs, wasm, 1 thread;
+// Where a training step's time goes, layer by layer (crate/bench/src/profile/, wasm, 1 thread;
 // mask 7: the vanilla, deep and convolutional models), and (mask 32) the memory-bound kernels
 // against this machine's memory speed, which becomes its own table.
 const MEMORY_HEADER = "== memory-bound kernels vs this machine's memory speed";
@@ -477,15 +445,7 @@ function parseMemoryKernels(text) {
       /^memory speed, (\S+) f32 \(([\d.]+) MB\): read ([\d.]+), copy ([\d.]+), update ([\d.]+), fill ([\d.]+) GB\/s/.exec(
         line,
       );
-    if (m)
-      speeds.push({
-        shape: m[1],
-        mb: +m[2],
-        read: +m[3],
-        copy: +m[4],
-        update: +m[5],
-        fill: +m[6],
-      });
+    if (m) speeds.push({ shape: m[1], mb: +m[2], read: +m[3], copy: +m[4], update: +m[5], fill: +m[6] });
     // Columns are 2+ spaces apart: kernel, shape, ms, MB moved, GB/s, ref, ref GB/s, % of ref.
     const c = line.split(/\s{2,}/);
     if (c.length === 8 && c[0] !== 'kernel') {
@@ -615,10 +575,7 @@ if (withNative) {
           '--seed',
           String(seed),
         ],
-        {
-          timeoutS: CHILD_TIMEOUT_S.native,
-          label: `ours ${model} ${wantThreads} threads epoch`,
-        },
+        { timeoutS: CHILD_TIMEOUT_S.native, label: `ours ${model} ${wantThreads} threads epoch` },
       );
       if (runs['ours-threads'].error) results.failures.push(runs['ours-threads'].error);
     }

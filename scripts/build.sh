@@ -3,13 +3,17 @@
 #
 #   1. setup      scripts/setup.sh (seconds when everything is installed; skipped
 #                 when SETUP_DONE=1, as test.sh sets after running it)
-#   2. wasm-pack  crate/ -> pkg/wasm_autoencoders{.js,.d.ts,_bg.wasm} (--target web, release)
+#   2. wasm-pack  crate/wasm (the boundary crate, with crate/core) -> pkg/wasm_autoencoders{.js,.d.ts,_bg.wasm}
+#                 (--target web, release)
 #   3. wasm-opt   -O3 on pkg/wasm_autoencoders_bg.wasm in place (binaryen from node_modules)
-#   4. threads    the opt-in threads module (init({ threads: n })): crate/ built with
+#   4. threads    the opt-in threads module (init({ threads: n })): crate/wasm built with
 #                 atomics + shared memory and std rebuilt likewise (-Zbuild-std, in
 #                 target/wasm-threads; see threads_cargo in scripts/lib.sh), wasm-bindgen
 #                 -> pkg-threads/, wasm-opt -O3. THREADS=0 skips it (init({ threads })
-#                 then fails with a clear error).
+#                 then fails with a clear error). TEST_HOOKS=1 also builds it with the
+#                 `test-hooks` feature (threadPoolTrapOnHelpers, threadPoolPause) into
+#                 pkg-threads-hooks/, for the tests and benches that need those switches;
+#                 pkg/, pkg-threads/ and dist/ never have them.
 #   5. tsup       ts/ -> dist/ (see tsup.config.ts), .wasm copied next to each output
 #
 # Steps 2-3 (4) are skipped when pkg/ (pkg-threads/) is newer than every input of the
@@ -40,7 +44,7 @@ wasm_inputs_changed() {
   [[ "${FORCE:-}" == 1 ]] && return 0
   [[ -f "$stamp" && -f "$pkg/wasm_autoencoders_bg.wasm" && -f "$pkg/wasm_autoencoders.js" && -f "$pkg/wasm_autoencoders.d.ts" ]] || return 0
   local newer_input
-  newer_input=$(find crate/src crate/Cargo.toml crate/build.rs Cargo.toml Cargo.lock .cargo \
+  newer_input=$(find crate/core/src crate/core/Cargo.toml crate/wasm/src crate/wasm/Cargo.toml Cargo.toml Cargo.lock .cargo \
                      "$TOOLCHAIN_FILE" scripts/build.sh "${extra[@]}" \
                      -newer "$stamp" -print -quit 2>/dev/null || true)
   [[ -n "$newer_input" ]]
@@ -49,9 +53,9 @@ wasm_inputs_changed() {
 step_wasm_pack() {
   rm -f "$STAMP"
   # --mode no-install: use the wasm-bindgen on PATH (setup.sh checked its version),
-  # never download one. wasm-opt = false in crate/Cargo.toml: wasm-pack fetches no binaryen.
-  with_tc "$TC" wasm-pack build crate --release --mode no-install --target web \
-    --out-dir ../pkg --out-name wasm_autoencoders
+  # never download one. wasm-opt = false in crate/wasm/Cargo.toml: wasm-pack fetches no binaryen.
+  with_tc "$TC" wasm-pack build crate/wasm --release --mode no-install --target web \
+    --out-dir ../../pkg --out-name wasm_autoencoders
   local f
   for f in "$WASM" "$PKG/wasm_autoencoders.js" "$PKG/wasm_autoencoders.d.ts"; do
     [[ -f "$f" ]] || { warn "wasm-pack did not produce ${f#"$ROOT"/}"; return 1; }
@@ -74,24 +78,28 @@ step_wasm_opt() {
 }
 
 PKG_THREADS="$ROOT/pkg-threads"
+PKG_THREADS_HOOKS="$ROOT/pkg-threads-hooks"
+# step_threads OUT_DIR [CARGO_ARGS...]: the threads module (features from CARGO_ARGS) -> OUT_DIR
 step_threads() {
-  local out="$THREADS_TARGET_DIR/$WASM_TARGET/release/wasm_autoencoders.wasm" wasm="$PKG_THREADS/wasm_autoencoders_bg.wasm"
-  rm -f "$PKG_THREADS/.build-stamp"
-  threads_cargo "$TC" build --release -p wasm-autoencoders --lib
+  local pkg="$1" out="$THREADS_TARGET_DIR/$WASM_TARGET/release/wasm_autoencoders.wasm"
+  shift
+  local wasm="$pkg/wasm_autoencoders_bg.wasm"
+  rm -f "$pkg/.build-stamp"
+  threads_cargo "$TC" build --release -p wasm-autoencoders --lib "$@"
   [[ -f "$out" ]] || { warn "cargo did not produce ${out#"$ROOT"/}"; return 1; }
   # wasm-bindgen sees the shared memory and adds its thread support (a stack and TLS
   # per instance; initSync({ module, memory }) in each worker).
-  rm -rf "$PKG_THREADS"
-  wasm-bindgen --target web --out-dir "$PKG_THREADS" --out-name wasm_autoencoders "$out"
+  rm -rf "$pkg"
+  wasm-bindgen --target web --out-dir "$pkg" --out-name wasm_autoencoders "$out"
   "$WASM_OPT" "${WASM_FEATURES[@]}" --enable-threads -O3 "$wasm" -o "$wasm.opt"
   mv "$wasm.opt" "$wasm"
   node -e '
     const ok = WebAssembly.validate(require("fs").readFileSync(process.argv[1]));
     if (!ok) { console.error("WebAssembly.validate: invalid threads module after wasm-opt"); process.exit(1); }' "$wasm"
-  grep -q threadPoolHelper "$PKG_THREADS/wasm_autoencoders.js" \
-    || { warn "pkg-threads/ has no threadPoolHelper export (built without atomics?)"; return 1; }
-  log "threads wasm: $(stat -c %s "$wasm") bytes"
-  touch "$PKG_THREADS/.build-stamp"
+  grep -q threadPoolHelper "$pkg/wasm_autoencoders.js" \
+    || { warn "${pkg#"$ROOT"/}/ has no threadPoolHelper export (built without atomics?)"; return 1; }
+  log "threads wasm (${pkg#"$ROOT"/}): $(stat -c %s "$wasm") bytes"
+  touch "$pkg/.build-stamp"
 }
 
 step_tsup() {
@@ -114,10 +122,19 @@ fi
 if [[ "${THREADS:-1}" == 0 ]]; then
   log "THREADS=0: skipping the threads module"
   rm -rf "$PKG_THREADS"
-elif wasm_inputs_changed "$PKG_THREADS"; then
-  step "threads module (atomics, -Zbuild-std, toolchain $TC)" step_threads
 else
-  log "pkg-threads/ is up to date with crate/: skipping the threads module"
+  if wasm_inputs_changed "$PKG_THREADS"; then
+    step "threads module (atomics, -Zbuild-std, toolchain $TC)" step_threads "$PKG_THREADS"
+  else
+    log "pkg-threads/ is up to date with crate/: skipping the threads module"
+  fi
+  if [[ "${TEST_HOOKS:-}" == 1 ]]; then
+    if wasm_inputs_changed "$PKG_THREADS_HOOKS"; then
+      step "threads module with test hooks (feature test-hooks)" step_threads "$PKG_THREADS_HOOKS" --features test-hooks
+    else
+      log "pkg-threads-hooks/ is up to date with crate/: skipping it"
+    fi
+  fi
 fi
 step "tsup" step_tsup
 log "build complete in $(( $(now_s) - T_START ))s: $(step_summary)"

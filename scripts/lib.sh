@@ -66,12 +66,12 @@ step_summary() {
 # ------------------------------------------------------------ predicates --
 have() { command -v "$1" >/dev/null 2>&1; }
 
-# Version pinned in crate/Cargo.toml: wasm-bindgen = "=0.2.130"  ->  0.2.130
+# Version pinned in crate/wasm/Cargo.toml: wasm-bindgen = "=0.2.130"  ->  0.2.130
 wasm_bindgen_pin() {
   local v
   v=$(sed -nE 's/^[[:space:]]*wasm-bindgen[[:space:]]*=[[:space:]]*\{?[^"]*"=?([0-9]+\.[0-9]+\.[0-9]+)".*/\1/p' \
-        "$ROOT/crate/Cargo.toml" | head -n1)
-  [[ -n "$v" ]] || die "cannot read the wasm-bindgen version pin from crate/Cargo.toml"
+        "$ROOT/crate/wasm/Cargo.toml" | head -n1)
+  [[ -n "$v" ]] || die "cannot read the wasm-bindgen version pin from crate/wasm/Cargo.toml"
   printf '%s\n' "$v"
 }
 
@@ -128,7 +128,7 @@ THREADS_RUSTFLAGS="-C target-feature=+atomics,+bulk-memory,+mutable-globals,+sim
 
 # threads_cargo TOOLCHAIN SUBCOMMAND args...   cargo for the threads module, e.g.
 #   threads_cargo web build --release -p wasm-autoencoders --lib   (scripts/build.sh)
-#   threads_cargo web test -p wasm-autoencoders --lib   (the crate's tests compiled with
+#   threads_cargo web test -p wasm-autoencoders-core --lib   (the core's tests compiled with
 #                 atomics, run by wasm-bindgen-test-runner in Node; the pool has 1 thread)
 threads_cargo() {
   local tc="$1" sub="$2" std=std,panic_abort; shift 2

@@ -341,8 +341,14 @@ step_check() {
   local wasm_opt="$ROOT/node_modules/.bin/wasm-opt"
   [[ -x "$wasm_opt" ]] || { warn "node_modules/.bin/wasm-opt missing (npm package binaryen)"; return 1; }
   "$wasm_opt" --version >/dev/null || { warn "wasm-opt does not run"; return 1; }
-  grep -Eq '^[[:space:]]*wasm-opt[[:space:]]*=[[:space:]]*false' crate/Cargo.toml \
-    || { warn "crate/Cargo.toml must set [package.metadata.wasm-pack.profile.release] wasm-opt = false (or wasm-pack downloads binaryen)"; return 1; }
+  grep -Eq '^[[:space:]]*wasm-opt[[:space:]]*=[[:space:]]*false' crate/wasm/Cargo.toml \
+    || { warn "crate/wasm/Cargo.toml must set [package.metadata.wasm-pack.profile.release] wasm-opt = false (or wasm-pack downloads binaryen)"; return 1; }
+  # The format and lint gates of scripts/test.sh (rustup's default profile has both).
+  local component
+  for component in fmt clippy; do
+    cargo "$component" --version >/dev/null 2>&1 \
+      || { warn "cargo $component is missing: the gates need it (rustup's default profile, or Debian's rustfmt / rust-clippy)"; return 1; }
+  done
   local chromium
   if chromium=$(find_chromium); then :; else
     warn "no Chromium found: the browser tests will fail (apt package chromium, or set CHROMIUM_PATH)"

@@ -12,6 +12,8 @@ import { outcome, runModule, runNode } from './support/harness.js';
 import { KERAS_ADAM, SMALL_CONV, SMALL_DENSE, sdkLayersOf, sequentialOptionsOf } from './support/scenarios.js';
 
 const sdk = await importBuiltSdk(['wasm_autoencoders_threads_bg.wasm', 'wasm_autoencoders_threads.js']);
+// The threads module with the pool's test switches: `npm test` builds it (TEST_HOOKS=1).
+const HOOKS = join(ROOT, 'pkg-threads-hooks');
 
 interface Run {
   threads: number;
@@ -139,11 +141,14 @@ describe('failures of the threads build do not hang or lie', () => {
       after: number;
       loss: number;
     }>([
-      'await sdk.init({ threads: 2 });',
+      // The threads module built with the pool's test switches (TEST_HOOKS=1 scripts/build.sh).
+      `const glue = ${JSON.stringify(pathToFileURL(join(HOOKS, 'wasm_autoencoders.js')).href)};`,
+      `const threadsSource = (await import('node:fs')).readFileSync(${JSON.stringify(join(HOOKS, 'wasm_autoencoders_bg.wasm'))});`,
+      'await sdk.init({ threads: 2, threadsSource, threadsGlue: glue });',
       'const before = sdk.threadCount();',
-      `const glue = await import(${JSON.stringify(distUrl('wasm_autoencoders_threads.js'))});`,
+      'const hooks = await import(glue);',
       // The driver's tasks wait until the helper has taken one, which traps.
-      `const error = ${outcome('Promise.resolve().then(() => glue.threadPoolTrapOnHelpers(64, 2_000_000_000))')};`,
+      `const error = ${outcome('Promise.resolve().then(() => hooks.threadPoolTrapOnHelpers(64, 2_000_000_000))')};`,
       'const model = sdk.vanilla({ encodingSize: 4, seed: 1 });',
       'const x = sdk.tensor(new Float32Array(8 * 784).fill(0.5), [8, 784]);',
       'const history = await model.fit(x, x, { epochs: 1, batchSize: 4 });',

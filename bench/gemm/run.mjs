@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// GEMM and convolution GFLOP/s of the library's kernels (crate/src/kernels, as in the working
+// GEMM and convolution GFLOP/s of the library's kernels (crate/core/src/kernels, as in the working
 // tree) on the shapes of issue 3, next to this machine's measured f32x4 ceiling and the
 // ceiling the issue measured on its machine. Compiles
-// bench/gemm/gemm_shapes.rs to a bare wasm32 + simd128 module with the project's wasm
+// crate/bench (crate/bench/src/shapes.rs) to a bare wasm32 + simd128 module with the project's wasm
 // toolchain (.toolchain/rust-wasm-toolchain, written by scripts/setup.sh) and times it in
 // this Node process, single thread.
 //
@@ -10,8 +10,7 @@
 //
 // Used by bench/run.mjs; runnable alone.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -130,30 +129,12 @@ export const GEMM_SHAPES = [
 
 /**
  * The issue's two conv shapes as the library runs them: 3×3 'same' Conv2D over a batch of
- * 256 with the direct kernels (crate/src/kernels/conv2d), each pass of a training step.
+ * 256 with the direct kernels (crate/core/src/kernels/conv2d), each pass of a training step.
  * Forward rows are the issue's (M,K,N) = (256·h·w, 9·in_c, out_c) products.
  */
 const CONV_LAYERS = [
-  {
-    id: 'conv1',
-    h: 28,
-    w: 28,
-    inC: 1,
-    outC: 32,
-    ceiling: 44,
-    native: 130,
-    note: 'conv1: 28×28×1 → 32',
-  },
-  {
-    id: 'conv2',
-    h: 14,
-    w: 14,
-    inC: 32,
-    outC: 8,
-    ceiling: 49,
-    native: 90,
-    note: 'conv2: 14×14×32 → 8',
-  },
+  { id: 'conv1', h: 28, w: 28, inC: 1, outC: 32, ceiling: 44, native: 130, note: 'conv1: 28×28×1 → 32' },
+  { id: 'conv2', h: 14, w: 14, inC: 32, outC: 8, ceiling: 49, native: 90, note: 'conv2: 14×14×32 → 8' },
 ];
 const PASSES = [
   { pass: 0, name: 'forward' },
@@ -178,96 +159,73 @@ function toolchain() {
   return existsSync(f) ? readFileSync(f, 'utf8').split('\n')[0].trim() : 'system';
 }
 
-/** Compiles gemm_shapes.rs; returns { wasmPath, toolchain, rustc } or throws with rustc's message. */
-export function buildGemmWasm(outDir) {
+/**
+ * Builds crate/bench (the dev benches, a crate that depends on wasm-autoencoders-core) as a
+ * bare wasm32 + simd128 module with cargo (release profile; simd128 from .cargo/config.toml);
+ * returns { wasmPath, toolchain, rustc } or throws with cargo's message.
+ */
+export function buildGemmWasm() {
   const tc = toolchain();
   const env = { ...process.env, RUSTUP_AUTO_INSTALL: '0' };
   if (tc && tc !== 'system') env.RUSTUP_TOOLCHAIN = tc;
-  const wasmPath = join(outDir, 'gemm_shapes.wasm');
   const args = [
-    '--edition',
-    '2021',
+    'build',
+    '--quiet',
+    '--release',
+    '-p',
+    'wasm-autoencoders-bench',
+    '--lib',
     '--target',
     'wasm32-unknown-unknown',
-    '-C',
-    'opt-level=3',
-    '-C',
-    'codegen-units=1',
-    '-C',
-    'target-feature=+simd128',
-    '--crate-type',
-    'cdylib',
-    '-o',
-    wasmPath,
-    join(here, 'gemm_shapes.rs'),
   ];
   try {
-    execFileSync('rustc', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync('cargo', args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (e) {
     const msg = String(e.stderr || e.message)
       .trim()
       .split('\n')
       .slice(0, 12)
       .join('\n');
-    throw new Error(`rustc (toolchain ${tc}) failed to build bench/gemm/gemm_shapes.rs:\n${msg}`);
+    throw new Error(`cargo (toolchain ${tc}) failed to build crate/bench:\n${msg}`);
   }
-  const rustc = execFileSync('rustc', ['--version'], {
-    env,
-    encoding: 'utf8',
-  }).trim();
+  const wasmPath = join(root, 'target', 'wasm32-unknown-unknown', 'release', 'wasm_autoencoders_bench.wasm');
+  const rustc = execFileSync('rustc', ['--version'], { env, encoding: 'utf8' }).trim();
   return { wasmPath, toolchain: tc, rustc };
 }
 
 export async function runGemmBench({ quick = false, log = () => {} } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'wae-gemm-'));
-  try {
-    const build = buildGemmWasm(dir);
-    const { instance } = await WebAssembly.instantiate(readFileSync(build.wasmPath), {
-      env: { now_ms: () => performance.now() },
-    });
-    const minSeconds = quick ? 0.1 : 0.25;
-    const rounds = quick ? 2 : 3;
-    const ex = instance.exports;
-    // Measured first and last: the clock of a shared machine drifts; the higher counts.
-    const ceilingBefore = ex.bench_ceiling(minSeconds, rounds);
-    const rows = [];
-    for (const s of [...GEMM_SHAPES, ...CONV_SHAPES]) {
-      const c = s.conv;
-      const gflops = c
-        ? ex.bench_conv(c.h, c.w, c.inC, c.outC, c.pass, c.batch, minSeconds, rounds)
-        : ex.bench_gemm(s.m, s.n, s.k, s.ta, s.tb, s.calls, minSeconds, rounds);
-      rows.push({
-        ...s,
-        gflops,
-        ofCeiling: s.ceiling ? gflops / s.ceiling : null,
-      });
-      log(
-        `  ${s.label}: ${gflops.toFixed(1)} GFLOP/s${s.ceiling ? ` (${((100 * gflops) / s.ceiling).toFixed(0)} % of the issue's ${s.ceiling})` : ''}`,
-      );
-    }
-    const measuredCeiling = Math.max(ceilingBefore, ex.bench_ceiling(minSeconds, rounds));
-    for (const r of rows) r.ofMeasuredCeiling = r.gflops / measuredCeiling;
-    log(`  ceiling on this machine (f32x4 mul+add, 8 register accumulators): ${measuredCeiling.toFixed(1)} GFLOP/s`);
-    return {
-      method: `library kernels crate/src/kernels/gemm.rs and conv2d (working tree), compiled by bench/gemm/gemm_shapes.rs with rustc -C opt-level=3 -C target-feature=+simd128 (${build.rustc}, toolchain ${build.toolchain}); best of ${rounds} runs of ≥ ${minSeconds} s each after one warm-up, 1 thread, Node ${process.version}. The ceiling is the register-only f32x4 mul+add loop every micro-kernel here approaches, measured before and after the kernels (the higher of the two)`,
-      measuredCeiling,
-      rows,
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  const build = buildGemmWasm();
+  const { instance } = await WebAssembly.instantiate(readFileSync(build.wasmPath), {
+    env: { now_ms: () => performance.now(), print: () => {} },
+  });
+  const minSeconds = quick ? 0.1 : 0.25;
+  const rounds = quick ? 2 : 3;
+  const ex = instance.exports;
+  // Measured first and last: the clock of a shared machine drifts; the higher counts.
+  const ceilingBefore = ex.bench_ceiling(minSeconds, rounds);
+  const rows = [];
+  for (const s of [...GEMM_SHAPES, ...CONV_SHAPES]) {
+    const c = s.conv;
+    const gflops = c
+      ? ex.bench_conv(c.h, c.w, c.inC, c.outC, c.pass, c.batch, minSeconds, rounds)
+      : ex.bench_gemm(s.m, s.n, s.k, s.ta, s.tb, s.calls, minSeconds, rounds);
+    rows.push({ ...s, gflops, ofCeiling: s.ceiling ? gflops / s.ceiling : null });
+    log(
+      `  ${s.label}: ${gflops.toFixed(1)} GFLOP/s${s.ceiling ? ` (${((100 * gflops) / s.ceiling).toFixed(0)} % of the issue's ${s.ceiling})` : ''}`,
+    );
   }
+  const measuredCeiling = Math.max(ceilingBefore, ex.bench_ceiling(minSeconds, rounds));
+  for (const r of rows) r.ofMeasuredCeiling = r.gflops / measuredCeiling;
+  log(`  ceiling on this machine (f32x4 mul+add, 8 register accumulators): ${measuredCeiling.toFixed(1)} GFLOP/s`);
+  return {
+    method: `library kernels crate/core/src/kernels/gemm.rs and conv2d (working tree), through crate/bench/src/shapes.rs built with cargo --release -C target-feature=+simd128 (${build.rustc}, toolchain ${build.toolchain}); best of ${rounds} runs of ≥ ${minSeconds} s each after one warm-up, 1 thread, Node ${process.version}. The ceiling is the register-only f32x4 mul+add loop every micro-kernel here approaches, measured before and after the kernels (the higher of the two)`,
+    measuredCeiling,
+    rows,
+  };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { values } = parseArgs({
-    options: {
-      quick: { type: 'boolean', default: false },
-      json: { type: 'string' },
-    },
-  });
-  const result = await runGemmBench({
-    quick: values.quick,
-    log: (l) => console.log(l),
-  });
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, json: { type: 'string' } } });
+  const result = await runGemmBench({ quick: values.quick, log: (l) => console.log(l) });
   if (values.json) writeFileSync(values.json, JSON.stringify(result, null, 2));
 }

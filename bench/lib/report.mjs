@@ -12,14 +12,7 @@ const ISSUE = {
     tfjsCpuInfer: 5800,
     tfjsWasmInfer: 24700,
   },
-  deep: {
-    targetEpochS: 7,
-    solMs: 30,
-    tfjsCpuMs: 1557,
-    tfjsWasmMs: 471,
-    tfjsCpuInfer: 500,
-    tfjsWasmInfer: 9200,
-  },
+  deep: { targetEpochS: 7, solMs: 30, tfjsCpuMs: 1557, tfjsWasmMs: 471, tfjsCpuInfer: 500, tfjsWasmInfer: 9200 },
   convolutional: {
     targetEpochS: 12,
     solMs: 50,
@@ -40,11 +33,7 @@ const ISSUE = {
 const TFJS = ['tfjs-wasm', 'tfjs-cpu'];
 /** Test MSE within 5 % of an all-zero output's: the network's outputs died. */
 const collapsed = (mse, epoch) => epoch?.zeroOutputMse > 0 && mse >= 0.95 * epoch.zeroOutputMse;
-const PEER_NAME = {
-  ours: 'ours (1 thread)',
-  'tfjs-wasm': 'tfjs Wasm (SIMD, 1 thread)',
-  'tfjs-cpu': 'tfjs CPU',
-};
+const PEER_NAME = { ours: 'ours (1 thread)', 'tfjs-wasm': 'tfjs Wasm (SIMD, 1 thread)', 'tfjs-cpu': 'tfjs CPU' };
 
 const num = (v, d = 1) => (v >= 100 || d === 0 ? Math.round(v).toLocaleString('en-US') : v.toFixed(d));
 const ms = (v) => (v >= 1000 ? `${Math.round(v).toLocaleString('en-US')} ms` : `${num(v, v < 10 ? 2 : 1)} ms`);
@@ -235,14 +224,10 @@ export function tables(results) {
           target ? `≥ ${target}${r.gflops >= target ? ' (met)' : ' (not met)'}` : '—',
         ];
       }),
-      note: 'The conv rows marked "direct" are the kernels the Conv2D layer runs (crate/src/kernels/conv2d: direct correlation, no im2col), over a batch of 256; their (M,K,N) is the im2col product of the same work. The two "im2col GEMM" rows run the issue\'s shapes through our GEMM as one product, which the library does not do (the direct kernels are faster there). The ceiling is the register-only f32x4 mul+add loop that every micro-kernel here approaches (Wasm SIMD has no fused multiply-add without relaxed SIMD).',
+      note: 'The conv rows marked "direct" are the kernels the Conv2D layer runs (crate/core/src/kernels/conv2d: direct correlation, no im2col), over a batch of 256; their (M,K,N) is the im2col product of the same work. The two "im2col GEMM" rows run the issue\'s shapes through our GEMM as one product, which the library does not do (the direct kernels are faster there). The ceiling is the register-only f32x4 mul+add loop that every micro-kernel here approaches (Wasm SIMD has no fused multiply-add without relaxed SIMD).',
     });
   } else if (results.gemm?.error) {
-    out.push({
-      id: 'gemm',
-      title: 'GEMM',
-      text: `failed: ${results.gemm.error}`,
-    });
+    out.push({ id: 'gemm', title: 'GEMM', text: `failed: ${results.gemm.error}` });
   }
   if (results.browser?.models) {
     const b = results.browser;
@@ -268,11 +253,7 @@ export function tables(results) {
       note: 'bench/browser-vs-node.mjs: the same function trains each model on the same synthetic data in Node (dist/) and in headless Chromium (dist/browser/, served on 127.0.0.1), the two alternating, 1 thread each; median ms per batch after two warm-up batches (vanilla: six times as many timed batches), best round.',
     });
   } else if (results.browser?.error) {
-    out.push({
-      id: 'browser',
-      title: 'Chromium vs Node',
-      text: `failed: ${results.browser.error}`,
-    });
+    out.push({ id: 'browser', title: 'Chromium vs Node', text: `failed: ${results.browser.error}` });
   }
   if (results.threadsSpeed?.alternating) {
     const t = results.threadsSpeed;
@@ -406,11 +387,7 @@ export function tables(results) {
       rows,
     });
   } else if (results.native?.error) {
-    out.push({
-      id: 'native',
-      title: 'Native anchor',
-      text: `skipped: ${results.native.error}`,
-    });
+    out.push({ id: 'native', title: 'Native anchor', text: `skipped: ${results.native.error}` });
   }
   out.push(targetsTable(results));
   const limits = limitsTable(results);
@@ -667,7 +644,7 @@ export function renderMarkdown(results) {
     ...loadYardstick(results),
     ...(results.sdk.kernelsNewerThanDist
       ? [
-          `- Note: kernel sources under crate/src/kernels/ were modified after dist/ was built (${results.sdk.kernelsNewerThanDist.join(', ')}): the GEMM table measures those newer sources, the model tables the built dist/.`,
+          `- Note: kernel sources under crate/core/src/kernels/ were modified after dist/ was built (${results.sdk.kernelsNewerThanDist.join(', ')}): the GEMM table measures those newer sources, the model tables the built dist/.`,
         ]
       : []),
     '',
@@ -683,7 +660,7 @@ export function renderMarkdown(results) {
     lines.push(
       "## Profile: where a training step's time goes",
       '',
-      `\`${results.profile.command}\` (crate/dev/model_profile.rs: the library's layers compiled to wasm32 + simd128 and timed in Node, 1 thread, CPU time, best of 3 rounds; GFLOP/s of each layer's multiply-adds):`,
+      `\`${results.profile.command}\` (crate/bench/src/profile/: the library's layers compiled to wasm32 + simd128 and timed in Node, 1 thread, CPU time, best of 3 rounds; GFLOP/s of each layer's multiply-adds):`,
       '',
       '```',
       results.profile.text,

@@ -9,6 +9,7 @@
 //
 //   npm run build && node crate/dev/threads_speed.mjs [--threads 2] [--rounds 3] [--batches 12] [--json out.json]
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { cpus } from 'node:os';
 
@@ -55,9 +56,17 @@ if (args[0] === '--alternate') {
   const batches = Number(args[2]);
   const dist = new URL('../../dist/', import.meta.url);
   const sdk = await import(new URL('index.js', dist).href);
-  await sdk.init({ threads });
+  // The threads module with the pool's test switches (threadPoolPause): TEST_HOOKS=1
+  // scripts/build.sh builds it into pkg-threads-hooks/; the release build has no such export.
+  const hooks = new URL('../../pkg-threads-hooks/', import.meta.url);
+  const glueUrl = new URL('wasm_autoencoders.js', hooks).href;
+  await sdk.init({
+    threads,
+    threadsSource: readFileSync(new URL('wasm_autoencoders_bg.wasm', hooks)),
+    threadsGlue: glueUrl,
+  });
   // The SDK loaded this same file by URL: the same module instance, the same pool.
-  const glue = await import(new URL('wasm_autoencoders_threads.js', dist).href);
+  const glue = await import(glueUrl);
   const out = {};
   for (const name of MODELS) {
     const { model, t } = modelAndData(sdk, name, batches);
