@@ -135,8 +135,6 @@ mod vector {
     /// Rows r < rows of `dy` must have floats c0..c0+4V readable at r·cols, and `map`
     /// must accept those offsets.
     #[inline(always)]
-    // One private, always-inlined loop: a struct would only rename its seven operands.
-    #[allow(clippy::too_many_arguments)]
     unsafe fn sweep<const V: usize>(
         rows: usize,
         cols: usize,
