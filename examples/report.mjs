@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // Trains the four autoencoders of the Keras tutorial on the bundled MNIST and prints, per
 // model: seconds per epoch, validation MSE per epoch, test MSE (denoising: output vs clean
 // next to the noisy input's own MSE) and peak memory. A script, not a test.

@@ -1,3 +1,4 @@
+// @ts-check
 // The four models of the tutorial, as ts/presets.ts defines them (ReLU everywhere, Adam(1e-3),
 // MSE), described once so that the TensorFlow.js peer, the FLOP counts and the docs agree.
 // bench/native/native_bench.py mirrors the same lists in Keras and PyTorch.

@@ -1,3 +1,4 @@
+// @ts-check
 // Minimal .npy (format 1.0, little-endian float32, C order) writer and row-range reader,
 // so Node and Python read byte-identical MNIST arrays.
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
@@ -39,8 +40,8 @@ function readHeader(fd, path) {
   const text = header.toString('latin1');
   if (!text.includes("'<f4'") || text.includes("'fortran_order': True"))
     throw new Error(`${path}: expected C-order little-endian float32`);
-  const shape = /'shape': \(([^)]*)\)/
-    .exec(text)[1]
+  // An .npy v1 header always names the shape.
+  const shape = /** @type {RegExpExecArray} */ (/'shape': \(([^)]*)\)/.exec(text))[1]
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)

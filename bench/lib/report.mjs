@@ -1,3 +1,4 @@
+// @ts-check
 // Tables from bench/run.mjs's results: one set of rows, rendered for the console and as
 // Markdown (docs/benchmarks.md).
 import { BATCH, BATCHES_PER_EPOCH } from './models.mjs';
@@ -336,7 +337,7 @@ export function tables(results) {
       }
       for (const [key, r] of Object.entries(runs)) {
         if (key === 'ours' || key === 'ours-threads') continue;
-        const [fw, threads] = [key.replace(/-\d+$/, ''), key.match(/(\d+)$/)[1]];
+        const [fw, threads] = [key.replace(/-\d+$/, ''), /** @type {RegExpMatchArray} */ (key.match(/(\d+)$/))[1]];
         const name =
           fw === 'keras-jax'
             ? `Keras ${r.versions?.keras ?? ''} / JAX ${r.versions?.jax ?? ''}`

@@ -1,3 +1,4 @@
+// @ts-check
 // Shared by the per-peer worker processes: argument parsing, data loading from the .npy files
 // bench/run.mjs wrote, the result line, timing helpers. Each peer × model runs in its own
 // process so that its peak RSS (getrusage maxrss) is its own.

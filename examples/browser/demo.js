@@ -1,3 +1,4 @@
+// @ts-check
 // The browser demo: MNIST served locally, an autoencoder trained in a Web Worker
 // (spawnTrainer), a live loss curve, reconstructions, and a drawing pad.
 //
@@ -11,26 +12,28 @@ const GRID_COUNT = 10;
 const VALIDATION_COUNT = 1000;
 const NOISE_STD = 0.25;
 
-const $ = (id) => document.getElementById(id);
+/** An element of index.html (they are all there), by id. */
+const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
+// Typed as the elements they are, for the type check (tsconfig.check-js.json).
 const ui = {
-  model: $('model'),
-  subset: $('subset'),
-  epochs: $('epochs'),
-  batch: $('batch'),
-  seed: $('seed'),
-  train: $('train'),
-  stop: $('stop'),
+  model: /** @type {HTMLSelectElement} */ ($('model')),
+  subset: /** @type {HTMLSelectElement} */ ($('subset')),
+  epochs: /** @type {HTMLInputElement} */ ($('epochs')),
+  batch: /** @type {HTMLInputElement} */ ($('batch')),
+  seed: /** @type {HTMLInputElement} */ ($('seed')),
+  train: /** @type {HTMLButtonElement} */ ($('train')),
+  stop: /** @type {HTMLButtonElement} */ ($('stop')),
   status: $('status'),
-  progress: $('progress'),
+  progress: /** @type {HTMLProgressElement} */ ($('progress')),
   progressText: $('progress-text'),
   fps: $('fps'),
-  loss: $('loss'),
-  grid: $('grid'),
+  loss: /** @type {HTMLCanvasElement} */ ($('loss')),
+  grid: /** @type {HTMLCanvasElement} */ ($('grid')),
   gridCaption: $('grid-caption'),
-  pad: $('pad'),
-  padInput: $('pad-input'),
-  padRecon: $('pad-recon'),
-  clear: $('clear'),
+  pad: /** @type {HTMLCanvasElement} */ ($('pad')),
+  padInput: /** @type {HTMLCanvasElement} */ ($('pad-input')),
+  padRecon: /** @type {HTMLCanvasElement} */ ($('pad-recon')),
+  clear: /** @type {HTMLButtonElement} */ ($('clear')),
   padStatus: $('pad-status'),
   summary: $('summary'),
 };
@@ -38,16 +41,16 @@ const ui = {
 /** State the end-to-end test reads. */
 const demo = {
   state: 'loading', // loading | ready | training | stopped | done | error
-  model: null,
+  model: /** @type {string | null} */ (null),
   epochsDone: 0,
   batchesDone: 0,
-  history: null,
+  history: /** @type {import('../../dist/index.js').History | null} */ (null),
   gridDrawn: false,
   padPredictions: 0,
   threads: 0, // threads the trainer's worker runs
-  error: null,
+  error: /** @type {string | null} */ (null),
 };
-window.demo = demo;
+/** @type {any} */ (window).demo = demo;
 
 let mnist = null;
 let trainer = null;
@@ -119,7 +122,7 @@ function firstRows(t, n, sampleShape) {
 }
 
 // --------------------------------------------------------------- training --
-const curve = { batch: [], val: [], epochs: 1, batches: 1 };
+const curve = { batch: /** @type {number[][]} */ ([]), val: /** @type {number[][]} */ ([]), epochs: 1, batches: 1 };
 
 async function train() {
   if (!mnist || !trainer) return;
@@ -243,7 +246,7 @@ function fitCanvas(canvas) {
 function drawCurve() {
   const c = ui.loss;
   const dpr = fitCanvas(c);
-  const ctx = c.getContext('2d');
+  const ctx = /** @type {CanvasRenderingContext2D} */ (c.getContext('2d'));
   const W = c.width;
   const H = c.height;
   ctx.clearRect(0, 0, W, H);
@@ -303,7 +306,7 @@ function drawDigit(ctx, values, x, y, scale) {
   const tmp = document.createElement('canvas');
   tmp.width = 28;
   tmp.height = 28;
-  tmp.getContext('2d').putImageData(img, 0, 0);
+  /** @type {CanvasRenderingContext2D} */ (tmp.getContext('2d')).putImageData(img, 0, 0);
   ctx.imageSmoothingEnabled = false;
   ctx.drawImage(tmp, x, y, 28 * scale, 28 * scale);
 }
@@ -312,6 +315,7 @@ async function drawGrid(model, preset) {
   const dense = preset === 'vanilla' || preset === 'deep';
   const sample = dense ? [784] : [28, 28, 1];
   const clean = firstRows(mnist.test, GRID_COUNT, sample);
+  /** @type {[string, import('../../dist/index.js').Tensor][]} */
   const rows = [['original', clean]];
   let input = clean;
   if (preset === 'denoising') {
@@ -325,7 +329,7 @@ async function drawGrid(model, preset) {
   const c = ui.grid;
   c.width = GRID_COUNT * cell;
   c.height = rows.length * cell;
-  const ctx = c.getContext('2d');
+  const ctx = /** @type {CanvasRenderingContext2D} */ (c.getContext('2d'));
   ctx.fillStyle = '#000';
   ctx.fillRect(0, 0, c.width, c.height);
   rows.forEach(([, t], r) => {
@@ -337,7 +341,7 @@ async function drawGrid(model, preset) {
 }
 
 // --------------------------------------------------------------------- pad --
-const padCtx = ui.pad.getContext('2d', { willReadFrequently: true });
+const padCtx = /** @type {CanvasRenderingContext2D} */ (ui.pad.getContext('2d', { willReadFrequently: true }));
 let drawing = false;
 let last = null;
 
@@ -345,7 +349,7 @@ function clearPad() {
   padCtx.fillStyle = '#000';
   padCtx.fillRect(0, 0, ui.pad.width, ui.pad.height);
   for (const c of [ui.padInput, ui.padRecon]) {
-    const ctx = c.getContext('2d');
+    const ctx = /** @type {CanvasRenderingContext2D} */ (c.getContext('2d'));
     ctx.fillStyle = '#000';
     ctx.fillRect(0, 0, c.width, c.height);
   }
@@ -421,7 +425,7 @@ function padToMnist() {
   const small = document.createElement('canvas');
   small.width = 28;
   small.height = 28;
-  const sctx = small.getContext('2d', { willReadFrequently: true });
+  const sctx = /** @type {CanvasRenderingContext2D} */ (small.getContext('2d', { willReadFrequently: true }));
   sctx.imageSmoothingEnabled = true;
   sctx.imageSmoothingQuality = 'high';
   const draw = (dx, dy) => {
@@ -465,7 +469,7 @@ async function updatePad() {
     do {
       padDirty = false;
       const values = padToMnist();
-      const inCtx = ui.padInput.getContext('2d');
+      const inCtx = /** @type {CanvasRenderingContext2D} */ (ui.padInput.getContext('2d'));
       drawDigit(inCtx, values, 0, 0, 4);
       const model = remote;
       if (!model || model.isDisposed) {
@@ -474,7 +478,7 @@ async function updatePad() {
       }
       const dense = model.inputShape.length === 1;
       const out = await model.predict(tensor(values, dense ? [1, 784] : [1, 28, 28, 1]), { transfer: true });
-      drawDigit(ui.padRecon.getContext('2d'), out.data, 0, 0, 4);
+      drawDigit(/** @type {CanvasRenderingContext2D} */ (ui.padRecon.getContext('2d')), out.data, 0, 0, 4);
       demo.padPredictions++;
       ui.padStatus.textContent = `Reconstruction by the ${demo.model} model${demo.state === 'training' ? ' (still training)' : ''}.`;
     } while (padDirty);

@@ -1,3 +1,4 @@
+// @ts-check
 // Child process for the threads tests: a thread count is fixed per process (init runs
 // once), so each count runs here, on this process's main thread, against the build in
 // dist/, and prints JSON.
