@@ -1,5 +1,5 @@
 // The layer codes of ts/layers.ts against what the Wasm side makes of them
-// (`decode_layers` in crate/src/boundary.rs): every layer kind, activation and padding goes
+// (`decode_layers` in crate/wasm/src/codes.rs): every layer kind, activation and padding goes
 // through encodeLayers into a model, and the model must report the layer, shapes and outputs
 // that were asked for. A code out of step with the Rust decoder fails here.
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -50,7 +50,7 @@ describe('the code tables', () => {
     expect(PADDINGS).toEqual(Object.keys(PADDING_CODES));
   });
 
-  it('lay each row out as boundary.rs documents it, zero-padded to LAYER_CODE_LEN', () => {
+  it('lay each row out as codes.rs documents it, zero-padded to LAYER_CODE_LEN', () => {
     const rows = encodeLayers([
       layers.dense(7, { activation: 'tanh' }),
       layers.conv2d(5, [3, 2], { padding: 'valid', activation: 'sigmoid' }),

@@ -91,6 +91,6 @@ export function resolveCompile(opts: unknown): ResolvedCompile {
   };
 }
 
-/** The codes crate/src/boundary.rs decodes. */
+/** The codes crate/wasm/src/codes.rs decodes. */
 export const optimizerCode = (name: OptimizerName): number => (name === 'adam' ? 0 : 1);
 export const lossCode = (loss: LossName): number => (loss === 'mse' ? 0 : 1);

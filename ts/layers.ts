@@ -30,8 +30,8 @@ export type LayerSpec =
     }
   | { readonly kind: 'upSampling2d'; readonly size: readonly [number, number] };
 
-// The integer codes the Wasm boundary decodes (`decode_layers` in crate/src/boundary.rs,
-// which has one `match` arm per entry below): the only place the TypeScript side spells them.
+// The integer codes the Wasm boundary decodes (`decode_layers` and the tables in
+// crate/wasm/src/codes.rs, in the same order): the only place the TypeScript side spells them.
 // test/boundary-codes.test.ts builds a model of every kind, activation and padding and checks
 // what the Wasm model made of it, so a code out of step with Rust fails there.
 

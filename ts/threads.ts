@@ -6,8 +6,8 @@
  * Every thread instantiates the same compiled module over the same shared
  * `WebAssembly.Memory` with the wasm-bindgen glue's `initSync({ module, memory })`, which
  * gives each instance its own stack and thread-local storage. The thread that called
- * `init()` drives: the layers hand the helpers tasks through shared memory (crate/src/
- * parallel.rs), and helpers sleep in `memory.atomic.wait32` between jobs, so no message
+ * `init()` drives: the layers hand the helpers tasks through shared memory (crate/core/src/
+ * parallel/), and helpers sleep in `memory.atomic.wait32` between jobs, so no message
  * passing happens during training.
  *
  * The glue is loaded at run time from a URL (dist/wasm_autoencoders_threads.js, or
