@@ -68,7 +68,7 @@ pub extern "C" fn bench_ceiling(min_seconds: f64, rounds: u32) -> f64 {
 }
 
 /// A 3×3 'same' Conv2D over `batch` images of h×w×in_c into out_c channels, as the library
-/// runs it (crate/src/kernels/conv2d: the direct kernels, im2col only as their fallback).
+/// runs it (crate/core/src/kernels/conv2d: the direct kernels, im2col only as their fallback).
 /// `pass`: 0 forward, 1 input gradient, 2 kernel gradient. GFLOP/s counting
 /// 2·h·w·9·in_c·out_c per image and pass.
 #[no_mangle]
