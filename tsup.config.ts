@@ -4,14 +4,17 @@
 // `new URL('./wasm_autoencoders_bg.wasm', import.meta.url)`).
 //
 //   dist/index.js, dist/index.cjs, dist/index.d.ts, dist/index.d.cts   Node >= 20
+//   dist/node.js, dist/node.cjs (+ .d.ts)    Node only: PNG files (the wasm-autoencoders/node export)
+//   dist/cli.js, dist/cli.cjs                the wasm-autoencoders command (package.json bin)
 //   dist/browser/index.js                                               browsers (ESM)
+//   dist/browser/models/*.wae              the pretrained models, from models/ (one copy: Node reads them there too)
 //   dist/worker.*, dist/browser/worker.js            only once ts/worker.ts exists
 //   dist/wasm_autoencoders_bg.wasm, dist/browser/wasm_autoencoders_bg.wasm
 //   dist/{,browser/}wasm_autoencoders_threads_bg.wasm + wasm_autoencoders_threads.js
 //       the threads build (init({ threads })) from pkg-threads/, when it was built: its
 //       glue is not bundled but loaded at run time by URL, by the SDK and by every helper
 //       thread (ts/threads.ts)
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +23,7 @@ import { defineConfig, type Options } from 'tsup';
 const root = dirname(fileURLToPath(import.meta.url));
 const WASM = 'wasm_autoencoders_bg.wasm';
 const wasmSource = join(root, 'pkg', WASM);
+const modelsDir = join(root, 'models');
 const threadsFiles: [string, string][] = [
   [join(root, 'pkg-threads', 'wasm_autoencoders_bg.wasm'), 'wasm_autoencoders_threads_bg.wasm'],
   [join(root, 'pkg-threads', 'wasm_autoencoders.js'), 'wasm_autoencoders_threads.js'],
@@ -27,6 +31,8 @@ const threadsFiles: [string, string][] = [
 
 const entry: Record<string, string> = { index: 'ts/index.ts' };
 if (existsSync(join(root, 'ts', 'worker.ts'))) entry.worker = 'ts/worker.ts';
+// Node only: PNG files (wasm-autoencoders/node) and the command line (bin).
+const nodeEntry: Record<string, string> = { ...entry, node: 'ts/node/index.ts', cli: 'ts/cli/main.ts' };
 
 // Node built-ins are only imported dynamically behind a runtime check
 // (`await import('node:fs/promises')`): never bundle them, keep the `node:` prefix.
@@ -42,6 +48,14 @@ function copyWasmTo(outDir: string): () => Promise<void> {
     await copyFile(wasmSource, join(target, WASM));
     // Optional: scripts/build.sh with THREADS=0 does not build it.
     for (const [from, to] of threadsFiles) if (existsSync(from)) await copyFile(from, join(target, to));
+    // The pretrained models (ts/pretrained.ts), beside the browser bundle only: the Node
+    // build reads the same files from ./browser/models/, so the package holds one copy.
+    if (outDir === 'dist/browser') {
+      await mkdir(join(target, 'models'), { recursive: true });
+      for (const file of await readdir(modelsDir)) {
+        if (file.endsWith('.wae')) await copyFile(join(modelsDir, file), join(target, 'models', file));
+      }
+    }
   };
 }
 
@@ -61,6 +75,7 @@ export default defineConfig([
   {
     ...common,
     name: 'node',
+    entry: nodeEntry,
     platform: 'node',
     target: 'node20',
     format: ['esm', 'cjs'], // index.js (ESM, package is "type": "module") + index.cjs

@@ -6,7 +6,23 @@ import { describe, expect, it } from 'vitest';
 
 const root = new URL('../', import.meta.url);
 
+/** The packed tarball (what `npm install` downloads), from `npm pack --dry-run`. */
+function packed(): { size: number; unpackedSize: number; files: { path: string }[] } {
+  return JSON.parse(
+    execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+      cwd: new URL('.', root),
+      encoding: 'utf8',
+    }),
+  )[0];
+}
+
 describe('the built package', () => {
+  it('stays within the size budget: the packed tarball ≤ 8 MB with every shipped model', () => {
+    const { size, unpackedSize } = packed();
+    expect(size).toBeLessThanOrEqual(8 * 1000 * 1000);
+    expect(unpackedSize).toBeGreaterThan(size);
+  });
+
   it('loads as ESM and as CommonJS and trains', async () => {
     const esm = await import(new URL('dist/index.js', root).href);
     await esm.init();
@@ -48,5 +64,10 @@ describe('the built package', () => {
       expect(files).toContain(needed);
     }
     expect(files.filter((f) => /^(crate|ts|test|scripts|pkg)\//.test(f))).toEqual([]);
+    // The pretrained models ship once (dist/browser/models/, read by both builds).
+    for (const name of ['vanilla', 'deep', 'convolutional', 'denoising']) {
+      expect(files).toContain(`dist/browser/models/${name}.wae`);
+    }
+    expect(files.filter((f) => f.endsWith('.wae') && !f.startsWith('dist/browser/models/'))).toEqual([]);
   });
 });

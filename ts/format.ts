@@ -1,6 +1,8 @@
 /**
  * The model file format of `toBytes()` / `fromBytes()`, little-endian throughout:
  *
+ * (The framing — magic, version, header, padding, checksum — is ts/container.ts's.)
+ *
  *   0  "WAAE"                    magic
  *   4  u32 version               FORMAT_VERSION
  *   8  u32 headerLength          bytes of UTF-8 JSON that follow
@@ -9,37 +11,64 @@
  *   …  u32 weightCount, then weightCount f32   (Keras get_weights order, flattened)
  *   …  u32 CRC-32 of every byte before it
  *
- * Weights are stored bit for bit. The optimizer's moments are not saved: a loaded model is
+ * Version 2 is the same with `weightDtype` in the header: 'float32' as above, or 'float16'
+ * (weightCount half-precision values, then zero padding to a multiple of 4), which halves
+ * the file; version 1 files are still read. `toBytes()` writes version 1 unless asked for
+ * float16, so files stay readable by older releases.
+ *
+ * float32 weights are stored bit for bit. The optimizer's moments are not saved: a loaded model is
  * compiled afresh with the saved settings (like Keras's `load_model(compile=True)` for a
  * model saved without optimizer state).
  */
-import { crc32 } from './checksum.js';
+import { readContainer, writeContainer } from './container.js';
 import { CorruptDataError, ValueError } from './errors.js';
-import { describeValue, isPlainObject } from './validate.js';
+import { FLOAT16_MAX, float16Bits, float16Value } from './float16.js';
+import { describeValue } from './validate.js';
 
-export const FORMAT_VERSION = 1;
-const MAGIC = [0x57, 0x41, 0x41, 0x45]; // "WAAE"
+/** The newest version this library writes and reads; it also reads version 1. */
+export const FORMAT_VERSION = 2;
+export const WEIGHT_DTYPES = ['float32', 'float16'] as const;
+export type WeightDtype = (typeof WEIGHT_DTYPES)[number];
+const BYTES_PER_WEIGHT: Record<WeightDtype, number> = { float32: 4, float16: 2 };
+const MAGIC = 'WAAE';
 
 export interface ModelFile {
   header: Record<string, unknown>;
   weights: Float32Array;
+  weightDtype: WeightDtype;
 }
 
-export function encodeModelFile(header: Record<string, unknown>, weights: Float32Array): Uint8Array {
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const headerEnd = 12 + json.length;
-  const weightsStart = Math.ceil(headerEnd / 4) * 4 + 4;
-  const total = weightsStart + weights.length * 4 + 4;
-  const bytes = new Uint8Array(total);
-  const view = new DataView(bytes.buffer);
-  bytes.set(MAGIC, 0);
-  view.setUint32(4, FORMAT_VERSION, true);
-  view.setUint32(8, json.length, true);
-  bytes.set(json, 12);
-  view.setUint32(weightsStart - 4, weights.length, true);
-  for (let i = 0; i < weights.length; i++) view.setFloat32(weightsStart + 4 * i, weights[i], true);
-  view.setUint32(total - 4, crc32(bytes, 0, total - 4), true);
-  return bytes;
+/** The payload: u32 weightCount, then the weights, padded to a multiple of 4. */
+function payloadBytes(count: number, dtype: WeightDtype): number {
+  return 4 + Math.ceil((count * BYTES_PER_WEIGHT[dtype]) / 4) * 4;
+}
+
+export function encodeModelFile(
+  header: Record<string, unknown>,
+  weights: Float32Array,
+  dtype: WeightDtype = 'float32',
+): Uint8Array {
+  if (dtype === 'float16') {
+    // Checked before any work: a weight past float16's range would silently become Infinity.
+    for (let i = 0; i < weights.length; i++) {
+      if (Math.abs(weights[i]) > FLOAT16_MAX) {
+        throw new ValueError(
+          `weight ${i} is ${weights[i]}, beyond float16's range (±${FLOAT16_MAX}); save this model as float32`,
+        );
+      }
+    }
+  }
+  const version = dtype === 'float32' ? 1 : 2;
+  const fullHeader = version === 1 ? header : { ...header, weightDtype: dtype };
+  return writeContainer(MAGIC, version, fullHeader, payloadBytes(weights.length, dtype), (view, at) => {
+    view.setUint32(at, weights.length, true);
+    const start = at + 4;
+    if (dtype === 'float16') {
+      for (let i = 0; i < weights.length; i++) view.setUint16(start + 2 * i, float16Bits(weights[i]), true);
+    } else {
+      for (let i = 0; i < weights.length; i++) view.setFloat32(start + 4 * i, weights[i], true);
+    }
+  });
 }
 
 export function decodeModelFile(bytes: unknown): ModelFile {
@@ -47,38 +76,31 @@ export function decodeModelFile(bytes: unknown): ModelFile {
     throw new ValueError(`fromBytes takes the Uint8Array from toBytes(), got ${describeValue(bytes)}`);
   }
   const corrupt = (why: string) => new CorruptDataError(`not a valid model file: ${why}`);
-  if (bytes.length < 20) throw corrupt(`only ${bytes.length} bytes, a model file has at least 20`);
-  if (!MAGIC.every((b, i) => bytes[i] === b)) throw corrupt('it does not start with "WAAE"');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const version = view.getUint32(4, true);
-  if (version !== FORMAT_VERSION) {
-    throw corrupt(`format version ${version}, this library reads version ${FORMAT_VERSION}`);
+  const { version, header, view, offset, payloadLength } = readContainer(bytes, {
+    magic: MAGIC,
+    versions: [1, FORMAT_VERSION],
+    corrupt,
+    minLength: 20,
+  });
+  const dtype = version === 1 ? 'float32' : header.weightDtype;
+  if (!(WEIGHT_DTYPES as readonly unknown[]).includes(dtype)) {
+    throw corrupt(`weightDtype is ${describeValue(dtype)}, expected one of ${WEIGHT_DTYPES.join(', ')}`);
   }
-  const stored = view.getUint32(bytes.length - 4, true);
-  const actual = crc32(bytes, 0, bytes.length - 4);
-  if (stored !== actual) {
-    throw corrupt(`checksum mismatch (stored ${hex(stored)}, computed ${hex(actual)}): truncated or modified`);
-  }
-  const headerLength = view.getUint32(8, true);
-  const weightsStart = Math.ceil((12 + headerLength) / 4) * 4 + 4;
-  if (weightsStart > bytes.length - 4) throw corrupt(`header length ${headerLength} runs past the end`);
-  let header: unknown;
-  try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(12, 12 + headerLength)));
-  } catch (e) {
-    throw corrupt(`header is not valid JSON (${(e as Error).message})`);
-  }
-  if (!isPlainObject(header)) throw corrupt('header is not an object');
-  const count = view.getUint32(weightsStart - 4, true);
-  const expectedLength = weightsStart + count * 4 + 4;
-  if (expectedLength !== bytes.length) {
-    throw corrupt(`${count} weights need ${expectedLength} bytes in all, the file has ${bytes.length}`);
+  const weightDtype = dtype as WeightDtype;
+  delete header.weightDtype;
+  if (payloadLength < 4) throw corrupt('the weight count is missing');
+  const count = view.getUint32(offset, true);
+  // Checked before allocating: the count must match the bytes the file actually has.
+  if (payloadBytes(count, weightDtype) !== payloadLength) {
+    const need = bytes.length - payloadLength + payloadBytes(count, weightDtype);
+    throw corrupt(`${count} ${weightDtype} weights need ${need} bytes in all, the file has ${bytes.length}`);
   }
   const weights = new Float32Array(count);
-  for (let i = 0; i < count; i++) weights[i] = view.getFloat32(weightsStart + 4 * i, true);
-  return { header, weights };
-}
-
-function hex(n: number): string {
-  return `0x${n.toString(16).padStart(8, '0')}`;
+  const start = offset + 4;
+  if (weightDtype === 'float16') {
+    for (let i = 0; i < count; i++) weights[i] = float16Value(view.getUint16(start + 2 * i, true));
+  } else {
+    for (let i = 0; i < count; i++) weights[i] = view.getFloat32(start + 4 * i, true);
+  }
+  return { header, weights, weightDtype };
 }

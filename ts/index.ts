@@ -5,13 +5,18 @@
 export { init, isInitialized, threadCount, type InitSource, type InitOptions } from './wasm.js';
 export { tensor, type Tensor } from './tensor.js';
 export { layers, type LayerSpec, type Activation, type Padding } from './layers.js';
-export { Autoencoder, type SequentialOptions } from './autoencoder.js';
+export { Autoencoder, type SequentialOptions, type ToBytesOptions } from './autoencoder.js';
+export type { WeightDtype } from './format.js';
 export type { CompileOptions, OptimizerConfig, OptimizerName, LossName } from './compile.js';
 export type { FitOptions, History, EpochLogs } from './fit.js';
 export { sequential, vanilla, deep, convolutional, denoising } from './presets.js';
 export { loadMnist, parseMnist } from './mnist.js';
 export { addGaussianNoise } from './noise.js';
-export { mse, psnr } from './metrics.js';
+export { mse, msePerSample, psnr } from './metrics.js';
+export { prepareDigit } from './images/digit.js';
+export { imageGrid, type GreyImage, type ImageGridOptions } from './images/grid.js';
+export type { PixelImage, Channels } from './images/image.js';
+export { pretrained, pretrainedModels, type PretrainedName, type PretrainedOptions } from './pretrained.js';
 export {
   AutoencoderError,
   ShapeError,

@@ -6,6 +6,7 @@
  */
 import * as Comlink from 'comlink';
 import type { CompileOptions, ResolvedCompile } from './compile.js';
+import type { ToBytesOptions } from './autoencoder.js';
 import { DisposedError, ValueError } from './errors.js';
 import type { EpochLogs, History } from './fit.js';
 import type { LayerSpec } from './layers.js';
@@ -184,8 +185,8 @@ export class RemoteAutoencoder {
   }
 
   /** The model file (transferred from the worker); load it anywhere with `Autoencoder.fromBytes`. */
-  async toBytes(): Promise<Uint8Array> {
-    return this.#call('toBytes', (api, id) => api.toBytes(id));
+  async toBytes(opts?: ToBytesOptions): Promise<Uint8Array> {
+    return this.#call('toBytes', (api, id) => api.toBytes(id, opts));
   }
 
   /** Frees the model in the worker. Idempotent; during fit() it takes effect after the current batch. */

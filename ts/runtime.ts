@@ -55,3 +55,22 @@ export async function resolveUserUrl(source: string | URL): Promise<URL> {
   }
   return new URL(source, (globalThis as { location?: { href: string } }).location?.href);
 }
+
+/**
+ * The bytes at `source`: a file path or file: URL read from disk in Node (fetch cannot read
+ * them there), anything else fetched.
+ */
+export async function readBytes(source: string | URL): Promise<Uint8Array> {
+  if (isNode() && (typeof source !== 'string' || !hasUrlScheme(source) || source.startsWith('file:'))) {
+    const url = typeof source === 'string' && hasUrlScheme(source) ? new URL(source) : source;
+    if (typeof url === 'string' || url.protocol === 'file:') {
+      // Hidden from bundlers: this only runs in Node.
+      const { readFile } = await importNodeBuiltin<typeof import('node:fs/promises')>('node:fs/promises');
+      const bytes = await readFile(url);
+      return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+  }
+  const response = await fetch(source);
+  if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText} for ${String(source)}`);
+  return new Uint8Array(await response.arrayBuffer());
+}

@@ -10,7 +10,7 @@
 import wasmInit, { ModelHandle } from '../pkg/wasm_autoencoders.js';
 import { NotInitializedError, ValueError } from './errors.js';
 import { checkOptions, describeValue, isPlainObject } from './validate.js';
-import { availableCores, hasUrlScheme, importNodeBuiltin, isNode } from './runtime.js';
+import { availableCores, hasUrlScheme, isNode, readBytes } from './runtime.js';
 
 /** Where the `.wasm` comes from: a URL or path, its bytes, a compiled module, or a fetch Response. */
 export type InitSource = string | URL | Response | BufferSource | WebAssembly.Module;
@@ -62,19 +62,12 @@ function defaultLocations(): URL[] {
   return [new URL('./wasm_autoencoders_bg.wasm', import.meta.url), new URL(`../pkg/${WASM_FILE}`, here)];
 }
 
-async function readInNode(source: string | URL): Promise<Uint8Array> {
-  // Hidden from bundlers: this only runs in Node.
-  const { readFile } = await importNodeBuiltin<typeof import('node:fs/promises')>('node:fs/promises');
-  const bytes = await readFile(source);
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
 async function defaultBytesOrUrl(): Promise<Uint8Array | URL> {
   const candidates = defaultLocations();
   if (isNode()) {
     for (const url of candidates) {
       try {
-        return await readInNode(url);
+        return await readBytes(url);
       } catch {
         // try the next location
       }
@@ -180,7 +173,7 @@ async function loadSingleThread(source: InitSource | undefined): Promise<void> {
   // In Node, fetch() cannot read file: URLs or plain paths: read them ourselves.
   if (isNode() && (typeof input === 'string' || input instanceof URL)) {
     const asUrl = typeof input === 'string' && !hasUrlScheme(input) ? input : new URL(input);
-    if (typeof asUrl === 'string' || asUrl.protocol === 'file:') input = await readInNode(asUrl);
+    if (typeof asUrl === 'string' || asUrl.protocol === 'file:') input = await readBytes(asUrl);
   }
   const exports = await wasmInit({ module_or_path: input as never });
   memory = exports.memory;

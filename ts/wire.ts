@@ -5,7 +5,7 @@
  * from here and never from each other, so either can change without the other's code.
  */
 import type { Endpoint, ProxyMarked } from 'comlink';
-import type { SequentialOptions } from './autoencoder.js';
+import type { SequentialOptions, ToBytesOptions } from './autoencoder.js';
 import type { CompileOptions, ResolvedCompile } from './compile.js';
 import { AutoencoderError, SDK_ERROR_CLASSES, ValueError } from './errors.js';
 import type { EpochLogs, FitOptions, History } from './fit.js';
@@ -111,7 +111,7 @@ export interface WorkerApi {
   compiled(id: number): Promise<ResolvedCompile>;
   countParams(id: number): Promise<number>;
   summary(id: number): Promise<string>;
-  toBytes(id: number): Promise<Uint8Array>;
+  toBytes(id: number, opts?: ToBytesOptions): Promise<Uint8Array>;
   dispose(id: number): Promise<void>;
 }
 

@@ -12,7 +12,7 @@
  * class, message and code.
  */
 import * as Comlink from 'comlink';
-import { Autoencoder, type SequentialOptions } from './autoencoder.js';
+import { Autoencoder, type SequentialOptions, type ToBytesOptions } from './autoencoder.js';
 import type { CompileOptions, ResolvedCompile } from './compile.js';
 import { DisposedError } from './errors.js';
 import type { FitOptions, History } from './fit.js';
@@ -176,8 +176,8 @@ const api: WorkerApi = {
 
   summary: guard((id: number): string => model(id, 'summary').summary()),
 
-  toBytes: guard((id: number): Uint8Array => {
-    const bytes = model(id, 'toBytes').toBytes();
+  toBytes: guard((id: number, opts?: ToBytesOptions): Uint8Array => {
+    const bytes = model(id, 'toBytes').toBytes(opts);
     return Comlink.transfer(bytes, transferablesOf([bytes]));
   }),
 

@@ -1,0 +1,5 @@
+/**
+ * `wasm-autoencoders/node`: what only Node can do, on top of the SDK — PNG files in and out.
+ * Everything else (models, `prepareDigit`, `imageGrid`, `pretrained`) is in the main entry.
+ */
+export { decodePng, encodePng, readPng, writePng } from './png.js';
