@@ -5,7 +5,14 @@
  */
 import { resolveCompile, lossCode, optimizerCode, type CompileOptions, type ResolvedCompile } from './compile.js';
 import { AutoencoderError, CorruptDataError, DisposedError, ShapeError, ValueError } from './errors.js';
-import { assertOneOf, assertPositiveInteger, checkOptions, describeValue, isPlainObject } from './validate.js';
+import {
+  assertBoolean,
+  assertOneOf,
+  assertPositiveInteger,
+  checkOptions,
+  describeValue,
+  isPlainObject,
+} from './validate.js';
 import { planFit, runFit, type FitOptions, type History, type TrainTarget } from './fit.js';
 import { decodeModelFile, encodeModelFile, WEIGHT_DTYPES, type WeightDtype } from './format.js';
 import { encodeLayers, normalizeLayerSpec, type LayerSpec } from './layers.js';
@@ -16,6 +23,12 @@ import { requireWasm, wasmF32View, type ModelHandle } from './wasm.js';
 export interface ToBytesOptions {
   /** How the weights are stored: 'float32' (default, bit for bit) or 'float16' (half the size, rounded). */
   weightDtype?: WeightDtype;
+  /**
+   * Also store the optimizer's state (Adam's moments and step count; default false), so a
+   * loaded model continues training exactly where this one is: with `fit`'s `initialEpoch`
+   * and the same seed, a resumed run equals the uninterrupted one bit for bit.
+   */
+  includeOptimizer?: boolean;
 }
 
 export interface SequentialOptions {
@@ -177,6 +190,18 @@ export class Autoencoder {
         };
       },
       trainStaged: (n, targetIsInput) => handle.trainStaged(n, targetIsInput),
+      // Straight to the handle: setWeights() itself is refused while fit() runs.
+      callbackContext: (stopTraining) => ({
+        stopTraining,
+        getWeights: () => handle.weights(),
+        setWeights: (w) => {
+          if (!(w instanceof Float32Array)) {
+            throw new ValueError(`setWeights takes the Float32Array of getWeights(), got ${describeValue(w)}`);
+          }
+          handle.setWeights(w);
+        },
+        toBytes: (o) => this.toBytes(o),
+      }),
       validationLoss: (vx, vy) => handle.evaluate(vx.data, vy.data, vx.shape[0], INFERENCE_CHUNK, loss),
     };
   }
@@ -307,11 +332,14 @@ export class Autoencoder {
   /**
    * Architecture, compile settings and weights, versioned and checksummed. With
    * `{ weightDtype: 'float16' }` the weights are rounded to half precision: half the bytes
-   * (the shipped pretrained models use it where the test MSE moved by less than 1 %).
+   * (the shipped pretrained models use it where the test MSE moved by less than 1 %). With
+   * `{ includeOptimizer: true }` the optimizer's state comes along (a checkpoint).
    */
   toBytes(opts?: ToBytesOptions): Uint8Array {
-    const o = checkOptions<ToBytesOptions>('toBytes options', opts, ['weightDtype']);
+    const o = checkOptions<ToBytesOptions>('toBytes options', opts, ['weightDtype', 'includeOptimizer']);
     const dtype = assertOneOf('toBytes weightDtype', o.weightDtype ?? 'float32', WEIGHT_DTYPES);
+    const includeOptimizer =
+      o.includeOptimizer === undefined ? false : assertBoolean('toBytes includeOptimizer', o.includeOptimizer);
     const handle = this.#live('toBytes');
     const header = {
       inputShape: this.inputShape,
@@ -319,12 +347,15 @@ export class Autoencoder {
       layers: this.layers,
       compile: this.#compiled,
     };
-    return encodeModelFile(header, handle.weights(), dtype);
+    const optimizer = includeOptimizer
+      ? { iterations: handle.iterations(), slots: handle.optimizerSlots() }
+      : undefined;
+    return encodeModelFile(header, handle.weights(), dtype, optimizer);
   }
 
   static fromBytes(bytes: Uint8Array): Autoencoder {
     requireWasm('Autoencoder.fromBytes');
-    const { header, weights } = decodeModelFile(bytes);
+    const { header, weights, optimizer } = decodeModelFile(bytes);
     let model: Autoencoder;
     try {
       if (!Array.isArray(header.layers)) throw new ValueError('layers is missing');
@@ -344,6 +375,8 @@ export class Autoencoder {
       }
       model.#live('fromBytes').setWeights(weights);
       model.compile(header.compile as CompileOptions & ResolvedCompile);
+      // After compile, which starts the optimizer afresh; refused when it does not fit the model.
+      if (optimizer) model.#live('fromBytes').restoreOptimizer(optimizer.iterations, optimizer.slots);
     } catch (e) {
       model.dispose();
       if (e instanceof CorruptDataError) throw e;

@@ -19,6 +19,7 @@ export const ErrorCodes = {
   DisposedError: 'ERR_DISPOSED',
   CorruptDataError: 'ERR_CORRUPT_DATA',
   NotInitializedError: 'ERR_NOT_INITIALIZED',
+  DivergenceError: 'ERR_DIVERGED',
 } as const;
 
 export interface AutoencoderErrorOptions {
@@ -89,6 +90,17 @@ export class NotInitializedError extends AutoencoderError {
   }
 }
 
+/**
+ * Training diverged: a batch's loss (or a gradient) was NaN or infinite. The message names
+ * the epoch and batch; the weights and the optimizer state are those before that batch.
+ */
+export class DivergenceError extends AutoencoderError {
+  constructor(message: string, options: AutoencoderErrorOptions = {}) {
+    super(message, { ...options, code: options.code ?? ErrorCodes.DivergenceError });
+    this.name = 'DivergenceError';
+  }
+}
+
 type ErrorCtor = new (message: string, options?: AutoencoderErrorOptions) => AutoencoderError;
 
 /** Every class above by its `name`: what an error that crossed a worker boundary is rebuilt as. */
@@ -99,4 +111,5 @@ export const SDK_ERROR_CLASSES: Readonly<Record<string, ErrorCtor>> = {
   DisposedError,
   CorruptDataError,
   NotInitializedError,
+  DivergenceError,
 };

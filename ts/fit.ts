@@ -3,18 +3,25 @@
  * taken from the end before shuffling, a fresh shuffle each epoch, the last partial batch
  * kept, epoch loss = mean of batch losses weighted by batch size), plus per-batch input
  * noise, callbacks and cancellation. Each step runs entirely inside Wasm.
+ *
+ * Epoch k shuffles and draws its noise from a generator seeded with (seed, k) alone
+ * (`epochSeed`), so `fit(…, { initialEpoch: k })` on a model saved after epoch k continues
+ * exactly as the uninterrupted run did. A batch whose loss is not finite updates nothing
+ * (crate/core's train_step) and ends the fit with a DivergenceError.
  */
-import { ShapeError, ValueError } from './errors.js';
+import { runCallbacks, assertCallbacks, type Callback, type CallbackContext } from './callbacks.js';
+import { DivergenceError, ShapeError, ValueError } from './errors.js';
 import {
   assertBoolean,
   assertFiniteNumber,
   assertFunction,
+  assertInteger,
   assertPositiveInteger,
   checkOptions,
   describeValue,
 } from './validate.js';
 import { addGaussianNoiseInto } from './noise.js';
-import { assertSeed, createRng, shuffleInPlace } from './random.js';
+import { assertSeed, createRng, defaultSeed, epochSeed, shuffleInPlace } from './random.js';
 import { assertSampleShape, sliceRows, type Tensor } from './tensor.js';
 
 export interface EpochLogs {
@@ -35,6 +42,15 @@ export interface FitOptions {
   validationData?: [Tensor, Tensor];
   /** Seed for shuffling and input noise; random when omitted. */
   seed?: number;
+  /**
+   * The epoch to start at (Keras's `initial_epoch`, default 0): `epochs` is the index of the
+   * last epoch + 1, so `{ initialEpoch: 2, epochs: 4 }` runs epochs 2 and 3. With the same
+   * seed, on a model saved with `toBytes({ includeOptimizer: true })` after epoch 2, this
+   * gives bit for bit the weights of one 4-epoch run.
+   */
+  initialEpoch?: number;
+  /** Keras-style callbacks (`earlyStopping`, `modelCheckpoint`, or your own), run in order. */
+  callbacks?: Callback[];
   /** Adds fresh clip(x + std·N(0,1), 0, 1) noise to each batch's inputs; targets stay clean. */
   inputNoise?: { std: number };
   onEpochEnd?: (epoch: number, logs: EpochLogs) => void | Promise<void>;
@@ -47,7 +63,7 @@ export interface FitOptions {
 export interface History {
   loss: number[];
   valLoss: number[];
-  /** True when `signal` stopped training before all epochs ran. */
+  /** True when `signal` or a callback (`earlyStopping`) stopped training before all epochs ran. */
   stopped: boolean;
 }
 
@@ -63,6 +79,8 @@ export interface TrainTarget {
   /** One step on the first `batch` staged samples (the inputs as targets too when `targetIsInput`); returns the batch loss. */
   trainStaged(batch: number, targetIsInput: boolean): number;
   validationLoss(x: Tensor, y: Tensor): number;
+  /** What callbacks may do with the model while it trains. */
+  callbackContext(stopTraining: () => void): CallbackContext;
 }
 
 const FIT_KEYS = [
@@ -72,6 +90,8 @@ const FIT_KEYS = [
   'validationSplit',
   'validationData',
   'seed',
+  'initialEpoch',
+  'callbacks',
   'inputNoise',
   'onEpochEnd',
   'onBatchEnd',
@@ -80,9 +100,11 @@ const FIT_KEYS = [
 
 interface Plan {
   epochs: number;
+  initialEpoch: number;
   batchSize: number;
   shuffle: boolean;
-  seed: number | undefined;
+  seed: number;
+  callbacks: Callback[];
   noiseStd: number;
   train: [Tensor, Tensor];
   validation?: [Tensor, Tensor];
@@ -104,7 +126,15 @@ export function planFit(model: TrainTarget, x: Tensor, y: Tensor, opts: unknown)
   const epochs = o.epochs === undefined ? 1 : assertPositiveInteger('epochs', o.epochs);
   const batchSize = o.batchSize === undefined ? 32 : assertPositiveInteger('batchSize', o.batchSize);
   const shuffle = o.shuffle === undefined ? true : assertBoolean('shuffle', o.shuffle);
-  const seed = o.seed === undefined ? undefined : assertSeed('seed', o.seed);
+  // Drawn once when not given: every epoch's generator derives from it (epochSeed).
+  const seed = o.seed === undefined ? defaultSeed() : assertSeed('seed', o.seed);
+  const initialEpoch = o.initialEpoch === undefined ? 0 : assertInteger('initialEpoch', o.initialEpoch, { min: 0 });
+  if (initialEpoch >= epochs) {
+    throw new ValueError(
+      `initialEpoch (${initialEpoch}) must be less than epochs (${epochs}): epochs is the index of the last epoch + 1, as in Keras`,
+    );
+  }
+  const callbacks = o.callbacks === undefined ? [] : assertCallbacks(o.callbacks);
   let noiseStd = 0;
   if (o.inputNoise !== undefined) {
     const noise = checkOptions<{ std: number }>('inputNoise', o.inputNoise, ['std']);
@@ -145,9 +175,11 @@ export function planFit(model: TrainTarget, x: Tensor, y: Tensor, opts: unknown)
   }
   return {
     epochs,
+    initialEpoch,
     batchSize,
     shuffle,
     seed,
+    callbacks,
     noiseStd,
     train,
     validation,
@@ -198,23 +230,28 @@ export async function runFit(model: TrainTarget, plan: Plan, isStopped: () => bo
   const inLen = tx.data.length / n;
   const outLen = ty.data.length / n;
   const batchSize = Math.min(plan.batchSize, n);
-  const rng = createRng(plan.seed);
   const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
   const history: History = { loss: [], valLoss: [], stopped: false };
+  let stopRequested = false;
+  const context = model.callbackContext(() => (stopRequested = true));
+  await runCallbacks(plan.callbacks, (c) => c.onTrainBegin?.(context));
   // An autoencoder fit on clean data (fit(x, x)): the staged inputs are the targets too,
   // which saves gathering every batch twice.
   const targetIsInput = plan.noiseStd === 0 && sameElements(tx.data, ty.data);
   const stop = () => plan.signal?.aborted === true || isStopped();
 
-  for (let epoch = 0; epoch < plan.epochs; epoch++) {
+  // A stop by `signal` leaves both loops here, so callbacks still end the run (onTrainEnd).
+  epochs: for (let epoch = plan.initialEpoch; epoch < plan.epochs; epoch++) {
+    // From the identity each epoch: the order depends on (seed, epoch) only.
+    const rng = createRng(epochSeed(plan.seed, epoch));
+    for (let i = 0; i < n; i++) order[i] = i;
     if (plan.shuffle) shuffleInPlace(order, rng);
     let weighted = 0;
     let seen = 0;
     for (let start = 0, batch = 0; start < n; start += batchSize, batch++) {
       if (stop()) {
         history.stopped = true;
-        return history;
+        break epochs;
       }
       const count = Math.min(batchSize, n - start);
       // Rows are gathered straight into Wasm memory: one copy per sample, no allocation.
@@ -224,6 +261,13 @@ export async function runFit(model: TrainTarget, plan: Plan, isStopped: () => bo
       if (staged.y) gather(ty.data, outLen, order, start, count, staged.y.subarray(0, count * outLen));
       if (plan.noiseStd > 0) addGaussianNoiseInto(xb, xb, plan.noiseStd, rng);
       const loss = model.trainStaged(count, targetIsInput);
+      if (!Number.isFinite(loss)) {
+        throw new DivergenceError(
+          `training diverged at epoch ${epoch + 1}, batch ${batch + 1}: the loss ` +
+            `(or a gradient) is ${loss}; that step was not applied, so the weights are those after ` +
+            `the previous batch (lower the learning rate, or check the data for NaN or huge values)`,
+        );
+      }
       weighted += loss * count;
       seen += count;
       if (plan.onBatchEnd) await plan.onBatchEnd(batch, { loss: weighted / seen });
@@ -236,6 +280,12 @@ export async function runFit(model: TrainTarget, plan: Plan, isStopped: () => bo
       history.valLoss.push(logs.valLoss);
     }
     if (plan.onEpochEnd) await plan.onEpochEnd(epoch, logs);
+    await runCallbacks(plan.callbacks, (c) => c.onEpochEnd?.(epoch, logs, context));
+    if (stopRequested && epoch + 1 < plan.epochs) {
+      history.stopped = true;
+      break;
+    }
   }
+  await runCallbacks(plan.callbacks, (c) => c.onTrainEnd?.(context));
   return history;
 }

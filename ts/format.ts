@@ -13,8 +13,11 @@
  *
  * Version 2 is the same with `weightDtype` in the header: 'float32' as above, or 'float16'
  * (weightCount half-precision values, then zero padding to a multiple of 4), which halves
- * the file; version 1 files are still read. `toBytes()` writes version 1 unless asked for
- * float16, so files stay readable by older releases.
+ * the file; and, with `toBytes({ includeOptimizer: true })`, `optimizer: { iterations,
+ * slots }` in the header and that many float32 after the weights (Adam's m then v), so a
+ * loaded model continues training exactly where it stopped. Version 1 files are still read;
+ * `toBytes()` writes version 1 unless asked for float16 or the optimizer, so plain files
+ * stay readable by older releases.
  *
  * float32 weights are stored bit for bit. The optimizer's moments are not saved: a loaded model is
  * compiled afresh with the saved settings (like Keras's `load_model(compile=True)` for a
@@ -32,10 +35,17 @@ export type WeightDtype = (typeof WEIGHT_DTYPES)[number];
 const BYTES_PER_WEIGHT: Record<WeightDtype, number> = { float32: 4, float16: 2 };
 const MAGIC = 'WAAE';
 
+/** The optimizer's state in a file (see crate/core/src/optim: OptimizerState). */
+export interface SavedOptimizer {
+  iterations: number;
+  slots: Float32Array;
+}
+
 export interface ModelFile {
   header: Record<string, unknown>;
   weights: Float32Array;
   weightDtype: WeightDtype;
+  optimizer?: SavedOptimizer;
 }
 
 /** The payload: u32 weightCount, then the weights, padded to a multiple of 4. */
@@ -47,6 +57,7 @@ export function encodeModelFile(
   header: Record<string, unknown>,
   weights: Float32Array,
   dtype: WeightDtype = 'float32',
+  optimizer?: SavedOptimizer,
 ): Uint8Array {
   if (dtype === 'float16') {
     // Checked before any work: a weight past float16's range would silently become Infinity.
@@ -58,9 +69,22 @@ export function encodeModelFile(
       }
     }
   }
-  const version = dtype === 'float32' ? 1 : 2;
-  const fullHeader = version === 1 ? header : { ...header, weightDtype: dtype };
-  return writeContainer(MAGIC, version, fullHeader, payloadBytes(weights.length, dtype), (view, at) => {
+  const version = dtype === 'float32' && !optimizer ? 1 : 2;
+  const fullHeader =
+    version === 1
+      ? header
+      : {
+          ...header,
+          weightDtype: dtype,
+          ...(optimizer ? { optimizer: { iterations: optimizer.iterations, slots: optimizer.slots.length } } : {}),
+        };
+  const slotBytes = optimizer ? optimizer.slots.length * 4 : 0;
+  const weightsBytes = payloadBytes(weights.length, dtype);
+  return writeContainer(MAGIC, version, fullHeader, weightsBytes + slotBytes, (view, at) => {
+    if (optimizer) {
+      const slots = optimizer.slots;
+      for (let i = 0; i < slots.length; i++) view.setFloat32(at + weightsBytes + 4 * i, slots[i], true);
+    }
     view.setUint32(at, weights.length, true);
     const start = at + 4;
     if (dtype === 'float16') {
@@ -88,12 +112,33 @@ export function decodeModelFile(bytes: unknown): ModelFile {
   }
   const weightDtype = dtype as WeightDtype;
   delete header.weightDtype;
+  const saved = header.optimizer;
+  delete header.optimizer;
+  let slotCount = 0;
+  let iterations = 0;
+  if (saved !== undefined) {
+    const s = saved as { iterations?: unknown; slots?: unknown };
+    if (
+      typeof saved !== 'object' ||
+      saved === null ||
+      !Number.isSafeInteger(s.iterations) ||
+      (s.iterations as number) < 0 ||
+      !Number.isSafeInteger(s.slots) ||
+      (s.slots as number) < 0
+    ) {
+      throw corrupt(`optimizer must be { iterations, slots } (whole numbers ≥ 0), got ${describeValue(saved)}`);
+    }
+    iterations = s.iterations as number;
+    slotCount = s.slots as number;
+  }
   if (payloadLength < 4) throw corrupt('the weight count is missing');
   const count = view.getUint32(offset, true);
-  // Checked before allocating: the count must match the bytes the file actually has.
-  if (payloadBytes(count, weightDtype) !== payloadLength) {
-    const need = bytes.length - payloadLength + payloadBytes(count, weightDtype);
-    throw corrupt(`${count} ${weightDtype} weights need ${need} bytes in all, the file has ${bytes.length}`);
+  // Checked before allocating: the counts must match the bytes the file actually has.
+  const weightsBytes = payloadBytes(count, weightDtype);
+  if (weightsBytes + slotCount * 4 !== payloadLength) {
+    const need = bytes.length - payloadLength + weightsBytes + slotCount * 4;
+    const what = slotCount ? ` and ${slotCount} optimizer values` : '';
+    throw corrupt(`${count} ${weightDtype} weights${what} need ${need} bytes in all, the file has ${bytes.length}`);
   }
   const weights = new Float32Array(count);
   const start = offset + 4;
@@ -102,5 +147,11 @@ export function decodeModelFile(bytes: unknown): ModelFile {
   } else {
     for (let i = 0; i < count; i++) weights[i] = view.getFloat32(start + 4 * i, true);
   }
-  return { header, weights, weightDtype };
+  let optimizer: SavedOptimizer | undefined;
+  if (saved !== undefined) {
+    const slots = new Float32Array(slotCount);
+    for (let i = 0; i < slotCount; i++) slots[i] = view.getFloat32(offset + weightsBytes + 4 * i, true);
+    optimizer = { iterations, slots };
+  }
+  return { header, weights, weightDtype, optimizer };
 }

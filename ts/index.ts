@@ -24,7 +24,10 @@ export {
   DisposedError,
   CorruptDataError,
   NotInitializedError,
+  DivergenceError,
 } from './errors.js';
+export { earlyStopping, modelCheckpoint, type Callback, type CallbackContext } from './callbacks.js';
+export type { EarlyStoppingOptions, ModelCheckpointOptions } from './callbacks.js';
 export { spawnTrainer, Trainer } from './trainer.js';
 export { RemoteAutoencoder } from './remote-autoencoder.js';
 export type {

@@ -42,6 +42,18 @@ export function defaultSeed(): number {
   return (defaultSeedBase + Math.imul(defaultSeedCounter, 0x9e3779b9)) >>> 0;
 }
 
+/**
+ * The seed of epoch `epoch` of a fit seeded with `seed`: the epoch's shuffle and noise depend
+ * on these two numbers only, so a run resumed at epoch k (`initialEpoch`) draws what the
+ * uninterrupted run drew. Distinct epochs give distinct seeds (an odd multiplier is a
+ * bijection mod 2^32).
+ */
+export function epochSeed(seed: number, epoch: number): number {
+  const hi = Math.floor(seed / 2 ** 32);
+  const lo = (seed - hi * 2 ** 32) >>> 0;
+  return hi * 2 ** 32 + ((lo ^ Math.imul(epoch + 1, 0x9e3779b9)) >>> 0);
+}
+
 /** Validates a user-given seed: any safe integer (negative allowed). Throws ValueError. */
 export function assertSeed(name: string, seed: unknown): number {
   if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) {

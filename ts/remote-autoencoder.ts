@@ -81,6 +81,13 @@ export class RemoteAutoencoder {
       );
     }
     const { transfer, onEpochEnd, onBatchEnd, signal, ...rest } = (opts ?? {}) as RemoteFitOptions;
+    if (rest.callbacks !== undefined) {
+      // Callback objects are functions bound to this thread; they cannot cross to the worker.
+      throw new ValueError(
+        'callbacks are not supported for a model in a worker yet: use onEpochEnd (it runs on your thread), ' +
+          'with remote.toBytes({ includeOptimizer: true }) for checkpoints',
+      );
+    }
     if (transfer !== undefined && typeof transfer !== 'boolean') {
       throw new ValueError(`fit options.transfer must be a boolean (true or false), got ${describeValue(transfer)}`);
     }

@@ -4,6 +4,7 @@
 use crate::codes;
 use wasm_autoencoders_core::layers::{shape_len, Layer};
 use wasm_autoencoders_core::model::{ModelError, Sequential};
+use wasm_autoencoders_core::optim::OptimizerState;
 use wasm_bindgen::prelude::*;
 
 /// Errors cross as JS `Error`s whose message starts with a tag the SDK maps to its typed errors.
@@ -171,5 +172,20 @@ impl ModelHandle {
     /// Optimizer steps taken since the last compile.
     pub fn iterations(&self) -> f64 {
         self.model.optimizer_iterations() as f64
+    }
+
+    /// The optimizer's slots (Adam: m then v), to save with the weights.
+    #[wasm_bindgen(js_name = optimizerSlots)]
+    pub fn optimizer_slots(&self) -> Vec<f32> {
+        self.model.optimizer_slots()
+    }
+
+    /// Continues the optimizer from a saved step count and slots; nothing changes when refused.
+    #[wasm_bindgen(js_name = restoreOptimizer)]
+    pub fn restore_optimizer(&mut self, iterations: f64, slots: &[f32]) -> Result<(), JsError> {
+        if !(iterations >= 0.0 && iterations.fract() == 0.0 && iterations <= 2f64.powi(53)) {
+            return Err(value_error(format!("optimizer iterations must be a whole number ≥ 0, got {iterations}")));
+        }
+        self.model.restore_optimizer(OptimizerState { iterations: iterations as u64, slots }).map_err(to_js)
     }
 }

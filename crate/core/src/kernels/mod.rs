@@ -13,6 +13,7 @@ pub mod activation;
 pub mod adam;
 pub mod bias;
 pub mod conv2d;
+pub mod finite;
 pub mod gemm;
 pub mod loss;
 pub mod pool2d;

@@ -2,9 +2,10 @@
 
 use super::objective::loss_and_grad_split;
 use super::workspace::Workspace;
+use crate::kernels::finite::all_finite;
 use crate::kernels::loss::{loss_value, Loss};
 use crate::layers::{self, shape_len, BackwardPass, Layer, LayerSpec};
-use crate::optim::{Adam, Optimizer, Sgd};
+use crate::optim::{Adam, Optimizer, OptimizerState, Sgd};
 use crate::rng::Rng;
 use std::fmt;
 use std::ops::Range;
@@ -160,6 +161,16 @@ impl Sequential {
         self.optimizer.iterations()
     }
 
+    /// The optimizer's slots (see `OptimizerState`), to save with the weights.
+    pub fn optimizer_slots(&self) -> Vec<f32> {
+        self.optimizer.slots()
+    }
+
+    /// Continues the optimizer from a saved state (after `compile` with the saved settings).
+    pub fn restore_optimizer(&mut self, state: OptimizerState) -> Result<(), ModelError> {
+        self.optimizer.restore(state).map_err(ModelError::Value)
+    }
+
     pub fn set_params(&mut self, values: &[f32]) -> Result<(), ModelError> {
         if values.len() != self.params.len() {
             return Err(ModelError::Shape(format!(
@@ -278,7 +289,9 @@ impl Sequential {
     }
 
     /// One training step on a batch: forward, loss, backward through every layer, optimizer
-    /// update. Returns the batch loss (before the update, as Keras reports it).
+    /// update. Returns the batch loss (before the update, as Keras reports it). When the
+    /// loss or a gradient is NaN or infinite, nothing is updated (weights, moments, step
+    /// count) and the returned loss is not finite: the run has diverged.
     pub fn train_step(&mut self, x: &[f32], y: &[f32], batch: usize) -> Result<f32, ModelError> {
         let last = self.layers.len();
         let (in_len, out_len) = (self.input_len_of(0), self.output_len_of(last - 1));
@@ -295,6 +308,9 @@ impl Sequential {
             &mut workspace.deltas[last - 1][..n_out],
             &mut workspace.loss_chunk_sums,
         );
+        if !loss_value.is_finite() {
+            return Ok(loss_value);
+        }
         // Steps from the last layer back: one layer, or a fused pair (first..=hi) as in the forward.
         let mut end = last;
         while end > 0 {
@@ -317,6 +333,11 @@ impl Sequential {
                 BackwardPass { x: input, y: output, dy, grads: &mut grads[range], dx },
             );
             end = first;
+        }
+        // A NaN or infinite gradient would poison the weights and Adam's moments for good:
+        // refuse the step (the caller sees a non-finite loss and stops, ts/fit.ts).
+        if !all_finite(grads) {
+            return Ok(f32::NAN);
         }
         optimizer.step(params, grads);
         Ok(loss_value)

@@ -2,6 +2,7 @@ use super::*;
 use crate::kernels::loss::Loss;
 use crate::kernels::{Activation, Padding};
 use crate::layers::LayerSpec;
+use crate::optim::OptimizerState;
 use crate::testing::{assert_gradient, random_vec, wasm_bindgen_test, Tolerance};
 
 fn dense(units: usize, activation: Activation) -> LayerSpec {
@@ -225,4 +226,58 @@ fn fused_conv_pool_pairs_are_bit_identical_to_the_layers() {
         assert_eq!(fused.last_gradients(), plain.last_gradients(), "gradients, step {step}");
         assert_eq!(fused.params(), plain.params(), "weights after step {step}");
     }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_non_finite_loss_or_gradient_updates_nothing() {
+    let specs = [dense(8, Activation::Relu), dense(16, Activation::Linear)];
+    let mut m = Sequential::new(&[16], &specs, 3).unwrap();
+    let x = random_vec(5, 4 * 16, 0.0, 1.0);
+    m.train_step(&x, &x, 4).unwrap();
+    let (params, slots) = (m.params().to_vec(), m.optimizer_slots());
+    // A target of 1e30 squares past f32's range: an infinite loss.
+    let huge = vec![1e30f32; 4 * 16];
+    assert!(m.train_step(&x, &huge, 4).unwrap().is_infinite());
+    // A NaN target: a NaN loss.
+    let mut nan = x.clone();
+    nan[3] = f32::NAN;
+    assert!(m.train_step(&x, &nan, 4).unwrap().is_nan());
+    assert_eq!(m.params(), &params[..]);
+    assert_eq!(m.optimizer_slots(), slots);
+    assert_eq!(m.optimizer_iterations(), 1);
+    // The run goes on from the same state once the data are sane.
+    assert!(m.train_step(&x, &x, 4).unwrap().is_finite());
+    assert_eq!(m.optimizer_iterations(), 2);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_restored_optimizer_continues_the_run_bit_for_bit() {
+    let specs = [dense(8, Activation::Relu), dense(16, Activation::Sigmoid)];
+    let x = random_vec(9, 8 * 16, 0.0, 1.0);
+    let mut straight = Sequential::new(&[16], &specs, 4).unwrap();
+    for _ in 0..4 {
+        straight.train_step(&x, &x, 8).unwrap();
+    }
+    let mut first = Sequential::new(&[16], &specs, 4).unwrap();
+    for _ in 0..2 {
+        first.train_step(&x, &x, 8).unwrap();
+    }
+    // A new model from the saved weights and optimizer state, as fromBytes builds it.
+    let mut resumed = Sequential::new(&[16], &specs, 99).unwrap();
+    resumed.set_params(first.params()).unwrap();
+    let slots = first.optimizer_slots();
+    assert_eq!(slots.len(), 2 * first.params().len());
+    resumed.restore_optimizer(OptimizerState { iterations: 2, slots: &slots }).unwrap();
+    for _ in 0..2 {
+        resumed.train_step(&x, &x, 8).unwrap();
+    }
+    assert_eq!(resumed.params(), straight.params());
+    assert_eq!(resumed.optimizer_slots(), straight.optimizer_slots());
+    assert_eq!(resumed.optimizer_iterations(), 4);
+    // A state of the wrong size or with negative second moments is refused, changing nothing.
+    assert!(resumed.restore_optimizer(OptimizerState { iterations: 1, slots: &slots[1..] }).is_err());
+    let mut negative = slots.clone();
+    *negative.last_mut().unwrap() = -1.0;
+    assert!(resumed.restore_optimizer(OptimizerState { iterations: 1, slots: &negative }).is_err());
+    assert_eq!(resumed.optimizer_iterations(), 4);
 }

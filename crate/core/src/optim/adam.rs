@@ -4,6 +4,7 @@
 //! Note ε is added to √v *after* folding the bias correction into α, which is why Keras's
 //! results differ slightly from the paper's formula; we follow Keras.
 
+use super::OptimizerState;
 use crate::kernels::adam::{adam_step, AdamStep};
 use crate::parallel::{for_each_range, Disjoint, MIN_ELEMENTWISE_PIECE};
 
@@ -36,6 +37,30 @@ impl Adam {
 
     pub fn iterations(&self) -> u64 {
         self.iterations
+    }
+
+    /// m then v.
+    pub fn slots(&self) -> Vec<f32> {
+        [self.m.as_slice(), self.v.as_slice()].concat()
+    }
+
+    pub fn restore(&mut self, state: OptimizerState) -> Result<(), String> {
+        let n = self.m.len();
+        if state.slots.len() != 2 * n {
+            return Err(format!(
+                "the saved Adam state holds {} values; this model's Adam needs {} (m and v for {n} parameters)",
+                state.slots.len(),
+                2 * n
+            ));
+        }
+        let (m, v) = state.slots.split_at(n);
+        if !m.iter().all(|x| x.is_finite()) || !v.iter().all(|x| x.is_finite() && *x >= 0.0) {
+            return Err("the saved Adam state holds non-finite moments or negative second moments".into());
+        }
+        self.m.copy_from_slice(m);
+        self.v.copy_from_slice(v);
+        self.iterations = state.iterations;
+        Ok(())
     }
 
     /// The step size with both bias corrections folded in, computed in f64 as the powers

@@ -1,5 +1,6 @@
 //! Plain SGD without momentum: Keras's `SGD()` with its default learning rate 0.01.
 
+use super::OptimizerState;
 use crate::kernels::adam::sgd_step;
 use crate::parallel::{for_each_range, Disjoint, MIN_ELEMENTWISE_PIECE};
 
@@ -17,6 +18,15 @@ impl Sgd {
 
     pub fn iterations(&self) -> u64 {
         self.iterations
+    }
+
+    /// SGD without momentum keeps no slots: only the step count is restored.
+    pub fn restore(&mut self, state: OptimizerState) -> Result<(), String> {
+        if !state.slots.is_empty() {
+            return Err(format!("the saved state holds {} optimizer values; SGD keeps none", state.slots.len()));
+        }
+        self.iterations = state.iterations;
+        Ok(())
     }
 
     pub fn step(&mut self, params: &mut [f32], grads: &[f32]) {
