@@ -4,7 +4,14 @@
  * its input before touching the model, so a refused call leaves it as it was.
  */
 import { resolveCompile, lossCode, optimizerCode, type CompileOptions, type ResolvedCompile } from './compile.js';
-import { AutoencoderError, CorruptDataError, DisposedError, ShapeError, ValueError } from './errors.js';
+import {
+  AutoencoderError,
+  CorruptDataError,
+  DisposedError,
+  OutOfMemoryError,
+  ShapeError,
+  ValueError,
+} from './errors.js';
 import {
   assertBoolean,
   assertOneOf,
@@ -42,13 +49,45 @@ export interface SequentialOptions {
 
 /** Samples per forward pass in predict/evaluate: bounds Wasm memory, whatever N is. */
 const INFERENCE_CHUNK = 256;
+/**
+ * Floats (inputs + outputs) one predict/evaluate call hands to Wasm at most: larger inputs
+ * go in slices, so the module's memory stays bounded (16 MiB here, plus the activations of
+ * one INFERENCE_CHUNK) however many samples are asked for.
+ */
+const FLOATS_PER_CALL = 4 * 2 ** 20;
+
+/** Samples per Wasm call for rows of `perSample` floats in and out: whole chunks, at least one. */
+function samplesPerCall(perSample: number): number {
+  return Math.max(1, Math.floor(FLOATS_PER_CALL / perSample / INFERENCE_CHUNK)) * INFERENCE_CHUNK;
+}
+
+/**
+ * The mean loss over `n` samples, evaluated in slices (see FLOATS_PER_CALL); each slice's
+ * mean is weighted by its sample count.
+ */
+function evaluateSliced(handle: ModelHandle, x: Tensor, y: Tensor, n: number, loss: number): number {
+  const inLen = x.data.length / n;
+  const outLen = y.data.length / n;
+  const step = samplesPerCall(inLen + outLen);
+  let total = 0;
+  for (let start = 0; start < n; start += step) {
+    const count = Math.min(step, n - start);
+    const xs = x.data.subarray(start * inLen, (start + count) * inLen);
+    const ys = y.data.subarray(start * outLen, (start + count) * outLen);
+    total += handle.evaluate(xs, ys, count, INFERENCE_CHUNK, loss) * count;
+  }
+  return total / n;
+}
 
 /** Rust's errors arrive as `Error("[ShapeError] …")`; give them the SDK's types. */
 function rethrow(e: unknown): never {
   if (e instanceof AutoencoderError) throw e;
   const message = e instanceof Error ? e.message : String(e);
-  const tagged = /^\[(ShapeError|ValueError)\] (.*)$/s.exec(message);
-  if (tagged) throw tagged[1] === 'ShapeError' ? new ShapeError(tagged[2]) : new ValueError(tagged[2]);
+  const tagged = /^\[(ShapeError|ValueError|OutOfMemoryError)\] (.*)$/s.exec(message);
+  if (tagged) {
+    const Class = { ShapeError, ValueError, OutOfMemoryError }[tagged[1] as 'ShapeError'];
+    throw new Class(tagged[2]);
+  }
   throw e;
 }
 
@@ -202,7 +241,7 @@ export class Autoencoder {
         },
         toBytes: (o) => this.toBytes(o),
       }),
-      validationLoss: (vx, vy) => handle.evaluate(vx.data, vy.data, vx.shape[0], INFERENCE_CHUNK, loss),
+      validationLoss: (vx, vy) => evaluateSliced(handle, vx, vy, vx.shape[0], loss),
     };
   }
 
@@ -216,8 +255,24 @@ export class Autoencoder {
   ): Tensor {
     const handle = this.#live(what);
     const n = assertSampleShape(`${what} input`, x, sampleShape);
+    const inLen = shapeSize(sampleShape);
+    const outLen = shapeSize(outShape);
     try {
-      const data = handle.predict(x.data, n, from, to, INFERENCE_CHUNK);
+      const step = samplesPerCall(inLen + outLen);
+      if (n <= step)
+        return { shape: Object.freeze([n, ...outShape]), data: handle.predict(x.data, n, from, to, INFERENCE_CHUNK) };
+      const data = new Float32Array(n * outLen);
+      for (let start = 0; start < n; start += step) {
+        const count = Math.min(step, n - start);
+        const part = handle.predict(
+          x.data.subarray(start * inLen, (start + count) * inLen),
+          count,
+          from,
+          to,
+          INFERENCE_CHUNK,
+        );
+        data.set(part, start * outLen);
+      }
       return { shape: Object.freeze([n, ...outShape]), data };
     } catch (e) {
       rethrow(e);
@@ -246,7 +301,7 @@ export class Autoencoder {
     const ny = assertSampleShape('evaluate y', y, this.outputShape);
     if (n !== ny) throw new ShapeError(`evaluate: x and y must hold the same number of samples, got ${n} and ${ny}`);
     try {
-      return handle.evaluate(x.data, y.data, n, INFERENCE_CHUNK, lossCode('mse'));
+      return evaluateSliced(handle, x, y, n, lossCode('mse'));
     } catch (e) {
       rethrow(e);
     }

@@ -20,6 +20,7 @@ export const ErrorCodes = {
   CorruptDataError: 'ERR_CORRUPT_DATA',
   NotInitializedError: 'ERR_NOT_INITIALIZED',
   DivergenceError: 'ERR_DIVERGED',
+  OutOfMemoryError: 'ERR_OUT_OF_MEMORY',
 } as const;
 
 export interface AutoencoderErrorOptions {
@@ -101,6 +102,17 @@ export class DivergenceError extends AutoencoderError {
   }
 }
 
+/**
+ * A model or a batch would need more WebAssembly memory than the module can have. Raised
+ * before any allocation, so the model and the module stay usable.
+ */
+export class OutOfMemoryError extends AutoencoderError {
+  constructor(message: string, options: AutoencoderErrorOptions = {}) {
+    super(message, { ...options, code: options.code ?? ErrorCodes.OutOfMemoryError });
+    this.name = 'OutOfMemoryError';
+  }
+}
+
 type ErrorCtor = new (message: string, options?: AutoencoderErrorOptions) => AutoencoderError;
 
 /** Every class above by its `name`: what an error that crossed a worker boundary is rebuilt as. */
@@ -112,4 +124,5 @@ export const SDK_ERROR_CLASSES: Readonly<Record<string, ErrorCtor>> = {
   CorruptDataError,
   NotInitializedError,
   DivergenceError,
+  OutOfMemoryError,
 };

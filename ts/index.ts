@@ -25,6 +25,7 @@ export {
   CorruptDataError,
   NotInitializedError,
   DivergenceError,
+  OutOfMemoryError,
 } from './errors.js';
 export { earlyStopping, modelCheckpoint, type Callback, type CallbackContext } from './callbacks.js';
 export type { EarlyStoppingOptions, ModelCheckpointOptions } from './callbacks.js';

@@ -264,3 +264,8 @@ export function wasmF32View(ptr: number, length: number): Float32Array {
 }
 
 export type { ModelHandle };
+
+/** Bytes of Wasm memory the module holds now (it never shrinks; freed blocks are reused). */
+export function wasmMemoryBytes(): number {
+  return memory?.buffer.byteLength ?? 0;
+}

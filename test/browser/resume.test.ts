@@ -2,6 +2,7 @@
 // (initialEpoch) equal 4 epochs in one go, byte for byte, as in Node (test/training-trust.test.ts).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Autoencoder, DivergenceError, init, tensor, vanilla } from '../../ts/index.js';
+import { firstDifference } from '../support/assertions.js';
 
 beforeAll(() => init({ threads: 1 }));
 
@@ -18,7 +19,9 @@ describe('checkpoints in the browser', () => {
     await first.fit(x, x, { ...opts, epochs: 2 });
     const resumed = Autoencoder.fromBytes(first.toBytes({ includeOptimizer: true }));
     await resumed.fit(x, x, { ...opts, epochs: 4, initialEpoch: 2 });
-    expect(resumed.toBytes({ includeOptimizer: true })).toEqual(straight.toBytes({ includeOptimizer: true }));
+    const a = resumed.toBytes({ includeOptimizer: true });
+    const b = straight.toBytes({ includeOptimizer: true });
+    expect(firstDifference(a, b)).toBe(-1);
     for (const m of [straight, first, resumed]) m.dispose();
   });
 

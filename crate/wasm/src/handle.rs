@@ -3,7 +3,7 @@
 
 use crate::codes;
 use wasm_autoencoders_core::layers::{shape_len, Layer};
-use wasm_autoencoders_core::model::{ModelError, Sequential};
+use wasm_autoencoders_core::model::{ensure_available, ModelError, Sequential};
 use wasm_autoencoders_core::optim::OptimizerState;
 use wasm_bindgen::prelude::*;
 
@@ -12,6 +12,7 @@ fn to_js(e: ModelError) -> JsError {
     match e {
         ModelError::Shape(m) => JsError::new(&format!("[ShapeError] {m}")),
         ModelError::Value(m) => JsError::new(&format!("[ValueError] {m}")),
+        ModelError::OutOfMemory(m) => JsError::new(&format!("[OutOfMemoryError] {m}")),
     }
 }
 
@@ -29,11 +30,12 @@ pub struct ModelHandle {
 }
 
 /// Grows `buffer` to at least `len` values (never shrinks) and returns its address.
-fn stage(buffer: &mut Vec<f32>, len: usize) -> u32 {
+fn stage(buffer: &mut Vec<f32>, len: usize) -> Result<u32, JsError> {
     if buffer.len() < len {
+        ensure_available(len, || format!("the staged batch's {len} values")).map_err(to_js)?;
         buffer.resize(len, 0.0);
     }
-    buffer.as_ptr() as u32
+    Ok(buffer.as_ptr() as u32)
 }
 
 #[wasm_bindgen]
@@ -117,13 +119,13 @@ impl ModelHandle {
     /// Address (in Wasm memory) of the input staging buffer, sized for `batch` samples.
     /// Stays valid until the next `stage*` call; views on it must be made after both.
     #[wasm_bindgen(js_name = stageInput)]
-    pub fn stage_input(&mut self, batch: u32) -> u32 {
+    pub fn stage_input(&mut self, batch: u32) -> Result<u32, JsError> {
         let len = batch as usize * self.model.input_len_of(0);
         stage(&mut self.staged_input, len)
     }
 
     #[wasm_bindgen(js_name = stageTarget)]
-    pub fn stage_target(&mut self, batch: u32) -> u32 {
+    pub fn stage_target(&mut self, batch: u32) -> Result<u32, JsError> {
         let last = self.model.layers().len() - 1;
         let len = batch as usize * self.model.output_len_of(last);
         stage(&mut self.staged_target, len)
@@ -159,7 +161,9 @@ impl ModelHandle {
             )));
         }
         let out_len = shape_len(self.model.layers()[to - 1].output_shape());
-        let mut out = vec![0.0; samples as usize * out_len];
+        let floats = (samples as usize).saturating_mul(out_len);
+        ensure_available(floats, || format!("the outputs of {samples} samples")).map_err(to_js)?;
+        let mut out = vec![0.0; floats];
         self.model.predict(from, to, x, samples as usize, chunk as usize, &mut out).map_err(to_js)?;
         Ok(out)
     }

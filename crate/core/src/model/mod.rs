@@ -1,9 +1,11 @@
 //! The model: a sequence of layers, a loss and an optimizer, and the training step.
 
+mod memory;
 mod objective;
 mod sequential;
 mod workspace;
 
+pub use memory::ensure_available;
 pub use sequential::{ModelError, OptimizerSpec, Sequential};
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Sequential: layers in order over flat parameter/gradient buffers, one loss, one optimizer.
 
+use super::memory::ensure_available;
 use super::objective::loss_and_grad_split;
 use super::workspace::Workspace;
 use crate::kernels::finite::all_finite;
@@ -17,12 +18,14 @@ pub enum ModelError {
     Shape(String),
     /// A value was out of range (a bad layer index, a non-finite weight, ...).
     Value(String),
+    /// The memory could not grow to hold what was asked (nothing was changed).
+    OutOfMemory(String),
 }
 
 impl fmt::Display for ModelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ModelError::Shape(m) | ModelError::Value(m) => f.write_str(m),
+            ModelError::Shape(m) | ModelError::Value(m) | ModelError::OutOfMemory(m) => f.write_str(m),
         }
     }
 }
@@ -89,12 +92,18 @@ impl Sequential {
             fused.push(pair);
         }
         let mut param_ranges = Vec::with_capacity(layers.len());
-        let mut total = 0;
+        let mut total: usize = 0;
         for layer in &layers {
             let count = layer.param_count();
-            param_ranges.push(total..total + count);
-            total += count;
+            let end = total.checked_add(count).ok_or_else(|| {
+                ModelError::OutOfMemory(format!("the layers hold more parameters than {} can count", usize::MAX))
+            })?;
+            param_ranges.push(total..end);
+            total = end;
         }
+        // Parameters, gradients and Adam's two moments.
+        let floats = total.saturating_mul(4);
+        ensure_available(floats, || format!("{total} parameters (weights, gradients and Adam's moments)"))?;
         let mut params = vec![0.0; total];
         let mut rng = Rng::new(seed);
         for (layer, range) in layers.iter().zip(&param_ranges) {
@@ -218,10 +227,21 @@ impl Sequential {
     /// Runs layers `from..to` on `batch` samples into the workspace; the result is
     /// `workspace.outputs[to - 1][..batch * output_len_of(to - 1)]`. A fused pair's first
     /// layer writes no output (it gets no buffer unless another range needs one).
-    fn run_forward(&mut self, from: usize, to: usize, batch: usize, x: &[f32], with_deltas: bool) {
+    fn run_forward(
+        &mut self,
+        from: usize,
+        to: usize,
+        batch: usize,
+        x: &[f32],
+        with_deltas: bool,
+    ) -> Result<(), ModelError> {
         let Sequential { layers, fused, param_ranges, output_lens: lens, params, workspace, .. } = self;
         let skipped = |i: usize| i >= from && i + 1 < to && fused[i].is_some();
-        workspace.ensure(batch, lens.iter().enumerate().map(|(i, &len)| if skipped(i) { 0 } else { len }), with_deltas);
+        workspace.ensure(
+            batch,
+            lens.iter().enumerate().map(|(i, &len)| if skipped(i) { 0 } else { len }),
+            with_deltas,
+        )?;
         let mut i = from;
         while i < to {
             let (last, layer) = match fused[i].as_deref_mut() {
@@ -235,6 +255,7 @@ impl Sequential {
             layer.forward(batch, &params[param_ranges[i].start..param_ranges[last].end], input, output);
             i = last + 1;
         }
+        Ok(())
     }
 
     /// Forward through layers `from..to` (encode = 0..encoder_length, decode = the rest),
@@ -256,7 +277,7 @@ impl Sequential {
         let mut start = 0;
         while start < samples {
             let n = chunk.min(samples - start);
-            self.run_forward(from, to, n, &x[start * in_len..(start + n) * in_len], false);
+            self.run_forward(from, to, n, &x[start * in_len..(start + n) * in_len], false)?;
             out[start * out_len..(start + n) * out_len].copy_from_slice(&self.workspace.outputs[to - 1][..n * out_len]);
             start += n;
         }
@@ -280,7 +301,7 @@ impl Sequential {
         let (mut start, mut total) = (0, 0.0f64);
         while start < samples {
             let n = chunk.min(samples - start);
-            self.run_forward(0, last, n, &x[start * in_len..(start + n) * in_len], false);
+            self.run_forward(0, last, n, &x[start * in_len..(start + n) * in_len], false)?;
             let pred = &self.workspace.outputs[last - 1][..n * out_len];
             total += loss_value(loss, pred, &y[start * out_len..(start + n) * out_len]) as f64 * n as f64;
             start += n;
@@ -297,7 +318,7 @@ impl Sequential {
         let (in_len, out_len) = (self.input_len_of(0), self.output_len_of(last - 1));
         self.check_batch("training input", x, batch, in_len)?;
         self.check_batch("training target", y, batch, out_len)?;
-        self.run_forward(0, last, batch, x, true);
+        self.run_forward(0, last, batch, x, true)?;
 
         let Sequential { layers, fused, param_ranges, params, grads, workspace, optimizer, loss, .. } = self;
         let n_out = batch * out_len;

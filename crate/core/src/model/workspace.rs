@@ -1,7 +1,9 @@
 //! Activation and gradient buffers for one batch size, kept between steps so a training
 //! step allocates nothing once the batch size has been seen.
 
+use super::memory::ensure_available;
 use super::objective::chunk_count;
+use super::ModelError;
 
 pub struct Workspace {
     batch: usize,
@@ -24,8 +26,28 @@ impl Workspace {
     }
 
     /// Sizes the buffers for `batch` samples. Buffers only grow (a smaller last batch uses
-    /// a prefix), so alternating batch sizes does not reallocate.
-    pub fn ensure(&mut self, batch: usize, output_lens: impl Iterator<Item = usize>, with_deltas: bool) {
+    /// a prefix), so alternating batch sizes does not reallocate. Refused, with nothing
+    /// changed, when the memory cannot hold the larger buffers.
+    pub fn ensure(
+        &mut self,
+        batch: usize,
+        output_lens: impl Iterator<Item = usize> + Clone,
+        with_deltas: bool,
+    ) -> Result<(), ModelError> {
+        // What must grow, in floats (a buffer's new size: growing may move it).
+        let mut growth: usize = 0;
+        for (i, per_sample) in output_lens.clone().enumerate() {
+            let needed = batch.saturating_mul(per_sample);
+            if self.outputs[i].len() < needed {
+                growth = growth.saturating_add(needed);
+            }
+            if with_deltas && self.deltas[i].len() < needed {
+                growth = growth.saturating_add(needed);
+            }
+        }
+        if growth > 0 {
+            ensure_available(growth, || format!("the activations of a batch of {batch} samples"))?;
+        }
         let mut last = 0;
         for (i, per_sample) in output_lens.enumerate() {
             let needed = batch * per_sample;
@@ -42,6 +64,7 @@ impl Workspace {
             self.loss_chunk_sums.resize(chunks, 0.0);
         }
         self.batch = batch;
+        Ok(())
     }
 
     pub fn batch(&self) -> usize {
