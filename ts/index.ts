@@ -2,7 +2,7 @@
  * wasm-autoencoders: autoencoders trained on the CPU with Rust kernels compiled to
  * WebAssembly SIMD. `await init()` once, then build, train and use models.
  */
-export { init, isInitialized, threadCount, type InitSource, type InitOptions } from './wasm.js';
+export { init, isInitialized, memoryInfo as memory, threadCount, type InitSource, type InitOptions } from './wasm.js';
 export { tensor, type Tensor } from './tensor.js';
 export { layers, type LayerSpec, type Activation, type Padding } from './layers.js';
 export { Autoencoder, type SequentialOptions, type ToBytesOptions } from './autoencoder.js';

@@ -269,3 +269,12 @@ export type { ModelHandle };
 export function wasmMemoryBytes(): number {
   return memory?.buffer.byteLength ?? 0;
 }
+
+/**
+ * The SDK's memory, like TensorFlow.js's `tf.memory()`: `wasmBytes` is the WebAssembly
+ * memory's size (0 before `init()`). It grows to the largest model and batch used at once
+ * and never shrinks; what `dispose()` or the garbage collector frees is reused.
+ */
+export function memoryInfo(): { wasmBytes: number } {
+  return { wasmBytes: wasmMemoryBytes() };
+}
