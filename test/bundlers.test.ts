@@ -1,7 +1,7 @@
 /**
  * The browser build (dist/browser/) in real apps: issue 4 asks that "Vite, webpack and plain
  * `<script type="module">` pages work". The tiny app in test/fixtures/bundlers/main.js
- * (`import { init, vanilla, tensor, spawnTrainer } from 'wasm-autoencoders'`) is
+ * (`import { init, vanilla, tensor, spawnTrainer, pretrained } from 'wasm-autoencoders'`) is
  *
  *   - bundled with webpack 5 (programmatic API, production mode, no loaders or plugins:
  *     what a webpack user gets by default),
@@ -10,7 +10,8 @@
  *
  * and each result is served from a local node:http server on 127.0.0.1 and opened in
  * headless Chromium (Debian's, through Playwright; never a downloaded browser). The page
- * runs init() + a forward pass on the main thread, then spawnTrainer() → create('vanilla')
+ * runs init() + a forward pass on the main thread, loads pretrained('convolutional') (so the
+ * bundler must have emitted its model file as an asset), then spawnTrainer() → create('vanilla')
  * → fit → terminate in a module Web Worker, and leaves its result in `window.__result`.
  * Any page error, failed request or console error fails the case.
  *
@@ -36,6 +37,8 @@ interface PageResult {
   mainFinite?: boolean;
   workerLoss?: number;
   workerLossFinite?: boolean;
+  pretrainedParams?: number;
+  pretrainedFinite?: boolean;
 }
 
 let work: string; // the temporary "project": app/, node_modules/wasm-autoencoders → ROOT
@@ -85,6 +88,8 @@ function expectWorkingApp(result: PageResult): void {
   expect(result.mainFinite).toBe(true);
   expect(result.workerLossFinite).toBe(true);
   expect(result.workerLoss).toBeGreaterThan(0);
+  expect(result.pretrainedParams).toBe(7009);
+  expect(result.pretrainedFinite).toBe(true);
 }
 
 describe('the browser build in apps, in headless Chromium', () => {

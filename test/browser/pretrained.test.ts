@@ -27,7 +27,7 @@ beforeAll(async () => {
 });
 
 describe('pretrained() in the browser', () => {
-  for (const name of ['vanilla', 'convolutional', 'denoising'] as const) {
+  for (const name of ['vanilla', 'deep', 'convolutional', 'denoising'] as const) {
     it(`${name}: reaches the test MSE recorded beside it`, async () => {
       const record = await (await fetch(`/models/${name}.json`)).json();
       const model = await pretrained(name);
