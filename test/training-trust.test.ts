@@ -12,6 +12,7 @@ import {
   ValueError,
   earlyStopping,
   init,
+  reduceLROnPlateau,
   layers,
   modelCheckpoint,
   sequential,
@@ -157,14 +158,34 @@ function stripOptimizer(bytes: Uint8Array): Uint8Array {
 
 /** A stand-in for fit's context: weights are the epoch numbers they were taken at. */
 function fakeContext() {
-  const state = { stopped: false, restored: undefined as number | undefined, epoch: 0 };
+  const state = {
+    stopped: false,
+    restored: undefined as number | undefined,
+    epoch: 0,
+    rate: 0.1,
+    rates: [] as number[],
+  };
   const context: CallbackContext = {
     stopTraining: () => (state.stopped = true),
     getWeights: () => Float32Array.of(state.epoch),
     setWeights: (w) => (state.restored = w[0]),
     toBytes: () => Uint8Array.of(state.epoch),
+    getLearningRate: () => state.rate,
+    setLearningRate: (r) => void state.rates.push((state.rate = r)),
   };
   return { state, context };
+}
+
+/** The learning rate after each epoch of scripted losses, under `callback`. */
+async function rates(callback: ReturnType<typeof reduceLROnPlateau>, losses: number[]): Promise<number[]> {
+  const { state, context } = fakeContext();
+  await callback.onTrainBegin?.(context);
+  const out: number[] = [];
+  for (const [epoch, value] of losses.entries()) {
+    await callback.onEpochEnd?.(epoch, { loss: 1, valLoss: value }, context);
+    out.push(Number(state.rate.toPrecision(6)));
+  }
+  return out;
 }
 
 /** Runs a callback over scripted losses as fit would; returns the epoch it stopped at (or -1). */
@@ -241,6 +262,50 @@ describe('earlyStopping (Keras semantics)', () => {
     expect(() => earlyStopping({ restoreBestWeight: true } as never)).toThrow(/restoreBestWeight/);
     await expect(model.fit(x, x, { callbacks: [{ onEpochEnd: 3 }] as never })).rejects.toThrow(ValueError);
     model.dispose();
+  });
+});
+
+describe('reduceLROnPlateau (Keras semantics)', () => {
+  it('multiplies the rate by factor after patience epochs without improvement, down to minLr', async () => {
+    const plateau = [1, 1, 1, 1, 1, 1, 1];
+    expect(await rates(reduceLROnPlateau({ patience: 2, factor: 0.5 }), plateau)).toEqual([
+      0.1, 0.1, 0.05, 0.05, 0.025, 0.025, 0.0125,
+    ]);
+    expect(await rates(reduceLROnPlateau({ patience: 1, factor: 0.1, minLr: 0.005 }), [1, 1, 1, 1])).toEqual([
+      0.1, 0.01, 0.005, 0.005,
+    ]);
+    // Improvements of more than minDelta reset the count.
+    expect(await rates(reduceLROnPlateau({ patience: 2, factor: 0.5 }), [1, 0.9, 0.8, 0.8, 0.8])).toEqual([
+      0.1, 0.1, 0.1, 0.1, 0.05,
+    ]);
+    expect(await rates(reduceLROnPlateau({ patience: 1, factor: 0.5, minDelta: 0.2 }), [1, 0.9, 0.85])).toEqual([
+      0.1, 0.05, 0.025,
+    ]);
+  });
+
+  it('cooldown: the epochs right after a reduction do not count (the last of them already does, as in Keras)', async () => {
+    expect(await rates(reduceLROnPlateau({ patience: 1, factor: 0.5, cooldown: 2 }), [1, 1, 1, 1, 1, 1])).toEqual([
+      0.1, 0.05, 0.05, 0.025, 0.025, 0.0125,
+    ]);
+  });
+
+  it('in fit: the rate drops and is saved with the model; Adam keeps its state', async () => {
+    const model = vanilla({ seed: 6 });
+    const x = data(64, 784, 9);
+    await model.fit(x, x, {
+      epochs: 3,
+      batchSize: 32,
+      seed: 1,
+      // minDelta 1e9: no epoch counts as an improvement after the first.
+      callbacks: [reduceLROnPlateau({ monitor: 'loss', patience: 1, factor: 0.5, minDelta: 1e9 })],
+    });
+    expect(model.compiled.optimizer.learningRate).toBeCloseTo(0.001 / 4, 12);
+    const reloaded = Autoencoder.fromBytes(model.toBytes({ includeOptimizer: true }));
+    expect(reloaded.compiled.optimizer.learningRate).toBeCloseTo(0.001 / 4, 12);
+    reloaded.dispose();
+    model.dispose();
+    expect(() => reduceLROnPlateau({ factor: 1 })).toThrow(ValueError);
+    expect(() => reduceLROnPlateau({ factor: 0 })).toThrow(ValueError);
   });
 });
 

@@ -14,6 +14,7 @@ import {
 } from './errors.js';
 import {
   assertBoolean,
+  assertFiniteNumber,
   assertOneOf,
   assertPositiveInteger,
   checkOptions,
@@ -240,6 +241,13 @@ export class Autoencoder {
           handle.setWeights(w);
         },
         toBytes: (o) => this.toBytes(o),
+        getLearningRate: () => this.#compiled.optimizer.learningRate,
+        setLearningRate: (learningRate) => {
+          assertFiniteNumber('learning rate', learningRate, { min: 0 });
+          handle.setLearningRate(learningRate);
+          // Saved with the model, as Keras saves the optimizer's current rate.
+          this.#compiled = { ...this.#compiled, optimizer: { ...this.#compiled.optimizer, learningRate } };
+        },
       }),
       validationLoss: (vx, vy) => evaluateSliced(handle, vx, vy, vx.shape[0], loss),
     };

@@ -29,6 +29,10 @@ export interface CallbackContext {
   setWeights(weights: Float32Array): void;
   /** The model file as it is now (`Autoencoder.toBytes`). */
   toBytes(opts?: ToBytesOptions): Uint8Array;
+  /** The optimizer's learning rate now. */
+  getLearningRate(): number;
+  /** A new learning rate from the next batch on; the optimizer's state is kept. */
+  setLearningRate(learningRate: number): void;
 }
 
 export interface Callback {
@@ -135,6 +139,83 @@ export function earlyStopping(opts?: EarlyStoppingOptions): Callback {
     },
     onTrainEnd(context) {
       if (restore && bestWeights !== undefined) context.setWeights(bestWeights);
+    },
+  };
+}
+
+export interface ReduceLROnPlateauOptions {
+  /** Default 'valLoss' (Keras: 'val_loss'). Lower is better. */
+  monitor?: Monitor;
+  /** The learning rate is multiplied by this, in (0, 1) (default 0.1). */
+  factor?: number;
+  /** Epochs without improvement before reducing (default 10). */
+  patience?: number;
+  /** An improvement must lower the monitored value by more than this (default 1e-4). */
+  minDelta?: number;
+  /** Epochs to wait after a reduction before counting again (default 0). */
+  cooldown?: number;
+  /** The learning rate never goes below this (default 0). */
+  minLr?: number;
+}
+
+/**
+ * Lowers the learning rate when the monitored loss has stopped improving, as Keras's
+ * `ReduceLROnPlateau` (mode 'min'): after `patience` epochs without an improvement of more
+ * than `minDelta`, the rate becomes `max(rate · factor, minLr)` (if it is above `minLr`),
+ * then `cooldown` epochs pass before epochs without improvement count again. Adam's moments
+ * and step count are kept, as Keras keeps them.
+ */
+export function reduceLROnPlateau(opts?: ReduceLROnPlateauOptions): Callback {
+  const o = checkOptions<ReduceLROnPlateauOptions>('reduceLROnPlateau options', opts, [
+    'monitor',
+    'factor',
+    'patience',
+    'minDelta',
+    'cooldown',
+    'minLr',
+  ]);
+  const monitor = assertOneOf('reduceLROnPlateau monitor', o.monitor ?? 'valLoss', MONITORS);
+  const factor = assertFiniteNumber('reduceLROnPlateau factor', o.factor ?? 0.1, {
+    min: 0,
+    max: 1,
+    maxExclusive: true,
+  });
+  if (factor === 0) throw new ValueError('reduceLROnPlateau factor must be above 0 (and below 1), got 0');
+  const patience = assertInteger('reduceLROnPlateau patience', o.patience ?? 10, { min: 0 });
+  const minDelta = assertFiniteNumber('reduceLROnPlateau minDelta', o.minDelta ?? 1e-4);
+  const cooldown = assertInteger('reduceLROnPlateau cooldown', o.cooldown ?? 0, { min: 0 });
+  const minLr = assertFiniteNumber('reduceLROnPlateau minLr', o.minLr ?? 0, { min: 0 });
+
+  let best = Infinity;
+  let wait = 0;
+  let cooldownLeft = 0;
+  return {
+    onTrainBegin() {
+      best = Infinity;
+      wait = 0;
+      cooldownLeft = 0;
+    },
+    onEpochEnd(_epoch, logs, context) {
+      const current = monitored('reduceLROnPlateau', monitor, logs);
+      if (cooldownLeft > 0) {
+        cooldownLeft--;
+        wait = 0;
+      }
+      if (current < best - minDelta) {
+        best = current;
+        wait = 0;
+      } else if (cooldownLeft === 0) {
+        wait++;
+        if (wait >= patience) {
+          const rate = context.getLearningRate();
+          // Keras compares with the float32 rate, as its optimizer holds it.
+          if (rate > Math.fround(minLr)) {
+            context.setLearningRate(Math.max(rate * factor, minLr));
+            cooldownLeft = cooldown;
+            wait = 0;
+          }
+        }
+      }
     },
   };
 }

@@ -27,8 +27,16 @@ export {
   DivergenceError,
   OutOfMemoryError,
 } from './errors.js';
-export { earlyStopping, modelCheckpoint, type Callback, type CallbackContext } from './callbacks.js';
-export type { EarlyStoppingOptions, ModelCheckpointOptions } from './callbacks.js';
+export {
+  earlyStopping,
+  modelCheckpoint,
+  reduceLROnPlateau,
+  type Callback,
+  type CallbackContext,
+  type EarlyStoppingOptions,
+  type ModelCheckpointOptions,
+  type ReduceLROnPlateauOptions,
+} from './callbacks.js';
 export { spawnTrainer, Trainer } from './trainer.js';
 export { RemoteAutoencoder } from './remote-autoencoder.js';
 export type {

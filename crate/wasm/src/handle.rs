@@ -178,6 +178,12 @@ impl ModelHandle {
         self.model.optimizer_iterations() as f64
     }
 
+    /// A new learning rate, the optimizer's state kept (ReduceLROnPlateau).
+    #[wasm_bindgen(js_name = setLearningRate)]
+    pub fn set_learning_rate(&mut self, learning_rate: f64) -> Result<(), JsError> {
+        self.model.set_learning_rate(learning_rate).map_err(to_js)
+    }
+
     /// The optimizer's slots (Adam: m then v), to save with the weights.
     #[wasm_bindgen(js_name = optimizerSlots)]
     pub fn optimizer_slots(&self) -> Vec<f32> {

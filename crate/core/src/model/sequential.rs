@@ -170,6 +170,15 @@ impl Sequential {
         self.optimizer.iterations()
     }
 
+    /// A new learning rate for the optimizer, its state kept (unlike `compile`).
+    pub fn set_learning_rate(&mut self, learning_rate: f64) -> Result<(), ModelError> {
+        if !(learning_rate.is_finite() && learning_rate >= 0.0) {
+            return Err(ModelError::Value(format!("learning rate must be a finite number ≥ 0, got {learning_rate}")));
+        }
+        self.optimizer.set_learning_rate(learning_rate);
+        Ok(())
+    }
+
     /// The optimizer's slots (see `OptimizerState`), to save with the weights.
     pub fn optimizer_slots(&self) -> Vec<f32> {
         self.optimizer.slots()

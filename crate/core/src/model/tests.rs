@@ -281,3 +281,35 @@ fn a_restored_optimizer_continues_the_run_bit_for_bit() {
     assert!(resumed.restore_optimizer(OptimizerState { iterations: 1, slots: &negative }).is_err());
     assert_eq!(resumed.optimizer_iterations(), 4);
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_new_learning_rate_keeps_the_optimizer_state() {
+    let specs = [dense(8, Activation::Relu), dense(16, Activation::Sigmoid)];
+    let x = random_vec(12, 8 * 16, 0.0, 1.0);
+    // Two steps at 1e-3, then two at 1e-4 ...
+    let mut changed = Sequential::new(&[16], &specs, 5).unwrap();
+    changed.train_step(&x, &x, 8).unwrap();
+    changed.train_step(&x, &x, 8).unwrap();
+    let slots = changed.optimizer_slots();
+    changed.set_learning_rate(1e-4).unwrap();
+    assert_eq!(changed.optimizer_slots(), slots);
+    assert_eq!(changed.optimizer_iterations(), 2);
+    changed.train_step(&x, &x, 8).unwrap();
+    changed.train_step(&x, &x, 8).unwrap();
+    // ... equal a model compiled at 1e-4 that continues from the same state.
+    let mut first = Sequential::new(&[16], &specs, 5).unwrap();
+    first.train_step(&x, &x, 8).unwrap();
+    first.train_step(&x, &x, 8).unwrap();
+    let mut other = Sequential::new(&[16], &specs, 5).unwrap();
+    other.compile(
+        OptimizerSpec::Adam { learning_rate: 1e-4, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 },
+        Loss::MeanSquaredError,
+    );
+    other.set_params(first.params()).unwrap();
+    other.restore_optimizer(OptimizerState { iterations: 2, slots: &first.optimizer_slots() }).unwrap();
+    other.train_step(&x, &x, 8).unwrap();
+    other.train_step(&x, &x, 8).unwrap();
+    assert_eq!(changed.params(), other.params());
+    assert!(changed.set_learning_rate(f64::NAN).is_err());
+    assert!(changed.set_learning_rate(-1.0).is_err());
+}

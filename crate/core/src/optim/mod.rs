@@ -27,6 +27,15 @@ impl Optimizer {
         }
     }
 
+    /// Changes the learning rate without touching the state (Keras's
+    /// `optimizer.learning_rate = x`, what ReduceLROnPlateau does).
+    pub fn set_learning_rate(&mut self, learning_rate: f64) {
+        match self {
+            Optimizer::Adam(adam) => adam.learning_rate = learning_rate,
+            Optimizer::Sgd(sgd) => sgd.learning_rate = learning_rate as f32,
+        }
+    }
+
     /// The slots, concatenated (see `OptimizerState`).
     pub fn slots(&self) -> Vec<f32> {
         match self {
