@@ -22,6 +22,7 @@ import {
   isPlainObject,
 } from './validate.js';
 import { planFit, runFit, type FitOptions, type History, type TrainTarget } from './fit.js';
+import { planFitDataset, runFitDataset, type Dataset, type FitDatasetOptions } from './fit-dataset.js';
 import { decodeModelFile, encodeModelFile, WEIGHT_DTYPES, type WeightDtype } from './format.js';
 import { encodeLayers, normalizeLayerSpec, type LayerSpec } from './layers.js';
 import { defaultSeed } from './random.js';
@@ -206,6 +207,27 @@ export class Autoencoder {
     this.#fitting = true;
     try {
       return await runFit(this.#trainTarget(handle), plan, () => this.#disposeAfterFit);
+    } catch (e) {
+      return rethrow(e);
+    } finally {
+      this.#fitting = false;
+      if (this.#disposeAfterFit) this.#free();
+    }
+  }
+
+  /**
+   * Trains from batches that arrive one at a time (TensorFlow.js's `fitDataset`): an
+   * iterable, sync or async, of `{ xs, ys? }`, iterated afresh each epoch, so the data need
+   * never be in memory at once. Options as `fit`'s, without batchSize, shuffle and
+   * validationSplit (the dataset decides those), plus `batchesPerEpoch`.
+   */
+  async fitDataset(dataset: Dataset, opts?: FitDatasetOptions): Promise<History> {
+    const handle = this.#live('fitDataset');
+    this.#notFitting('fitDataset');
+    const plan = planFitDataset(this.#trainTarget(handle), dataset, opts);
+    this.#fitting = true;
+    try {
+      return await runFitDataset(this.#trainTarget(handle), plan, () => this.#disposeAfterFit);
     } catch (e) {
       return rethrow(e);
     } finally {

@@ -10,6 +10,8 @@
  * (crate/core's train_step) and ends the fit with a DivergenceError.
  */
 import { runCallbacks, assertCallbacks, type Callback, type CallbackContext } from './callbacks.js';
+
+export { runCallbacks };
 import { DivergenceError, ShapeError, ValueError } from './errors.js';
 import {
   assertBoolean,
@@ -21,8 +23,8 @@ import {
   describeValue,
 } from './validate.js';
 import { addGaussianNoiseInto } from './noise.js';
-import { assertSeed, createRng, defaultSeed, epochSeed, shuffleInPlace } from './random.js';
-import { assertSampleShape, sliceRows, type Tensor } from './tensor.js';
+import { assertSeed, createRng, defaultSeed, epochSeed, shuffleInPlace, type Rng } from './random.js';
+import { assertSampleShape, shapeSize, sliceRows, type Tensor } from './tensor.js';
 
 export interface EpochLogs {
   loss: number;
@@ -98,19 +100,10 @@ const FIT_KEYS = [
   'signal',
 ];
 
-interface Plan {
-  epochs: number;
-  initialEpoch: number;
+interface Plan extends CommonPlan {
   batchSize: number;
   shuffle: boolean;
-  seed: number;
-  callbacks: Callback[];
-  noiseStd: number;
   train: [Tensor, Tensor];
-  validation?: [Tensor, Tensor];
-  onEpochEnd?: FitOptions['onEpochEnd'];
-  onBatchEnd?: FitOptions['onBatchEnd'];
-  signal?: AbortSignal;
 }
 
 /** Validates everything before any work, so a refused call changes nothing. */
@@ -123,9 +116,48 @@ export function planFit(model: TrainTarget, x: Tensor, y: Tensor, opts: unknown)
   });
   if (n !== ny) throw new ShapeError(`x and y must hold the same number of samples, got ${n} and ${ny}`);
   const o = checkOptions<FitOptions>('fit options', opts, FIT_KEYS);
-  const epochs = o.epochs === undefined ? 1 : assertPositiveInteger('epochs', o.epochs);
+  const common = planCommon(model, o);
   const batchSize = o.batchSize === undefined ? 32 : assertPositiveInteger('batchSize', o.batchSize);
   const shuffle = o.shuffle === undefined ? true : assertBoolean('shuffle', o.shuffle);
+
+  let train: [Tensor, Tensor] = [x, y];
+  let validation = common.validation;
+  if (validation === undefined && o.validationSplit !== undefined) {
+    const split = assertFiniteNumber('validationSplit', o.validationSplit, {
+      min: 0,
+      max: 1,
+      maxExclusive: true,
+    });
+    if (split > 0) {
+      const cut = Math.floor(n * (1 - split));
+      if (cut < 1 || cut >= n) {
+        throw new ValueError(
+          `validationSplit ${split} of ${n} samples leaves ${cut} for training and ${n - cut} for validation; both need at least one`,
+        );
+      }
+      train = [sliceRows(x, 0, cut), sliceRows(y, 0, cut)];
+      validation = [sliceRows(x, cut), sliceRows(y, cut)];
+    }
+  }
+  return { ...common, batchSize, shuffle, train, validation };
+}
+
+/** What fit and fitDataset share. */
+export interface CommonPlan {
+  epochs: number;
+  initialEpoch: number;
+  seed: number;
+  callbacks: Callback[];
+  noiseStd: number;
+  validation?: [Tensor, Tensor];
+  onEpochEnd?: FitOptions['onEpochEnd'];
+  onBatchEnd?: FitOptions['onBatchEnd'];
+  signal?: AbortSignal;
+}
+
+/** The options fit and fitDataset share, validated. */
+export function planCommon(model: TrainTarget, o: FitOptions): CommonPlan {
+  const epochs = o.epochs === undefined ? 1 : assertPositiveInteger('epochs', o.epochs);
   // Drawn once when not given: every epoch's generator derives from it (epochSeed).
   const seed = o.seed === undefined ? defaultSeed() : assertSeed('seed', o.seed);
   const initialEpoch = o.initialEpoch === undefined ? 0 : assertInteger('initialEpoch', o.initialEpoch, { min: 0 });
@@ -145,7 +177,6 @@ export function planFit(model: TrainTarget, x: Tensor, y: Tensor, opts: unknown)
     throw new ValueError(`signal must be an AbortSignal, got ${describeValue(o.signal)}`);
   }
 
-  let train: [Tensor, Tensor] = [x, y];
   let validation: [Tensor, Tensor] | undefined;
   if (o.validationData !== undefined) {
     const v = o.validationData;
@@ -156,32 +187,13 @@ export function planFit(model: TrainTarget, x: Tensor, y: Tensor, opts: unknown)
     const nvy = assertSampleShape('validationData[1]', v[1], model.outputShape);
     if (nvx !== nvy) throw new ShapeError(`validationData inputs and targets differ in samples: ${nvx} and ${nvy}`);
     validation = [v[0], v[1]];
-  } else if (o.validationSplit !== undefined) {
-    const split = assertFiniteNumber('validationSplit', o.validationSplit, {
-      min: 0,
-      max: 1,
-      maxExclusive: true,
-    });
-    if (split > 0) {
-      const cut = Math.floor(n * (1 - split));
-      if (cut < 1 || cut >= n) {
-        throw new ValueError(
-          `validationSplit ${split} of ${n} samples leaves ${cut} for training and ${n - cut} for validation; both need at least one`,
-        );
-      }
-      train = [sliceRows(x, 0, cut), sliceRows(y, 0, cut)];
-      validation = [sliceRows(x, cut), sliceRows(y, cut)];
-    }
   }
   return {
     epochs,
     initialEpoch,
-    batchSize,
-    shuffle,
     seed,
     callbacks,
     noiseStd,
-    train,
     validation,
     onEpochEnd: o.onEpochEnd,
     onBatchEnd: o.onBatchEnd,
@@ -255,37 +267,86 @@ export async function runFit(model: TrainTarget, plan: Plan, isStopped: () => bo
       }
       const count = Math.min(batchSize, n - start);
       // Rows are gathered straight into Wasm memory: one copy per sample, no allocation.
-      const staged = model.stage(count, targetIsInput);
-      const xb = staged.x.subarray(0, count * inLen);
-      gather(tx.data, inLen, order, start, count, xb);
-      if (staged.y) gather(ty.data, outLen, order, start, count, staged.y.subarray(0, count * outLen));
-      if (plan.noiseStd > 0) addGaussianNoiseInto(xb, xb, plan.noiseStd, rng);
-      const loss = model.trainStaged(count, targetIsInput);
-      if (!Number.isFinite(loss)) {
-        throw new DivergenceError(
-          `training diverged at epoch ${epoch + 1}, batch ${batch + 1}: the loss ` +
-            `(or a gradient) is ${loss}; that step was not applied, so the weights are those after ` +
-            `the previous batch (lower the learning rate, or check the data for NaN or huge values)`,
-        );
-      }
+      const loss = trainBatch(model, { epoch, batch, count, targetIsInput, noiseStd: plan.noiseStd, rng }, (x, y) => {
+        gather(tx.data, inLen, order, start, count, x);
+        if (y) gather(ty.data, outLen, order, start, count, y);
+      });
       weighted += loss * count;
       seen += count;
       if (plan.onBatchEnd) await plan.onBatchEnd(batch, { loss: weighted / seen });
       await yieldToEventLoop();
     }
-    const logs: EpochLogs = { loss: weighted / seen };
-    history.loss.push(logs.loss);
-    if (plan.validation) {
-      logs.valLoss = model.validationLoss(plan.validation[0], plan.validation[1]);
-      history.valLoss.push(logs.valLoss);
-    }
-    if (plan.onEpochEnd) await plan.onEpochEnd(epoch, logs);
-    await runCallbacks(plan.callbacks, (c) => c.onEpochEnd?.(epoch, logs, context));
-    if (stopRequested && epoch + 1 < plan.epochs) {
-      history.stopped = true;
+    if (
+      await endEpoch(model, plan, {
+        epoch,
+        loss: weighted / seen,
+        history,
+        context,
+        stopRequested: () => stopRequested,
+      })
+    )
       break;
-    }
   }
   await runCallbacks(plan.callbacks, (c) => c.onTrainEnd?.(context));
   return history;
+}
+
+export interface BatchStep {
+  epoch: number;
+  batch: number;
+  count: number;
+  targetIsInput: boolean;
+  noiseStd: number;
+  rng: Rng;
+}
+
+/**
+ * One training step on `count` samples that `fill` writes into the Wasm staging buffers
+ * (the targets too, unless the inputs are the targets); fresh input noise when asked. A
+ * loss that is not finite means the core applied nothing: a DivergenceError.
+ */
+export function trainBatch(
+  model: TrainTarget,
+  s: BatchStep,
+  fill: (x: Float32Array, y: Float32Array | undefined) => void,
+): number {
+  const staged = model.stage(s.count, s.targetIsInput);
+  const inLen = shapeSize(model.inputShape);
+  const outLen = shapeSize(model.outputShape);
+  const x = staged.x.subarray(0, s.count * inLen);
+  fill(x, staged.y?.subarray(0, s.count * outLen));
+  if (s.noiseStd > 0) addGaussianNoiseInto(x, x, s.noiseStd, s.rng);
+  const loss = model.trainStaged(s.count, s.targetIsInput);
+  if (!Number.isFinite(loss)) {
+    throw new DivergenceError(
+      `training diverged at epoch ${s.epoch + 1}, batch ${s.batch + 1}: the loss ` +
+        `(or a gradient) is ${loss}; that step was not applied, so the weights are those after ` +
+        `the previous batch (lower the learning rate, or check the data for NaN or huge values)`,
+    );
+  }
+  return loss;
+}
+
+/**
+ * The end of an epoch: its logs (validation loss too), `onEpochEnd`, the callbacks. True
+ * when a callback asked training to stop before the last epoch (the history says so).
+ */
+export async function endEpoch(
+  model: TrainTarget,
+  plan: CommonPlan,
+  e: { epoch: number; loss: number; history: History; context: CallbackContext; stopRequested: () => boolean },
+): Promise<boolean> {
+  const logs: EpochLogs = { loss: e.loss };
+  e.history.loss.push(logs.loss);
+  if (plan.validation) {
+    logs.valLoss = model.validationLoss(plan.validation[0], plan.validation[1]);
+    e.history.valLoss.push(logs.valLoss);
+  }
+  if (plan.onEpochEnd) await plan.onEpochEnd(e.epoch, logs);
+  await runCallbacks(plan.callbacks, (c) => c.onEpochEnd?.(e.epoch, logs, e.context));
+  if (e.stopRequested() && e.epoch + 1 < plan.epochs) {
+    e.history.stopped = true;
+    return true;
+  }
+  return false;
 }
