@@ -17,6 +17,14 @@ export { mse, msePerSample, psnr } from './metrics.js';
 export { prepareDigit } from './images/digit.js';
 export { imageGrid, type GreyImage, type ImageGridOptions } from './images/grid.js';
 export type { PixelImage, Channels } from './images/image.js';
+export {
+  exportTfjs,
+  importTfjs,
+  TFJS_WEIGHTS_FILE,
+  type ImportTfjsOptions,
+  type TfjsModelJson,
+  type TfjsWeightEntry,
+} from './interop/tfjs.js';
 export { pretrained, pretrainedModels, type PretrainedName, type PretrainedOptions } from './pretrained.js';
 export {
   AutoencoderError,

@@ -3,3 +3,4 @@
  * Everything else (models, `prepareDigit`, `imageGrid`, `pretrained`) is in the main entry.
  */
 export { decodePng, encodePng, readPng, writePng } from './png.js';
+export { saveTfjs, loadTfjs } from './tfjs-files.js';
