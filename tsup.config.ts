@@ -93,7 +93,7 @@ export default defineConfig([
     outDir: 'dist/browser',
     dts: false, // the types come from dist/index.d.ts
     // Self-contained for <script type="module"> and workers: bundle the runtime deps.
-    noExternal: ['comlink'],
+    noExternal: ['comlink', 'fflate', 'jsfive'],
     onSuccess: copyWasmTo('dist/browser'),
   },
 ]);

@@ -25,6 +25,7 @@ export {
   type TfjsModelJson,
   type TfjsWeightEntry,
 } from './interop/tfjs.js';
+export { importKeras, exportKeras, BOTTLENECK_LAYER_NAME, type ImportKerasOptions } from './interop/keras-file.js';
 export { pretrained, pretrainedModels, type PretrainedName, type PretrainedOptions } from './pretrained.js';
 export {
   AutoencoderError,

@@ -4,3 +4,4 @@
  */
 export { decodePng, encodePng, readPng, writePng } from './png.js';
 export { saveTfjs, loadTfjs } from './tfjs-files.js';
+export { loadKeras, saveKeras } from './keras-files.js';
