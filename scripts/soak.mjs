@@ -24,8 +24,9 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 });
-const gc = /** @type {(() => void) | undefined} */ (globalThis.gc);
-if (!gc) throw new Error('run with node --expose-gc (phase 3 needs the garbage collector)');
+const exposed = /** @type {(() => void) | undefined} */ (globalThis.gc);
+if (!exposed) throw new Error('run with node --expose-gc (phase 3 needs the garbage collector)');
+const gc = exposed;
 
 await ae.init({ threads: 1 });
 const memory = () => ({ wasm: wasmBytes(), rss: process.memoryUsage().rss });
@@ -41,7 +42,7 @@ const results = {};
 
 /** Runs `step` n times; measures after the first tenth and at the end. */
 async function phase(name, n, step) {
-  let warm;
+  let warm = memory();
   const started = performance.now();
   for (let i = 0; i < n; i++) {
     await step(i);
