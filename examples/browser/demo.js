@@ -85,6 +85,18 @@ function fail(e) {
   setIdle(!!trainer && !!mnist);
 }
 
+/**
+ * A new run (training, or loading the pretrained model): the buttons off and the state the
+ * end-to-end test reads started afresh.
+ * @param {typeof demo.state} state
+ * @param {string} preset
+ * @param {'scratch' | 'pretrained'} source
+ */
+function beginRun(state, preset, source) {
+  setIdle(false);
+  Object.assign(demo, { state, model: preset, source, epochsDone: 0, batchesDone: 0, history: null, error: null });
+}
+
 /** Train and the pretrained button work when nothing else runs; Stop only while training. */
 function setIdle(idle) {
   ui.train.disabled = !idle;
@@ -156,15 +168,8 @@ async function train() {
   const dense = preset === 'vanilla' || preset === 'deep';
   const sample = dense ? [784] : [28, 28, 1];
 
-  setIdle(false);
+  beginRun('training', preset, 'scratch');
   ui.stop.disabled = false;
-  demo.state = 'training';
-  demo.model = preset;
-  demo.source = 'scratch';
-  demo.epochsDone = 0;
-  demo.batchesDone = 0;
-  demo.history = null;
-  demo.error = null;
   try {
     if (remote) await remote.dispose();
     remote = null;
@@ -246,14 +251,7 @@ async function train() {
 async function startPretrained() {
   if (!mnist || !trainer) return;
   const preset = /** @type {import('../../dist/index.js').PretrainedName} */ (ui.model.value);
-  setIdle(false);
-  demo.state = 'loading-pretrained';
-  demo.model = preset;
-  demo.source = 'pretrained';
-  demo.epochsDone = 0;
-  demo.batchesDone = 0;
-  demo.history = null;
-  demo.error = null;
+  beginRun('loading-pretrained', preset, 'pretrained');
   try {
     if (remote) await remote.dispose();
     remote = null;
