@@ -27,6 +27,7 @@ import { decodeModelFile, encodeModelFile, WEIGHT_DTYPES, type WeightDtype } fro
 import { encodeLayers, normalizeLayerSpec, type LayerSpec } from './layers.js';
 import { defaultSeed } from './random.js';
 import { assertSampleShape, assertTensor, shapeToString, shapeSize, type Tensor } from './tensor.js';
+import { assertAnySamples, floatRows, type AnyTensor } from './byte-tensor.js';
 import { requireWasm, wasmF32View, type ModelHandle } from './wasm.js';
 
 export interface ToBytesOptions {
@@ -67,16 +68,15 @@ function samplesPerCall(perSample: number): number {
  * The mean loss over `n` samples, evaluated in slices (see FLOATS_PER_CALL); each slice's
  * mean is weighted by its sample count.
  */
-function evaluateSliced(handle: ModelHandle, x: Tensor, y: Tensor, n: number, loss: number): number {
+function evaluateSliced(handle: ModelHandle, x: AnyTensor, y: AnyTensor, n: number, loss: number): number {
   const inLen = x.data.length / n;
   const outLen = y.data.length / n;
   const step = samplesPerCall(inLen + outLen);
   let total = 0;
   for (let start = 0; start < n; start += step) {
     const count = Math.min(step, n - start);
-    const xs = x.data.subarray(start * inLen, (start + count) * inLen);
-    const ys = y.data.subarray(start * outLen, (start + count) * outLen);
-    total += handle.evaluate(xs, ys, count, INFERENCE_CHUNK, loss) * count;
+    total +=
+      handle.evaluate(floatRows(x, start, count), floatRows(y, start, count), count, INFERENCE_CHUNK, loss) * count;
   }
   return total / n;
 }
@@ -200,7 +200,8 @@ export class Autoencoder {
     return structuredClone(this.#compiled);
   }
 
-  async fit(x: Tensor, y: Tensor, opts?: FitOptions): Promise<History> {
+  /** `x` and `y` may be ByteTensors (images as bytes, scaled batch by batch): see byteTensor(). */
+  async fit(x: AnyTensor, y: AnyTensor, opts?: FitOptions): Promise<History> {
     const handle = this.#live('fit');
     this.#notFitting('fit');
     const plan = planFit(this.#trainTarget(handle), x, y, opts);
@@ -277,30 +278,28 @@ export class Autoencoder {
 
   #run(
     what: string,
-    x: Tensor,
+    x: AnyTensor,
     from: number,
     to: number,
     sampleShape: readonly number[],
     outShape: readonly number[],
   ): Tensor {
     const handle = this.#live(what);
-    const n = assertSampleShape(`${what} input`, x, sampleShape);
+    const n = assertAnySamples(`${what} input`, x, sampleShape);
     const inLen = shapeSize(sampleShape);
     const outLen = shapeSize(outShape);
     try {
       const step = samplesPerCall(inLen + outLen);
-      if (n <= step)
-        return { shape: Object.freeze([n, ...outShape]), data: handle.predict(x.data, n, from, to, INFERENCE_CHUNK) };
+      if (n <= step) {
+        return {
+          shape: Object.freeze([n, ...outShape]),
+          data: handle.predict(floatRows(x, 0, n), n, from, to, INFERENCE_CHUNK),
+        };
+      }
       const data = new Float32Array(n * outLen);
       for (let start = 0; start < n; start += step) {
         const count = Math.min(step, n - start);
-        const part = handle.predict(
-          x.data.subarray(start * inLen, (start + count) * inLen),
-          count,
-          from,
-          to,
-          INFERENCE_CHUNK,
-        );
+        const part = handle.predict(floatRows(x, start, count), count, from, to, INFERENCE_CHUNK);
         data.set(part, start * outLen);
       }
       return { shape: Object.freeze([n, ...outShape]), data };
@@ -310,12 +309,12 @@ export class Autoencoder {
   }
 
   /** Reconstructions: the whole model. */
-  predict(x: Tensor): Tensor {
+  predict(x: AnyTensor): Tensor {
     return this.#run('predict', x, 0, this.layers.length, this.inputShape, this.outputShape);
   }
 
   /** The learned codes: the encoder's layers. */
-  encode(x: Tensor): Tensor {
+  encode(x: AnyTensor): Tensor {
     return this.#run('encode', x, 0, this.encoderLength, this.inputShape, this.codeShape);
   }
 
@@ -325,10 +324,10 @@ export class Autoencoder {
   }
 
   /** Mean squared error of predict(x) against y, over all elements. */
-  evaluate(x: Tensor, y: Tensor): number {
+  evaluate(x: AnyTensor, y: AnyTensor): number {
     const handle = this.#live('evaluate');
-    const n = assertSampleShape('evaluate x', x, this.inputShape);
-    const ny = assertSampleShape('evaluate y', y, this.outputShape);
+    const n = assertAnySamples('evaluate x', x, this.inputShape);
+    const ny = assertAnySamples('evaluate y', y, this.outputShape);
     if (n !== ny) throw new ShapeError(`evaluate: x and y must hold the same number of samples, got ${n} and ${ny}`);
     try {
       return evaluateSliced(handle, x, y, n, lossCode('mse'));

@@ -24,7 +24,8 @@ import {
 } from './validate.js';
 import { addGaussianNoiseInto } from './noise.js';
 import { assertSeed, createRng, defaultSeed, epochSeed, shuffleInPlace, type Rng } from './random.js';
-import { assertSampleShape, shapeSize, sliceRows, type Tensor } from './tensor.js';
+import { shapeSize } from './tensor.js';
+import { assertAnySamples, byteValues, isByteTensor, sliceAnyRows, type AnyTensor } from './byte-tensor.js';
 
 export interface EpochLogs {
   loss: number;
@@ -41,7 +42,7 @@ export interface FitOptions {
   /** Fraction in [0, 1) of the samples, taken from the end before shuffling, held out for validation. */
   validationSplit?: number;
   /** Explicit validation inputs and targets (take precedence over validationSplit, like Keras). */
-  validationData?: [Tensor, Tensor];
+  validationData?: [AnyTensor, AnyTensor];
   /** Seed for shuffling and input noise; random when omitted. */
   seed?: number;
   /**
@@ -80,7 +81,7 @@ export interface TrainTarget {
   stage(batch: number, targetIsInput: boolean): { x: Float32Array; y?: Float32Array };
   /** One step on the first `batch` staged samples (the inputs as targets too when `targetIsInput`); returns the batch loss. */
   trainStaged(batch: number, targetIsInput: boolean): number;
-  validationLoss(x: Tensor, y: Tensor): number;
+  validationLoss(x: AnyTensor, y: AnyTensor): number;
   /** What callbacks may do with the model while it trains. */
   callbackContext(stopTraining: () => void): CallbackContext;
 }
@@ -103,15 +104,15 @@ const FIT_KEYS = [
 interface Plan extends CommonPlan {
   batchSize: number;
   shuffle: boolean;
-  train: [Tensor, Tensor];
+  train: [AnyTensor, AnyTensor];
 }
 
 /** Validates everything before any work, so a refused call changes nothing. */
-export function planFit(model: TrainTarget, x: Tensor, y: Tensor, opts: unknown): Plan {
-  const n = assertSampleShape('x', x, model.inputShape);
+export function planFit(model: TrainTarget, x: AnyTensor, y: AnyTensor, opts: unknown): Plan {
+  const n = assertAnySamples('x', x, model.inputShape);
   // An autoencoder's targets are usually its inputs: values already checked are not scanned twice.
-  const sameData = (y as Partial<Tensor> | null | undefined)?.data === x.data;
-  const ny = assertSampleShape('y', y, model.outputShape, {
+  const sameData = (y as Partial<AnyTensor> | null | undefined)?.data === x.data;
+  const ny = assertAnySamples('y', y, model.outputShape, {
     checkFinite: !sameData,
   });
   if (n !== ny) throw new ShapeError(`x and y must hold the same number of samples, got ${n} and ${ny}`);
@@ -120,7 +121,7 @@ export function planFit(model: TrainTarget, x: Tensor, y: Tensor, opts: unknown)
   const batchSize = o.batchSize === undefined ? 32 : assertPositiveInteger('batchSize', o.batchSize);
   const shuffle = o.shuffle === undefined ? true : assertBoolean('shuffle', o.shuffle);
 
-  let train: [Tensor, Tensor] = [x, y];
+  let train: [AnyTensor, AnyTensor] = [x, y];
   let validation = common.validation;
   if (validation === undefined && o.validationSplit !== undefined) {
     const split = assertFiniteNumber('validationSplit', o.validationSplit, {
@@ -135,8 +136,8 @@ export function planFit(model: TrainTarget, x: Tensor, y: Tensor, opts: unknown)
           `validationSplit ${split} of ${n} samples leaves ${cut} for training and ${n - cut} for validation; both need at least one`,
         );
       }
-      train = [sliceRows(x, 0, cut), sliceRows(y, 0, cut)];
-      validation = [sliceRows(x, cut), sliceRows(y, cut)];
+      train = [sliceAnyRows(x, 0, cut), sliceAnyRows(y, 0, cut)];
+      validation = [sliceAnyRows(x, cut), sliceAnyRows(y, cut)];
     }
   }
   return { ...common, batchSize, shuffle, train, validation };
@@ -149,7 +150,7 @@ export interface CommonPlan {
   seed: number;
   callbacks: Callback[];
   noiseStd: number;
-  validation?: [Tensor, Tensor];
+  validation?: [AnyTensor, AnyTensor];
   onEpochEnd?: FitOptions['onEpochEnd'];
   onBatchEnd?: FitOptions['onBatchEnd'];
   signal?: AbortSignal;
@@ -177,14 +178,14 @@ export function planCommon(model: TrainTarget, o: FitOptions): CommonPlan {
     throw new ValueError(`signal must be an AbortSignal, got ${describeValue(o.signal)}`);
   }
 
-  let validation: [Tensor, Tensor] | undefined;
+  let validation: [AnyTensor, AnyTensor] | undefined;
   if (o.validationData !== undefined) {
     const v = o.validationData;
     if (!Array.isArray(v) || v.length !== 2) {
       throw new ValueError(`validationData must be [xVal, yVal], got ${describeValue(v)}`);
     }
-    const nvx = assertSampleShape('validationData[0]', v[0], model.inputShape);
-    const nvy = assertSampleShape('validationData[1]', v[1], model.outputShape);
+    const nvx = assertAnySamples('validationData[0]', v[0], model.inputShape);
+    const nvy = assertAnySamples('validationData[1]', v[1], model.outputShape);
     if (nvx !== nvy) throw new ShapeError(`validationData inputs and targets differ in samples: ${nvx} and ${nvy}`);
     validation = [v[0], v[1]];
   }
@@ -217,22 +218,37 @@ export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
+/**
+ * Rows `order[start..start + count]` of `src` into `dst`: copied from a Tensor, scaled
+ * through `values` (the 256 float32 values of a ByteTensor's bytes) from one.
+ */
 function gather(
-  src: Float32Array,
+  src: AnyTensor,
+  values: Float32Array | undefined,
   rowLength: number,
   order: Uint32Array,
   start: number,
   count: number,
   dst: Float32Array,
 ): void {
+  if (values) {
+    const bytes = src.data as Uint8Array;
+    for (let j = 0; j < count; j++) {
+      const row = order[start + j] * rowLength;
+      const to = j * rowLength;
+      for (let k = 0; k < rowLength; k++) dst[to + k] = values[bytes[row + k]];
+    }
+    return;
+  }
+  const floats = src.data as Float32Array;
   for (let j = 0; j < count; j++) {
     const row = order[start + j] * rowLength;
-    dst.set(src.subarray(row, row + rowLength), j * rowLength);
+    dst.set(floats.subarray(row, row + rowLength), j * rowLength);
   }
 }
 
 /** Whether two arrays are the same elements of the same memory (not just equal values). */
-function sameElements(a: Float32Array, b: Float32Array): boolean {
+function sameElements(a: Float32Array | Uint8Array, b: Float32Array | Uint8Array): boolean {
   return a.buffer === b.buffer && a.byteOffset === b.byteOffset && a.length === b.length;
 }
 
@@ -249,7 +265,10 @@ export async function runFit(model: TrainTarget, plan: Plan, isStopped: () => bo
   await runCallbacks(plan.callbacks, (c) => c.onTrainBegin?.(context));
   // An autoencoder fit on clean data (fit(x, x)): the staged inputs are the targets too,
   // which saves gathering every batch twice.
-  const targetIsInput = plan.noiseStd === 0 && sameElements(tx.data, ty.data);
+  const xValues = isByteTensor(tx) ? byteValues(tx.scale) : undefined;
+  const yValues = isByteTensor(ty) ? byteValues(ty.scale) : undefined;
+  const sameKind = isByteTensor(tx) ? isByteTensor(ty) && tx.scale === ty.scale : !isByteTensor(ty);
+  const targetIsInput = plan.noiseStd === 0 && sameKind && sameElements(tx.data, ty.data);
   const stop = () => plan.signal?.aborted === true || isStopped();
 
   // A stop by `signal` leaves both loops here, so callbacks still end the run (onTrainEnd).
@@ -268,8 +287,8 @@ export async function runFit(model: TrainTarget, plan: Plan, isStopped: () => bo
       const count = Math.min(batchSize, n - start);
       // Rows are gathered straight into Wasm memory: one copy per sample, no allocation.
       const loss = trainBatch(model, { epoch, batch, count, targetIsInput, noiseStd: plan.noiseStd, rng }, (x, y) => {
-        gather(tx.data, inLen, order, start, count, x);
-        if (y) gather(ty.data, outLen, order, start, count, y);
+        gather(tx, xValues, inLen, order, start, count, x);
+        if (y) gather(ty, yValues, outLen, order, start, count, y);
       });
       weighted += loss * count;
       seen += count;

@@ -4,6 +4,7 @@
  */
 export { init, isInitialized, memoryInfo as memory, threadCount, type InitSource, type InitOptions } from './wasm.js';
 export { tensor, type Tensor } from './tensor.js';
+export { byteTensor, type ByteTensor, type AnyTensor } from './byte-tensor.js';
 export { layers, type LayerSpec, type Activation, type Padding } from './layers.js';
 export { Autoencoder, type SequentialOptions, type ToBytesOptions } from './autoencoder.js';
 export type { WeightDtype } from './format.js';

@@ -217,7 +217,11 @@ export function assertSampleShape(
   opts: AssertTensorOptions = {},
 ): number {
   assertTensor(name, t, opts);
-  const shape = t.shape;
+  return checkSampleShape(name, t.shape, sampleShape);
+}
+
+/** `shape` must be `[N, ...sampleShape]`: returns N, or throws the ShapeError of {@link assertSampleShape}. */
+export function checkSampleShape(name: string, shape: readonly number[], sampleShape: readonly number[]): number {
   const expected = `[N, ${sampleShape.join(', ')}]`;
   const sampleSize = sampleShape.reduce((a, b) => a * b, 1);
   let ok = shape.length === sampleShape.length + 1;
