@@ -25,6 +25,7 @@ import { planFit, runFit, type FitOptions, type History, type TrainTarget } from
 import { planFitDataset, runFitDataset, type Dataset, type FitDatasetOptions } from './fit-dataset.js';
 import { decodeModelFile, encodeModelFile, WEIGHT_DTYPES, type WeightDtype } from './format.js';
 import { encodeLayers, normalizeLayerSpec, type LayerSpec } from './layers.js';
+import { plannedParamCount } from './shapes.js';
 import { defaultSeed } from './random.js';
 import { assertSampleShape, assertTensor, shapeToString, shapeSize, type Tensor } from './tensor.js';
 import { assertAnySamples, floatRows, type AnyTensor } from './byte-tensor.js';
@@ -162,6 +163,8 @@ export class Autoencoder {
     const seed = o.seed === undefined ? defaultSeed() : o.seed;
     if (!Number.isSafeInteger(seed) || seed < 0)
       throw new ValueError(`seed must be a non-negative integer, got ${describeValue(seed)}`);
+    // Shapes and sizes checked in float64 first: nothing past what 32-bit Wasm indexes or holds.
+    plannedParamCount(inputShape, normalized);
     let handle: ModelHandle;
     try {
       handle = new Handle(Uint32Array.from(inputShape), encodeLayers(normalized), seed);
@@ -443,12 +446,25 @@ export class Autoencoder {
     let model: Autoencoder;
     try {
       if (!Array.isArray(header.layers)) throw new ValueError('layers is missing');
+      if (!Array.isArray(header.inputShape)) throw new ValueError('inputShape is missing');
+      // Counted before the model is built: a small file claiming a huge architecture
+      // must not make us allocate it.
+      const planned = plannedParamCount(
+        (header.inputShape as unknown[]).map((d, i) => assertPositiveInteger(`inputShape[${i}]`, d)),
+        (header.layers as unknown[]).map((s, i) => normalizeLayerSpec(s as LayerSpec, `layer ${i}`)),
+      );
+      if (planned !== weights.length) {
+        throw new CorruptDataError(
+          `not a valid model file: it holds ${weights.length} weights, its architecture needs ${planned}`,
+        );
+      }
       model = Autoencoder.create(header.layers as LayerSpec[], {
         inputShape: header.inputShape as number[],
         encoderLength: header.encoderLength as number,
         seed: 0,
       });
     } catch (e) {
+      if (e instanceof CorruptDataError) throw e;
       throw new CorruptDataError(`not a valid model file: its architecture is invalid (${(e as Error).message})`);
     }
     try {

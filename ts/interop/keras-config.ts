@@ -15,6 +15,7 @@
  */
 import { CorruptDataError, ShapeError, ValueError } from '../errors.js';
 import { ACTIVATIONS, PADDINGS, layers, type Activation, type LayerSpec, type Padding } from '../layers.js';
+import { layerOutputShapes, layerWeightShapes } from '../shapes.js';
 import { describeValue, isPlainObject } from '../validate.js';
 
 /** The Keras classes we map, by our layer kind. */
@@ -373,42 +374,11 @@ export function kerasModelFromConfig(topology: unknown): KerasModel {
 }
 
 /**
- * Each layer's per-sample output shape, as Keras (and our Wasm model) compute it. Throws a
- * ShapeError naming the layer when one cannot take its input, so an impossible model is
- * refused before anything is allocated.
+ * Each layer's per-sample output shape, as Keras (and our Wasm model) compute it: the SDK's
+ * own shape inference (ts/shapes.ts), which refuses an impossible model before anything is
+ * allocated.
  */
-export function kerasOutputShapes(inputShape: readonly number[], specs: readonly LayerSpec[]): number[][] {
-  const shapes: number[][] = [];
-  let shape = inputShape.slice();
-  specs.forEach((s, i) => {
-    const who = `layer ${i} (${KERAS_CLASS_NAMES[s.kind]})`;
-    if (s.kind === 'dense') {
-      if (shape.length !== 1) {
-        throw new ShapeError(
-          `${who} gets an input of shape [${shape.join(', ')}]; wasm-autoencoders' Dense needs a flat [features] input (Flatten/Reshape layers are not supported)`,
-        );
-      }
-      shape = [s.units];
-    } else {
-      if (shape.length !== 3)
-        throw new ShapeError(`${who} needs an image input [height, width, channels], got [${shape.join(', ')}]`);
-      const [h, w, c] = shape;
-      const axis = (n: number, win: number, stride: number, pad: Padding): number => {
-        if (pad === 'same') return Math.ceil(n / stride);
-        if (win > n)
-          throw new ShapeError(`${who}: its ${win}-wide window does not fit the ${n}-wide input with 'valid' padding`);
-        return Math.floor((n - win) / stride) + 1;
-      };
-      if (s.kind === 'conv2d')
-        shape = [axis(h, s.kernelSize[0], 1, s.padding), axis(w, s.kernelSize[1], 1, s.padding), s.filters];
-      else if (s.kind === 'maxPooling2d')
-        shape = [axis(h, s.pool[0], s.strides[0], s.padding), axis(w, s.pool[1], s.strides[1], s.padding), c];
-      else shape = [h * s.size[0], w * s.size[1], c];
-    }
-    shapes.push(shape);
-  });
-  return shapes;
-}
+export const kerasOutputShapes = layerOutputShapes;
 
 /**
  * Where to split a model with no marked bottleneck: after the layer with the smallest
@@ -426,29 +396,8 @@ export function bottleneckEncoderLength(outputShapes: readonly number[][]): numb
 /**
  * A layer's weights as Keras stores them, in Keras order: `kernel` `[in, out]` (Dense) or
  * `[kh, kw, in, out]` (Conv2D), then `bias` `[out]` — the layouts of our getWeights().
- * `inputShape` is the layer's per-sample input shape.
  */
-export function kerasWeightShapes(
-  spec: LayerSpec,
-  inputShape: readonly number[],
-): { name: 'kernel' | 'bias'; shape: number[] }[] {
-  if (spec.kind === 'dense') {
-    return [
-      { name: 'kernel', shape: [inputShape[0], spec.units] },
-      { name: 'bias', shape: [spec.units] },
-    ];
-  }
-  if (spec.kind === 'conv2d') {
-    return [
-      {
-        name: 'kernel',
-        shape: [spec.kernelSize[0], spec.kernelSize[1], inputShape[inputShape.length - 1], spec.filters],
-      },
-      { name: 'bias', shape: [spec.filters] },
-    ];
-  }
-  return [];
-}
+export const kerasWeightShapes = layerWeightShapes;
 
 /** Keras's default names for a model's layers: `dense`, `dense_1`, `conv2d`, `max_pooling2d`, … */
 export function kerasLayerNames(specs: readonly LayerSpec[]): string[] {
