@@ -41,6 +41,15 @@ const IDX_TYPE_NAMES: Record<number, string> = {
   0x0e: 'double',
 };
 
+/**
+ * A byte count for messages: exact up to 2^53, else rounded; a header's 255 dimensions can
+ * claim up to 2^8160 bytes, past what a double holds.
+ */
+function formatBytes(n: number): string {
+  if (Number.isSafeInteger(n)) return String(n);
+  return Number.isFinite(n) ? `about ${n.toPrecision(3)}` : `more than ${Number.MAX_VALUE.toPrecision(3)}`;
+}
+
 function hex32(n: number): string {
   return `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
 }
@@ -106,7 +115,7 @@ export function parseIdx(bytes: Uint8Array, what = 'IDX data'): IdxArray {
   const expected = headerLen + size;
   if (bytes.length < expected) {
     throw new CorruptDataError(
-      `${what}: truncated IDX data: dimensions [${dims.join(', ')}] need ${expected} bytes (${headerLen} header + ${size} data), got ${bytes.length} (${expected - bytes.length} missing)`,
+      `${what}: truncated IDX data: dimensions [${dims.join(', ')}] need ${formatBytes(expected)} bytes (${headerLen} header + ${formatBytes(size)} data), got ${bytes.length} (${formatBytes(expected - bytes.length)} missing)`,
     );
   }
   if (bytes.length > expected) {
@@ -203,16 +212,111 @@ type NodeModule = typeof import('node:module');
 type NodeUrl = typeof import('node:url');
 
 /**
- * Decompresses gzip data: with `node:zlib` when `preferZlib` (and in Node) or
- * when `DecompressionStream` is missing; otherwise with
- * `DecompressionStream('gzip')` (browsers, Deno, Node ≥ 18).
+ * The most bytes a gzipped IDX file may decompress to: 64 MiB. MNIST's largest file (and
+ * Fashion-MNIST's, KMNIST's) is 47,040,016 bytes; a larger data set loads from the plain,
+ * decompressed files, whose size is then their own. Without a cap, a 1 MB gzip bomb would
+ * make us decompress (and allocate) a gigabyte before the IDX parser could say it is wrong.
+ */
+export const MAX_GUNZIPPED_IDX_BYTES = 2 ** 26;
+
+/**
+ * Collects the decompressed chunks of one IDX file and stops the decompression as soon as
+ * the output is longer than that file can be: once its header is in, it must be exactly
+ * `header + product(dims)` bytes, at most {@link MAX_GUNZIPPED_IDX_BYTES}. So a gzip bomb
+ * is refused one chunk past what its header claims (or at once, when the header claims too
+ * much), and a stream that is not an IDX file is not decompressed past its first chunk:
+ * parseIdx says what is wrong with the bytes collected so far.
+ */
+class IdxCollector {
+  readonly #what: string;
+  readonly #chunks: Uint8Array[] = [];
+  #length = 0;
+  /** The file's length from its header, once known; the cap until then. */
+  #limit = MAX_GUNZIPPED_IDX_BYTES;
+  /** The header's dimensions, once checked. */
+  #dims: number[] | undefined;
+
+  constructor(what: string) {
+    this.#what = what;
+  }
+
+  /** Takes a chunk; false when no more are needed. Throws CorruptDataError past the limit. */
+  push(chunk: Uint8Array): boolean {
+    if (chunk.length === 0) return true;
+    this.#chunks.push(chunk);
+    this.#length += chunk.length;
+    if (!this.#dims && !this.#checkHeader()) return false;
+    if (this.#length > this.#limit) {
+      throw new CorruptDataError(
+        this.#dims
+          ? `${this.#what}: unexpected trailing bytes: dimensions [${this.#dims.join(', ')}] need exactly ${this.#limit} bytes, the decompressed data is longer`
+          : `${this.#what}: decompresses to more than ${this.#limit} bytes (${MAX_GUNZIPPED_IDX_BYTES / 2 ** 20} MiB), the most accepted from a gzipped IDX file; decompress it first`,
+      );
+    }
+    return true;
+  }
+
+  /**
+   * Once the header is in: its claimed length becomes the limit. False when the bytes are not
+   * an IDX header (nothing more is needed for parseIdx to say so).
+   */
+  #checkHeader(): boolean {
+    if (this.#length < 4) return true;
+    const start = this.bytes().subarray(0, 4);
+    const rank = start[3];
+    if (start[0] !== 0 || start[1] !== 0 || start[2] !== 0x08 || rank === 0) return false;
+    const headerLength = 4 + 4 * rank;
+    if (this.#length < headerLength) return true;
+    const header = this.bytes().subarray(0, headerLength);
+    const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
+    const dims: number[] = [];
+    let data = 1;
+    for (let i = 0; i < rank; i++) {
+      dims.push(view.getUint32(4 + 4 * i, false));
+      data *= dims[i];
+    }
+    const size = headerLength + data;
+    if (size > MAX_GUNZIPPED_IDX_BYTES) {
+      throw new CorruptDataError(
+        `${this.#what}: its IDX header claims dimensions [${dims.join(', ')}], ${formatBytes(size)} bytes decompressed; at most ${MAX_GUNZIPPED_IDX_BYTES} (${MAX_GUNZIPPED_IDX_BYTES / 2 ** 20} MiB) are accepted from a gzipped IDX file (decompress a larger file first)`,
+      );
+    }
+    this.#limit = size;
+    this.#dims = dims;
+    return true;
+  }
+
+  /** Everything collected, as one array (joined once, on demand). */
+  bytes(): Uint8Array {
+    if (this.#chunks.length !== 1) {
+      const all = new Uint8Array(this.#length);
+      let at = 0;
+      for (const c of this.#chunks) {
+        all.set(c, at);
+        at += c.length;
+      }
+      this.#chunks.length = 0;
+      this.#chunks.push(all);
+    }
+    return this.#chunks[0] ?? new Uint8Array(0);
+  }
+}
+
+/**
+ * Decompresses a gzipped IDX file, chunk by chunk through an {@link IdxCollector}: with
+ * `node:zlib` when `preferZlib` (and in Node) or when `DecompressionStream` is missing;
+ * otherwise with `DecompressionStream('gzip')` (browsers, Deno, Node ≥ 18).
  */
 async function gunzip(bytes: Uint8Array, what: string, preferZlib: boolean): Promise<Uint8Array> {
+  const out = new IdxCollector(what);
   try {
     if (isNode() && (preferZlib || typeof DecompressionStream === 'undefined')) {
       const zlib = await importNodeBuiltin<NodeZlib>('node:zlib');
-      const out = zlib.gunzipSync(bytes);
-      return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+      const stream = zlib.createGunzip({ chunkSize: 64 * 1024 });
+      stream.end(bytes);
+      // Leaving the loop (break or throw) destroys the stream: the rest is never inflated.
+      for await (const chunk of stream) if (!out.push(chunk as Uint8Array)) break;
+      return out.bytes();
     }
     if (typeof DecompressionStream === 'undefined') {
       throw new AutoencoderError(
@@ -220,8 +324,17 @@ async function gunzip(bytes: Uint8Array, what: string, preferZlib: boolean): Pro
         { code: 'ERR_UNSUPPORTED_ENVIRONMENT' },
       );
     }
-    const stream = new Blob([bytes as BlobPart]).stream().pipeThrough(new DecompressionStream('gzip'));
-    return new Uint8Array(await new Response(stream).arrayBuffer());
+    const reader = new Blob([bytes as BlobPart]).stream().pipeThrough(new DecompressionStream('gzip')).getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done || !out.push(value)) break;
+      }
+    } finally {
+      // Stops the decompression when we leave early; a no-op once the stream is done.
+      reader.cancel().catch(() => {});
+    }
+    return out.bytes();
   } catch (e) {
     if (e instanceof AutoencoderError) throw e;
     throw new CorruptDataError(`${what}: corrupt gzip data: ${(e as Error)?.message ?? String(e)}`, { cause: e });
@@ -249,8 +362,8 @@ export interface MnistFiles {
 /**
  * Builds the MNIST data set from the bytes of its four IDX files, each plain
  * or gzip-compressed (detected by the magic bytes 1f 8b; decompressed with
- * `DecompressionStream('gzip')` where available, else `node:zlib`).  Works
- * in the browser:
+ * `DecompressionStream('gzip')` where available, else `node:zlib`, to at most
+ * {@link MAX_GUNZIPPED_IDX_BYTES}, 64 MiB, a file).  Works in the browser:
  *
  * ```ts
  * const get = async (f: string) => new Uint8Array(await (await fetch(`/mnist/${f}`)).arrayBuffer());
@@ -337,7 +450,8 @@ async function mnistDataDir(): Promise<string> {
  * (an optional peer dependency).  With `dir`, reads
  * `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`,
  * `t10k-images-idx3-ubyte`, `t10k-labels-idx1-ubyte` from it (each also
- * accepted with `.gz`, and as `train-images.idx3-ubyte` etc.).  A missing
+ * accepted with `.gz`, up to 64 MiB decompressed, and as
+ * `train-images.idx3-ubyte` etc.).  A missing
  * file throws an AutoencoderError with code `'ERR_FILE_NOT_FOUND'` naming the
  * paths tried; corrupt files throw CorruptDataError.
  *

@@ -17,6 +17,7 @@
 import { crc32 } from '../checksum.js';
 import { readContainer, writeContainer } from '../container.js';
 import { CorruptDataError } from '../errors.js';
+import { describeValue } from '../validate.js';
 
 const MAGIC = 'WAEC';
 const VERSION = 1;
@@ -46,24 +47,47 @@ export function encodeCodeFile(file: CodeFile): Uint8Array {
   });
 }
 
+/**
+ * Why `name` cannot be a code's name, or undefined. `decode` writes each code's PNG to
+ * `join(out, name)`: a name with a path separator or `..` would write outside `out`.
+ * `encode` stores file names only (basenames), so a valid file never has one.
+ */
+function badName(name: unknown): string | undefined {
+  if (typeof name !== 'string') return `is ${describeValue(name)}, not a string`;
+  if (name === '' || name === '.' || name === '..') return `is ${JSON.stringify(name)}, not a file name`;
+  if (/[/\\\0]/.test(name)) return `is ${JSON.stringify(name)}: a file name has no '/', '\\' or NUL`;
+  return undefined;
+}
+
 export function decodeCodeFile(bytes: Uint8Array, what: string): CodeFile {
   const corrupt = (why: string) => new CorruptDataError(`${what} is not a code file: ${why}`);
   const { header, view, offset, payloadLength } = readContainer(bytes, { magic: MAGIC, versions: [VERSION], corrupt });
   const { model, codeShape, count, names } = header;
-  const shapeOk =
-    Array.isArray(codeShape) && codeShape.length > 0 && codeShape.every((d) => Number.isInteger(d) && d > 0);
-  const namesOk = Array.isArray(names) && names.every((n) => typeof n === 'string');
-  if (typeof model !== 'string' || !shapeOk || !Number.isInteger(count) || !namesOk || names.length !== count) {
-    throw corrupt('header lacks model, codeShape, count or names');
+  if (typeof model !== 'string' || !/^[0-9a-f]{8}$/.test(model)) {
+    throw corrupt(`its model id is ${describeValue(model)}, expected 8 hexadecimal digits`);
   }
-  const floats = (count as number) * (codeShape as number[]).reduce((a, b) => a * b, 1);
+  if (
+    !Array.isArray(codeShape) ||
+    codeShape.length === 0 ||
+    !codeShape.every((d) => Number.isSafeInteger(d) && d > 0)
+  ) {
+    throw corrupt(`its codeShape is ${describeValue(codeShape)}, expected a non-empty array of positive integers`);
+  }
+  if (!Array.isArray(names)) throw corrupt(`its names are ${describeValue(names)}, expected an array of file names`);
+  for (const [i, name] of names.entries()) {
+    const why = badName(name);
+    if (why) throw corrupt(`name ${i} ${why}`);
+  }
+  if (count !== names.length) throw corrupt(`its count is ${describeValue(count)}, but it has ${names.length} names`);
+  const shape = codeShape as number[];
+  const floats = names.length * shape.reduce((a, b) => a * b, 1);
   // Checked before allocating: the header's claim must match the bytes actually present.
   if (floats * 4 !== payloadLength) {
     throw corrupt(
-      `${count} codes of shape [${codeShape.join(', ')}] need ${floats * 4} bytes, it has ${payloadLength}`,
+      `${names.length} codes of shape [${shape.join(', ')}] need ${floats * 4} bytes, it has ${payloadLength}`,
     );
   }
   const codes = new Float32Array(floats);
   for (let i = 0; i < floats; i++) codes[i] = view.getFloat32(offset + 4 * i, true);
-  return { model, codeShape: codeShape as number[], names: names as string[], codes };
+  return { model, codeShape: shape, names: names as string[], codes };
 }

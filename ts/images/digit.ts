@@ -36,19 +36,20 @@ export function prepareDigit(image: PixelImage): Tensor {
 
 /**
  * Ink in [0, 1]: the grey image, inverted when its border is light (dark digit on paper),
- * with the background's level subtracted and the rest stretched back to [0, 1].
+ * with the background's level subtracted and the rest stretched back to [0, 1]. Written over
+ * `grey` (nothing else reads it): a second array would be another 4 bytes a pixel, 256 MiB
+ * for the largest image we accept.
  */
 function inkOf(grey: Float32Array, width: number, height: number): Float32Array {
   const border = borderMean(grey, width, height);
   const light = border > 0.5;
   const background = light ? 1 - border : border;
   const range = Math.max(1 - background, 1e-6);
-  const out = new Float32Array(grey.length);
   for (let i = 0; i < grey.length; i++) {
     const v = light ? 1 - grey[i] : grey[i];
-    out[i] = Math.min(1, Math.max(0, (v - background) / range));
+    grey[i] = Math.min(1, Math.max(0, (v - background) / range));
   }
-  return out;
+  return grey;
 }
 
 function borderMean(grey: Float32Array, width: number, height: number): number {
