@@ -17,6 +17,7 @@ import { writePng } from 'wasm-autoencoders/node';
 import { rocChart, writeSvg } from './lib/charts.js';
 import { flat, mnist } from './lib/data.js';
 import { parseExampleArgs, usageError } from './lib/options.js';
+import { DEFAULT_SEEDS } from './tutorial.js';
 import { rocCurve, thin } from './lib/roc.js';
 
 const USAGE = `usage: npx tsx examples/run.ts anomalies [flags]
@@ -59,7 +60,8 @@ export async function main(argv: string[]): Promise<void> {
   const train = shape(pick(data.train, normal));
   const test = shape(data.test);
 
-  const model = ae[name as 'convolutional']({ seed: o.seed });
+  const seed = o.seedGiven ? o.seed : DEFAULT_SEEDS[name as 'convolutional'];
+  const model = ae[name as 'convolutional']({ seed });
   console.log(
     `${name}: training on the ${train.shape[0]} training images that are not a ${heldOut}, ${o.epochs} epoch(s), ${ae.threadCount()} thread(s)`,
   );
@@ -68,7 +70,7 @@ export async function main(argv: string[]): Promise<void> {
     batchSize: o.batchSize,
     shuffle: true,
     validationSplit: 0.2,
-    seed: o.seed,
+    seed,
     onEpochEnd: (e, logs) =>
       console.log(`  epoch ${e + 1}/${o.epochs}: loss ${logs.loss.toFixed(5)}, val ${logs.valLoss?.toFixed(5)}`),
   });
@@ -92,7 +94,7 @@ export async function main(argv: string[]): Promise<void> {
     model: name,
     heldOut,
     epochs: o.epochs,
-    seed: o.seed,
+    seed,
     trainImages: train.shape[0],
     testImages: test.shape[0],
     anomalies: isAnomaly.filter(Boolean).length,

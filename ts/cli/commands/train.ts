@@ -29,7 +29,7 @@ export const train: Command = {
     seed: {
       type: 'string',
       value: 'N',
-      help: 'seed for the initial weights, shuffling and noise (default 1; denoising 2: seed 1 starts it with a dead output ReLU)',
+      help: 'seed for the initial weights, shuffling and noise (default 1; convolutional and denoising 2: seed 1 starts them with a dead output ReLU)',
     },
     noise: {
       type: 'string',
@@ -47,7 +47,9 @@ export const train: Command = {
     const batchSize = numberFlag(flags, 'batch-size', { integer: true, min: 1 })!;
     const learningRate = numberFlag(flags, 'learning-rate', { min: 0 })!;
     const validationSplit = numberFlag(flags, 'validation-split', { min: 0, max: 0.99 })!;
-    const seed = numberFlag(flags, 'seed', { integer: true, min: 0 }) ?? (name === 'denoising' ? 2 : 1);
+    const seed =
+      numberFlag(flags, 'seed', { integer: true, min: 0 }) ??
+      (name === 'denoising' || name === 'convolutional' ? 2 : 1);
     const noise = numberFlag(flags, 'noise', { min: 0 })!;
     await initThreads(flags);
     const { train: images } = await loadData(flags);
