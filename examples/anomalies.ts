@@ -17,7 +17,6 @@ import { writePng } from 'wasm-autoencoders/node';
 import { rocChart, writeSvg } from './lib/charts.js';
 import { flat, mnist } from './lib/data.js';
 import { parseExampleArgs, usageError } from './lib/options.js';
-import { DEFAULT_SEEDS } from './tutorial.js';
 import { rocCurve, thin } from './lib/roc.js';
 
 const USAGE = `usage: npx tsx examples/run.ts anomalies [flags]
@@ -60,7 +59,7 @@ export async function main(argv: string[]): Promise<void> {
   const train = shape(pick(data.train, normal));
   const test = shape(data.test);
 
-  const seed = o.seedGiven ? o.seed : DEFAULT_SEEDS[name as 'convolutional'];
+  const seed = o.seedGiven ? o.seed : ae.TUTORIAL_SEEDS[name as 'convolutional'];
   const model = ae[name as 'convolutional']({ seed });
   console.log(
     `${name}: training on the ${train.shape[0]} training images that are not a ${heldOut}, ${o.epochs} epoch(s), ${ae.threadCount()} thread(s)`,

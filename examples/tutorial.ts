@@ -54,15 +54,6 @@ interface RunRecord {
 }
 
 /** The tutorial's inputs and targets for one model: flat for the dense ones, noisy input for denoising. */
-/**
- * The initial-weight seed of each model when --seed is not given. Seed 1 starts the
- * convolutional architecture (and so the denoising model) with its ReLU output all but dead
- * (the largest output over 256 digits is 0.0018): the denoising run's loss stayed at 0.1122
- * for all 50 epochs, and since each epoch's shuffle depends on (seed, epoch) alone the
- * convolutional run does the same (measured, 2026-12-08). The tutorial's ReLU output layer
- * can do this with any library's random start; seed 2 does not.
- */
-export const DEFAULT_SEEDS: Record<TutorialModel, number> = { vanilla: 1, deep: 1, convolutional: 2, denoising: 2 };
 
 function dataFor(name: TutorialModel, data: Mnist) {
   const dense = name === 'vanilla' || name === 'deep';
@@ -73,7 +64,7 @@ function dataFor(name: TutorialModel, data: Mnist) {
 }
 
 async function trainOne(name: TutorialModel, data: Mnist, o: CommonOptions, command: string) {
-  const seed = o.seedGiven ? o.seed : DEFAULT_SEEDS[name];
+  const seed = o.seedGiven ? o.seed : ae.TUTORIAL_SEEDS[name];
   const model = ae[name]({ seed });
   const { x, y, testX, testY } = dataFor(name, data);
   let peakRss = process.memoryUsage().rss;

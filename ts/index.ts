@@ -11,7 +11,7 @@ export type { WeightDtype } from './format.js';
 export type { CompileOptions, OptimizerConfig, OptimizerName, LossName } from './compile.js';
 export type { FitOptions, History, EpochLogs } from './fit.js';
 export type { Dataset, DatasetBatch, FitDatasetOptions } from './fit-dataset.js';
-export { sequential, vanilla, deep, convolutional, denoising } from './presets.js';
+export { sequential, vanilla, deep, convolutional, denoising, TUTORIAL_SEEDS } from './presets.js';
 export { loadMnist, parseMnist } from './mnist.js';
 export { addGaussianNoise } from './noise.js';
 export { mse, msePerSample, psnr } from './metrics.js';

@@ -3,7 +3,16 @@
  * Ctrl-C stops after the current batch and still writes the model trained so far (exit 130).
  */
 import { writeFile } from 'node:fs/promises';
-import { convolutional, deep, denoising, tensor, threadCount, vanilla, type Tensor } from '../../index.js';
+import {
+  TUTORIAL_SEEDS,
+  convolutional,
+  deep,
+  denoising,
+  tensor,
+  threadCount,
+  vanilla,
+  type Tensor,
+} from '../../index.js';
 import { choiceFlag, numberFlag, type Command } from '../args.js';
 import { DATA_FLAG, THREADS_FLAG, initThreads, loadData } from '../io.js';
 import { progress } from '../progress.js';
@@ -47,9 +56,7 @@ export const train: Command = {
     const batchSize = numberFlag(flags, 'batch-size', { integer: true, min: 1 })!;
     const learningRate = numberFlag(flags, 'learning-rate', { min: 0 })!;
     const validationSplit = numberFlag(flags, 'validation-split', { min: 0, max: 0.99 })!;
-    const seed =
-      numberFlag(flags, 'seed', { integer: true, min: 0 }) ??
-      (name === 'denoising' || name === 'convolutional' ? 2 : 1);
+    const seed = numberFlag(flags, 'seed', { integer: true, min: 0 }) ?? TUTORIAL_SEEDS[name];
     const noise = numberFlag(flags, 'noise', { min: 0 })!;
     await initThreads(flags);
     const { train: images } = await loadData(flags);
